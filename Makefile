@@ -1,0 +1,30 @@
+# make demo: set up .venv and run the main job on the built-in dataset.
+# make test: set up .venv and run the test suite.
+PY ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install clean bench
+
+$(VENV)/bin/python:
+	$(PY) -m venv $(VENV)
+
+# Reinstall only when the project metadata changed since the last install.
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/artstyle run --profile demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/data_pipeline.py
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,1 @@
+"""Data: sources (image folder, Hugging Face, built-in), decoding, the decode-once cache, sampling, stats."""

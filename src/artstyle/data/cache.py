@@ -1,0 +1,311 @@
+"""The decode-once cache: every image decoded and resized once into a uint8 memory-mapped array.
+
+Usage::
+
+    cache = prepare_cache("builtin", size=128)     # reused when the source and settings match
+    train = CachedImages(cache, "train")            # (uint8 CHW tensor, label) pairs
+    cache.classes, cache.counts("train"), cache.synthetic
+
+On disk (``<cache_root>/prepared/<hash>/`` unless ``out`` is given):
+
+- ``images.u8``: raw uint8 ``(N, H, W, 3)``, memory-mapped when read (shape in meta.json);
+- ``index.jsonl``: one line per row: key, label name, split, original size, extra attributes;
+- ``classes.json``: the label map (sorted class names) with the source and the synthetic flag;
+- ``skipped.jsonl``: every file found but not cached, with the reason (found = cached + skipped);
+- ``meta.json``: source fingerprint, size, resize policy, format version, counts. Written last.
+
+The cache is built in a temporary sibling directory and renamed into place, so a killed build leaves
+nothing that looks complete.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from artstyle.data.decode import RESIZE_POLICIES, DecodeError, decode_image
+from artstyle.data.sources import Item, Source, cache_root, open_source
+from artstyle.errors import ArtstyleError
+from artstyle.runs import read_json, read_jsonl, write_json, write_text
+
+CACHE_VERSION = 1
+SPLIT_ORDER = ("test", "val", "train")  # eval splits first, so a duplicate is dropped from train, not test
+
+
+@dataclass
+class Cache:
+    """A prepared cache opened for reading. ``images`` is a read-only memmap ``(N, H, W, 3)`` uint8."""
+
+    root: Path
+    meta: dict[str, Any]
+    classes: list[str]
+    index: list[dict[str, Any]]
+    labels: np.ndarray
+    """int64 ``(N,)``: indices into ``classes``."""
+    splits: np.ndarray
+    """str ``(N,)``: ``train``/``val``/``test`` per row."""
+
+    @property
+    def size(self) -> int:
+        return int(self.meta["size"])
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.meta["synthetic"])
+
+    @property
+    def source(self) -> str:
+        return str(self.meta["source"])
+
+    @property
+    def images(self) -> np.ndarray:
+        # Opened per access-site lazily and cached: a memmap survives fork and is cheap to reopen in workers.
+        if getattr(self, "_images", None) is None:
+            n, s = int(self.meta["n"]), self.size
+            if n == 0:
+                self._images = np.zeros((0, s, s, 3), np.uint8)
+            else:
+                self._images = np.memmap(self.root / "images.u8", dtype=np.uint8, mode="r", shape=(n, s, s, 3))
+        return self._images
+
+    def indices(self, split: str | Sequence[str] = "train") -> np.ndarray:
+        """Row indices of one split, several splits, or ``"all"``."""
+        if split == "all":
+            return np.arange(len(self.labels))
+        wanted = [split] if isinstance(split, str) else list(split)
+        return np.flatnonzero(np.isin(self.splits, wanted))
+
+    def counts(self, split: str | Sequence[str] = "train") -> np.ndarray:
+        """Images per class ``(C,)`` in ``split``."""
+        return np.bincount(self.labels[self.indices(split)], minlength=len(self.classes))
+
+    def extra(self, row: int) -> dict[str, str]:
+        """Extra attributes of a row (artist, genre, ... when the source has them)."""
+        return dict(self.index[row].get("extra", {}))
+
+
+def _default_out(source: Source, size: int, policy: str) -> Path:
+    key = json.dumps([source.spec, source.fingerprint, size, policy, source.label_column, source.options,
+                      CACHE_VERSION], sort_keys=True)
+    return cache_root() / "prepared" / hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def _wanted_meta(source: Source, size: int, policy: str) -> dict[str, Any]:
+    return {"format_version": CACHE_VERSION, "source": source.spec, "fingerprint": source.fingerprint,
+            "size": size, "policy": policy, "label_column": source.label_column, "options": source.options,
+            "synthetic": source.synthetic}
+
+
+def _matches(meta: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    return all(meta.get(k) == v for k, v in wanted.items())
+
+
+# ---------------------------------------------------------------- worker side (runs in a process pool)
+
+_WORKER_SOURCE: Source | None = None
+
+
+def _init_worker(source: Source | None) -> None:
+    global _WORKER_SOURCE
+    _WORKER_SOURCE = source
+
+
+def _decode_job(job: tuple[int, Item, int, str]) -> tuple[int, np.ndarray | None, str | None, str, tuple[int, int]]:
+    i, item, size, policy = job
+    try:
+        if item.path is not None:
+            with open(item.path, "rb") as fh:
+                data = fh.read()
+        else:
+            assert _WORKER_SOURCE is not None
+            data = _WORKER_SOURCE.read_bytes(item)
+    except OSError as exc:
+        return i, None, f"cannot read: {type(exc).__name__}: {exc.strerror or exc}", "", (0, 0)
+    digest = hashlib.sha1(data).hexdigest()
+    try:
+        from PIL import Image
+
+        arr = decode_image(data, size, policy)
+        try:
+            with Image.open(__import__("io").BytesIO(data)) as im:
+                orig = im.size
+        except Exception:  # noqa: BLE001 - the decode succeeded, the original size is only informative
+            orig = (0, 0)
+        return i, arr, None, digest, orig
+    except DecodeError as exc:
+        return i, None, str(exc), digest, (0, 0)
+
+
+# ---------------------------------------------------------------- build
+
+
+def prepare_cache(spec: str = "builtin", size: int = 128, policy: str = "center-crop", out: str | os.PathLike | None = None,
+                  workers: int | None = None, overwrite: bool = False, label_column: str = "style", seed: int = 0,
+                  progress: bool = True, source: Source | None = None) -> Cache:
+    """Decode every image of ``spec`` once into a cache and return it opened; reuse a matching cache.
+
+    A cache whose source fingerprint changed is rebuilt. An explicit ``out`` holding a cache built at
+    another size or policy is an error unless ``overwrite``.
+    """
+    if policy not in RESIZE_POLICIES:
+        raise ArtstyleError(f"--policy {policy!r} is not one of: {', '.join(RESIZE_POLICIES)}")
+    if not 8 <= size <= 2048:
+        raise ArtstyleError(f"--size {size}: choose a size between 8 and 2048 pixels")
+    source = source or open_source(spec, label_column=label_column, seed=seed)
+    wanted = _wanted_meta(source, size, policy)
+    root = Path(out).expanduser() if out else _default_out(source, size, policy)
+    if (root / "meta.json").is_file():
+        meta = read_json(root / "meta.json")
+        if _matches(meta, wanted):
+            return load_cache(root)
+        if out and not overwrite and (meta.get("size"), meta.get("policy")) != (size, policy):
+            raise ArtstyleError(f"cache {root} was built at {meta.get('size')} px ({meta.get('policy')}), not "
+                                f"{size} px ({policy}); pass --overwrite to rebuild it or choose another --out")
+    elif root.exists() and any(root.iterdir()) and not overwrite:
+        raise ArtstyleError(f"{root} exists and is not an artstyle cache; choose another --out or pass --overwrite")
+    try:
+        _build(source, root, size, policy, workers, progress, wanted)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise ArtstyleError(f"disk full while writing the cache under {root.parent}; free some space or "
+                                "pass --out on a disk with room (the partial cache was removed)") from None
+        raise
+    return load_cache(root)
+
+
+def _build(source: Source, root: Path, size: int, policy: str, workers: int | None, progress: bool,
+           wanted: dict[str, Any]) -> None:
+    from tqdm.auto import tqdm
+
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = root.parent / f".{root.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        order = sorted(range(len(source.items)),
+                       key=lambda i: (SPLIT_ORDER.index(source.items[i].split), source.items[i].key))
+        jobs = [(i, source.items[i], size, policy) for i in order]
+        workers = max(1, min(workers or os.cpu_count() or 1, 32))
+        t0 = time.perf_counter()
+        skipped = [{"key": k, "reason": r} for k, r in source.skipped]
+        index: list[dict[str, Any]] = []
+        seen: dict[str, str] = {}
+        n_found = len(jobs)
+        label_ids = {c: j for j, c in enumerate(source.classes)}
+        with open(tmp / "images.u8", "wb") as fh:
+            if workers == 1 or n_found < 64:
+                _init_worker(source)
+                results = map(_decode_job, jobs)
+                pool = None
+            else:
+                import multiprocessing as mp
+
+                ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+                pool = ctx.Pool(workers, initializer=_init_worker, initargs=(source if source.items[0].path is None else None,))
+                results = pool.imap(_decode_job, jobs, chunksize=16)
+            try:
+                bar = tqdm(results, total=n_found, desc=f"prepare {size}px", unit="img", disable=not progress)
+                for i, arr, reason, digest, orig in bar:
+                    item = source.items[i]
+                    if arr is None:
+                        skipped.append({"key": item.key, "reason": reason})
+                        continue
+                    if digest in seen:
+                        skipped.append({"key": item.key, "reason": f"duplicate of {seen[digest]} (identical bytes)"})
+                        continue
+                    seen[digest] = item.key
+                    fh.write(arr.tobytes())
+                    index.append({"key": item.key, "label": item.label, "split": item.split,
+                                  "orig_size": list(orig), "extra": dict(item.extra)})
+            finally:
+                if pool is not None:
+                    pool.terminate()
+            fh.flush()
+            os.fsync(fh.fileno())
+        # Classes that lost every image to skipping drop out of the label map, and are reported.
+        present = sorted({r["label"] for r in index})
+        for c in sorted(set(label_ids) - set(present)):
+            skipped.append({"key": f"class:{c}", "reason": "every image of this class was skipped: class dropped"})
+        write_text(tmp / "index.jsonl", "".join(json.dumps(r) + "\n" for r in index))
+        write_text(tmp / "skipped.jsonl", "".join(json.dumps(r) + "\n" for r in skipped))
+        write_json(tmp / "classes.json", {"classes": present, "source": source.spec, "synthetic": source.synthetic})
+        meta = dict(wanted, n=len(index), n_found=n_found + len(source.skipped),
+                    n_skipped=len(skipped) - (len(label_ids) - len(present)),
+                    seconds=round(time.perf_counter() - t0, 2), created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        write_json(tmp / "meta.json", meta)  # last: its presence marks a complete cache
+        if root.exists():
+            trash = root.parent / f".{root.name}.old-{os.getpid()}"
+            os.replace(root, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        os.replace(tmp, root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_cache(root: str | os.PathLike, expect_size: int | None = None) -> Cache:
+    """Open a prepared cache; ``expect_size`` guards against training at a resolution it was not built for."""
+    root = Path(root)
+    if not (root / "meta.json").is_file():
+        raise ArtstyleError(f"{root} is not a prepared artstyle cache (meta.json missing); run `artstyle data prepare`")
+    meta = read_json(root / "meta.json")
+    if meta.get("format_version") != CACHE_VERSION:
+        raise ArtstyleError(f"cache {root} has format {meta.get('format_version')}, this artstyle reads {CACHE_VERSION}; "
+                            "rebuild it with `artstyle data prepare --overwrite`")
+    if expect_size is not None and int(meta["size"]) != expect_size:
+        raise ArtstyleError(f"cache {root} was built at {meta['size']} px but {expect_size} px was asked for; "
+                            f"rebuild it with `artstyle data prepare --size {expect_size}` or drop --size")
+    expected_bytes = int(meta["n"]) * int(meta["size"]) ** 2 * 3
+    actual = (root / "images.u8").stat().st_size if (root / "images.u8").exists() else -1
+    if actual != expected_bytes:
+        raise ArtstyleError(f"cache {root} is damaged: images.u8 has {actual} bytes, expected {expected_bytes}; "
+                            "rebuild it with `artstyle data prepare --overwrite`")
+    classes = read_json(root / "classes.json")["classes"]
+    index = read_jsonl(root / "index.jsonl")
+    lookup = {c: i for i, c in enumerate(classes)}
+    labels = np.array([lookup[r["label"]] for r in index], dtype=np.int64)
+    splits = np.array([r["split"] for r in index], dtype=str)
+    return Cache(root=root, meta=meta, classes=classes, index=index, labels=labels, splits=splits)
+
+
+def skipped_items(cache: Cache) -> list[dict[str, str]]:
+    """The ``skipped.jsonl`` records of a cache."""
+    return read_jsonl(cache.root / "skipped.jsonl")
+
+
+# ---------------------------------------------------------------- torch dataset
+
+
+class CachedImages:
+    """A map-style torch Dataset over cache rows. ``ds[i]`` -> ``(image, label)``.
+
+    ``image`` is a uint8 ``(3, H, W)`` CPU tensor, or whatever ``transform`` makes of it (a
+    torchvision.transforms.v2 pipeline). Tensors stay on the CPU; the training loop moves batches.
+    """
+
+    def __init__(self, cache: Cache, split: str | Sequence[str] = "train",
+                 transform: Callable[[Any], Any] | None = None, rows: np.ndarray | None = None) -> None:
+        self.cache = cache
+        self.rows = cache.indices(split) if rows is None else np.asarray(rows)
+        self.transform = transform
+        self.labels = cache.labels[self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        import torch
+
+        row = int(self.rows[i])
+        img = torch.from_numpy(np.ascontiguousarray(self.cache.images[row].transpose(2, 0, 1)))
+        if self.transform is not None:
+            img = self.transform(img)
+        return img, int(self.labels[i])

@@ -1,0 +1,171 @@
+"""Run directories and crash-safe file writes.
+
+Usage::
+
+    run = create_run("classify", name="resnet-resample")   # runs/classify/20261128-140000-resnet-resample/
+    write_json(run / "config.json", asdict(cfg))
+    append_jsonl(run / "metrics.jsonl", {"epoch": 1, "loss": 0.3})
+    save_safetensors(run / "model.safetensors", model.state_dict(), {"arch": "resnet"})
+
+Every write goes to a temporary file in the same directory and is then renamed over the target, so a
+killed process leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from artstyle.errors import ArtstyleError
+
+DEFAULT_RUNS_ROOT = Path("runs")
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it is fsynced and renamed onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Atomically write ``data`` to ``path``."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Atomically write UTF-8 ``text`` to ``path``."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Atomically write ``obj`` as indented JSON."""
+    return write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read JSON, turning a missing or corrupt file into an :class:`ArtstyleError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtstyleError(f"{path} does not exist; is this a complete artstyle run or cache directory?")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtstyleError(f"{path} is not valid JSON ({exc}); the file is corrupted, re-create it") from None
+
+
+def append_jsonl(path: str | os.PathLike, record: dict) -> None:
+    """Append one JSON line atomically: the whole file is rewritten via a temp file and rename.
+
+    metrics.jsonl stays small (one line per epoch/eval), so rewriting is cheap and a kill can never leave
+    a half-written line.
+    """
+    path = Path(path)
+    old = path.read_bytes() if path.exists() else b""
+    line = json.dumps(record, default=_json_default) + "\n"
+    write_bytes(path, old + line.encode("utf-8"))
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """All records of a JSON-lines file (empty list when missing)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "run"
+
+
+def create_run(stage: str, name: str = "run", root: str | os.PathLike | None = None) -> Path:
+    """Create and return a fresh ``<root>/<stage>/<yyyymmdd-hhmmss>-<name>/`` with a ``figures/`` folder.
+
+    Never reuses an existing directory: concurrent or same-second runs get a ``-2``, ``-3`` suffix
+    (``mkdir`` without ``exist_ok`` is atomic, so two processes cannot both claim one name).
+    """
+    base = Path(root if root is not None else os.environ.get("ARTSTYLE_RUNS", DEFAULT_RUNS_ROOT)) / stage
+    base.mkdir(parents=True, exist_ok=True)
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}"
+    for i in range(1, 10_000):
+        run = base / (stem if i == 1 else f"{stem}-{i}")
+        try:
+            run.mkdir()
+        except FileExistsError:
+            continue
+        (run / "figures").mkdir()
+        return run
+    raise ArtstyleError(f"could not create a run directory under {base}")
+
+
+def prepare_run_dir(out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Use an explicit run directory ``out``; refuse to reuse a non-empty one unless ``overwrite``."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ArtstyleError(f"run directory {out} already exists; pass --overwrite or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(exist_ok=True)
+    return out
+
+
+def save_safetensors(path: str | os.PathLike, tensors: dict, metadata: dict[str, str] | None = None) -> Path:
+    """Atomically save a dict of tensors as safetensors (contiguous CPU copies)."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+    return Path(path)
+
+
+def load_safetensors(path: str | os.PathLike) -> dict:
+    """Load a safetensors file to CPU, with a clear error for a missing, truncated or tampered file."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise ArtstyleError(f"weights file {path} does not exist")
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ArtstyleError(f"{path} is not a valid safetensors file ({exc}); it is corrupted or truncated") from None
+
+
+def find_run(path: str | os.PathLike, required: str = "config.json") -> Path:
+    """Validate a run directory given by the user; the error says what is missing."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ArtstyleError(f"run directory {path} does not exist")
+    if not (path / required).is_file():
+        raise ArtstyleError(f"{path} is not an artstyle run: {required} is missing")
+    return path

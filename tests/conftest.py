@@ -1,0 +1,51 @@
+"""Shared fixtures: tiny image folders generated in tmp_path, and an isolated artstyle cache/runs root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def write_image(path: Path, rgb: tuple[int, int, int] | np.ndarray, size: tuple[int, int] = (40, 30),
+                fmt: str | None = None) -> Path:
+    """Write a small image: a solid colour, or the given uint8 array."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(rgb, np.ndarray):
+        im = Image.fromarray(rgb)
+    else:
+        im = Image.new("RGB", size, rgb)
+    im.save(path, format=fmt)
+    return path
+
+
+def make_folder(root: Path, classes: dict[str, int], splits: tuple[str, ...] = ("train", "test"),
+                size: int = 24, seed: int = 0) -> Path:
+    """``root/<split>/<class>/<i>.png``: each class a distinct noisy colour, so models can learn it."""
+    rng = np.random.default_rng(seed)
+    for ci, (cls, n) in enumerate(sorted(classes.items())):
+        base = np.array([(ci * 97) % 256, (ci * 53 + 80) % 256, (ci * 31 + 160) % 256])
+        for split in splits:
+            count = n if split == "train" else max(2, n // 3)
+            for i in range(count):
+                noise = rng.integers(-30, 30, size=(size, size, 3))
+                arr = np.clip(base + noise, 0, 255).astype(np.uint8)
+                write_image(root / split / cls / f"{i}.png", arr)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test's cache and runs inside its tmp_path."""
+    monkeypatch.setenv("ARTSTYLE_CACHE", str(tmp_path / "artstyle-cache"))
+    monkeypatch.setenv("ARTSTYLE_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture
+def tiny_folder(tmp_path: Path) -> Path:
+    """Three classes, train/test split, 24 px PNGs."""
+    return make_folder(tmp_path / "paintings", {"Baroque": 12, "Pop_Art": 8, "Ukiyo_e": 6})

@@ -1,0 +1,179 @@
+"""Sources, label map, decode and the decode-once cache."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from artstyle.data.cache import CachedImages, load_cache, prepare_cache, skipped_items
+from artstyle.data.decode import DecodeError, decode_image
+from artstyle.data.sources import assign_splits, open_source
+from artstyle.errors import ArtstyleError
+from conftest import make_folder, write_image
+
+
+def test_label_map_is_sorted_and_canonical(tiny_folder: Path) -> None:
+    src = open_source(str(tiny_folder))
+    assert src.classes == ["Baroque", "Pop_Art", "Ukiyo_e"]
+    assert {i.split for i in src.items} == {"train", "val", "test"}
+
+
+def test_label_map_identical_across_hash_seeds(tiny_folder: Path) -> None:
+    code = ("import json,sys; from artstyle.data.sources import open_source; s=open_source(sys.argv[1]); "
+            "print(json.dumps([s.classes, sorted((i.key, i.split) for i in s.items)]))")
+    outs = []
+    for seed in ("1", "12345"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        outs.append(subprocess.run([sys.executable, "-c", code, str(tiny_folder)], env=env, check=True,
+                                   capture_output=True, text=True).stdout)
+    assert outs[0] == outs[1] and json.loads(outs[0])[0] == ["Baroque", "Pop_Art", "Ukiyo_e"]
+
+
+def test_alias_art_nouveau(tmp_path: Path) -> None:
+    make_folder(tmp_path / "d", {"Art_Nouveau": 3, "Baroque": 3})
+    assert open_source(str(tmp_path / "d")).classes == ["Art_Nouveau_Modern", "Baroque"]
+
+
+def test_same_named_files_do_not_collide(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    write_image(root / "train" / "A" / "x.png", (255, 0, 0))
+    write_image(root / "train" / "B" / "x.png", (0, 0, 255))
+    for i in range(3):
+        write_image(root / "train" / "A" / f"a{i}.png", (250, i, 0))
+        write_image(root / "train" / "B" / f"b{i}.png", (0, i, 250))
+    cache = prepare_cache(str(root), size=16, workers=1)
+    rows = {r["key"]: i for i, r in enumerate(cache.index)}
+    a, b = rows["train/A/x.png"], rows["train/B/x.png"]
+    assert cache.classes[cache.labels[a]] == "A" and cache.classes[cache.labels[b]] == "B"
+    assert cache.images[a][..., 0].mean() > 200 and cache.images[b][..., 2].mean() > 200
+
+
+def test_cached_pixels_equal_direct_decode(tiny_folder: Path) -> None:
+    cache = prepare_cache(str(tiny_folder), size=16, workers=2)
+    for row in (0, len(cache.labels) - 1):
+        path = tiny_folder / cache.index[row]["key"]
+        np.testing.assert_array_equal(cache.images[row], decode_image(path.read_bytes(), 16))
+    ds = CachedImages(cache, "train")
+    img, label = ds[0]
+    assert img.shape == (3, 16, 16) and str(img.dtype) == "torch.uint8" and 0 <= label < 3
+
+
+def test_cache_reused_and_rebuilt_on_change(tiny_folder: Path) -> None:
+    c1 = prepare_cache(str(tiny_folder), size=16, workers=1)
+    c2 = prepare_cache(str(tiny_folder), size=16, workers=1)
+    assert c1.root == c2.root and c1.meta["created"] == c2.meta["created"]
+    write_image(tiny_folder / "train" / "Baroque" / "new.png", (1, 2, 3))
+    c3 = prepare_cache(str(tiny_folder), size=16, workers=1)
+    assert len(c3.labels) == len(c1.labels) + 1
+
+
+def test_explicit_cache_other_size_is_an_error(tiny_folder: Path, tmp_path: Path) -> None:
+    prepare_cache(str(tiny_folder), size=16, out=tmp_path / "c", workers=1)
+    with pytest.raises(ArtstyleError, match="16 px"):
+        prepare_cache(str(tiny_folder), size=32, out=tmp_path / "c", workers=1)
+    with pytest.raises(ArtstyleError, match="was built at 16 px"):
+        load_cache(tmp_path / "c", expect_size=32)
+    assert prepare_cache(str(tiny_folder), size=32, out=tmp_path / "c", workers=1, overwrite=True).size == 32
+
+
+def test_bad_files_are_skipped_and_listed(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    make_folder(root, {"A": 4, "B": 4}, splits=("train",))
+    bad = root / "train" / "A"
+    (bad / "zero.jpg").write_bytes(b"")
+    (bad / "random.jpg").write_bytes(os.urandom(500))
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (9, 9, 9)).save(buf, "JPEG")
+    (bad / "truncated.jpg").write_bytes(buf.getvalue()[:200])
+    (bad / "notes.txt").write_text("hello")
+    (bad / ".DS_Store").write_bytes(b"\0\0")
+    (root / "train" / "Empty").mkdir()
+    cache = prepare_cache(str(root), size=16, workers=1)
+    reasons = {s["key"]: s["reason"] for s in skipped_items(cache)}
+    for name in ("zero.jpg", "random.jpg", "truncated.jpg", "notes.txt", ".DS_Store"):
+        assert f"train/A/{name}" in reasons, name
+    assert "empty" in reasons["train/A/zero.jpg"]
+    assert "train/Empty/" in reasons
+    assert cache.classes == ["A", "B"]
+    assert cache.meta["n_found"] == len(cache.labels) + cache.meta["n_skipped"]
+
+
+def test_odd_images_decode() -> None:
+    def enc(im: Image.Image, fmt: str) -> bytes:
+        buf = io.BytesIO()
+        im.save(buf, fmt)
+        return buf.getvalue()
+
+    rgba = Image.new("RGBA", (20, 20), (255, 0, 0, 0))
+    assert decode_image(enc(rgba, "PNG"), 8).min() == 255  # transparent -> white paper
+    assert decode_image(enc(Image.new("P", (20, 20), 3), "PNG"), 8).shape == (8, 8, 3)
+    sixteen = Image.fromarray(np.full((20, 20), 65535, np.uint16))
+    assert decode_image(enc(sixteen, "PNG"), 8).min() == 255
+    assert decode_image(enc(Image.new("L", (20, 20), 100), "JPEG"), 8).shape == (8, 8, 3)
+    assert decode_image(enc(Image.new("CMYK", (20, 20), (0, 0, 0, 0)), "JPEG"), 8).mean() > 240
+    assert decode_image(enc(Image.new("RGB", (1, 1), (5, 6, 7)), "PNG"), 8).shape == (8, 8, 3)
+    assert decode_image(enc(Image.new("RGB", (10000, 10), (5, 6, 7)), "PNG"), 8).shape == (8, 8, 3)
+    with pytest.raises(DecodeError):
+        decode_image(b"not an image", 8)
+
+
+def test_exif_rotation_applied() -> None:
+    arr = np.zeros((10, 20, 3), np.uint8)
+    arr[:, :10] = 255  # left half white
+    im = Image.fromarray(arr)
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90 CW when displayed
+    buf = io.BytesIO()
+    im.save(buf, "PNG", exif=exif)
+    out = decode_image(buf.getvalue(), 10, policy="squash")
+    assert out[:3].mean() > 200 and out[-3:].mean() < 50  # white ended up on top
+
+
+def test_split_assignment_stratified_and_deterministic() -> None:
+    keys = {"A": [f"a{i}" for i in range(100)], "B": [f"b{i}" for i in range(10)], "C": ["c0", "c1"]}
+    s1 = assign_splits(keys, {"test": 0.1, "val": 0.1}, seed=0)
+    assert s1 == assign_splits(keys, {"test": 0.1, "val": 0.1}, seed=0)
+    assert s1 != assign_splits(keys, {"test": 0.1, "val": 0.1}, seed=1)
+    assert sum(1 for k in keys["A"] if s1[k] == "test") == 10
+    assert sum(1 for k in keys["B"] if s1[k] == "test") == 1
+    assert all(s1[k] == "train" for k in keys["C"])
+
+
+def test_missing_path_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(ArtstyleError, match="no such file"):
+        open_source(str(tmp_path / "nope"))
+
+
+def test_hf_parquet_loads_offline(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    rows = {"image": [], "style": [], "genre": [], "artist": []}
+    for i in range(12):
+        buf = io.BytesIO()
+        Image.new("RGB", (30, 20), (i * 20, 0, 0)).save(buf, "JPEG")
+        rows["image"].append({"bytes": buf.getvalue(), "path": None})
+        rows["style"].append(i % 2 * 3)  # 0 Abstract_Expressionism, 3 Art_Nouveau
+        rows["genre"].append(i % 3)
+        rows["artist"].append(i % 2)
+    features = datasets.Features({
+        "image": datasets.Image(),
+        "style": datasets.ClassLabel(names=["Abstract_Expressionism", "Action_painting", "Analytical_Cubism", "Art_Nouveau"]),
+        "genre": datasets.ClassLabel(names=["portrait", "landscape", "still_life"]),
+        "artist": datasets.ClassLabel(names=["claude-monet", "alphonse-mucha"]),
+    })
+    ds = datasets.Dataset.from_dict(rows, features=features)
+    path = tmp_path / "wikiart.parquet"
+    ds.to_parquet(str(path))
+    cache = prepare_cache(str(path), size=16, workers=1)
+    assert cache.classes == ["Abstract_Expressionism", "Art_Nouveau_Modern"]
+    assert len(cache.labels) == 12 and set(cache.splits) == {"train", "val", "test"}
+    assert cache.extra(0)["artist"] in ("claude-monet", "alphonse-mucha")
+    genre = prepare_cache(str(path), size=16, workers=1, label_column="genre")
+    assert genre.classes == ["landscape", "portrait", "still_life"]
