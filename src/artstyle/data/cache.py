@@ -213,7 +213,7 @@ def _build(source: Source, root: Path, size: int, policy: str, workers: int | No
                 pool = ctx.Pool(workers, initializer=_init_worker, initargs=(source if source.items[0].path is None else None,))
                 results = pool.imap(_decode_job, jobs, chunksize=16)
             try:
-                bar = tqdm(results, total=n_found, desc=f"prepare {size}px", unit="img", disable=not progress)
+                bar = tqdm(results, total=n_found, desc=f"prepare {size}px", unit="img", disable=None if progress else True)
                 for i, arr, reason, digest, orig in bar:
                     item = source.items[i]
                     if arr is None:

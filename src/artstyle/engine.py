@@ -1,0 +1,339 @@
+"""The one training engine shared by the classifier, the autoencoder and the style-conditioned model.
+
+Usage::
+
+    result = fit(model, task, train_ds, val_ds, run_dir, TrainSettings(epochs=10, lr=1e-3))
+
+A *task* supplies what differs between stages: ``training_loss(model, batch) -> (loss, logs)`` and
+``evaluate(model, loader, accelerator) -> metrics``; the engine does the rest: Accelerate (device, mixed
+precision, DDP under ``accelerate launch``), AdamW, a warmup + cosine schedule, progress bars with
+images/s, one JSON line per epoch in ``metrics.jsonl``, early stopping on ``task.monitor``, ``best`` and
+``last`` checkpoints as safetensors, a crash-safe training state for exact ``resume``, and a stop on a
+non-finite loss that keeps the last good checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
+
+import numpy as np
+import torch
+
+from artstyle.config import opt
+from artstyle.errors import ArtstyleError
+from artstyle.runs import append_jsonl, load_safetensors, read_json, read_jsonl, save_safetensors, write_json, write_text
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass
+class TrainSettings:
+    """Engine settings. Stage configs subclass this, so these options show in every stage's ``--help``."""
+
+    epochs: int = opt(10, "Training epochs (an upper bound when --patience is set).")
+    batch_size: int = opt(64, "Images per optimiser step (per process under accelerate launch).")
+    lr: float = opt(2e-3, "Peak AdamW learning rate (after warmup, then cosine decay).")
+    weight_decay: float = opt(0.05, "AdamW weight decay (not applied to biases and norms).")
+    warmup_epochs: float = opt(1.0, "Linear warmup length in epochs.")
+    grad_clip: float = opt(1.0, "Clip the gradient norm to this (0 = off).")
+    precision: str = opt("auto", "fp32, bf16, fp16 (CUDA only) or auto: bf16 where the hardware has native "
+                         "bf16, else fp32.", choices=PRECISIONS)
+    channels_last: bool = opt(True, "Use channels_last memory format (faster convolutions on CPU and GPU).")
+    workers: int = opt(1, "DataLoader worker processes (augmentation runs there).")
+    seed: int = opt(0, "Random seed: same seed, same data order, same result on the CPU.")
+    patience: int = opt(0, "Early stopping: epochs without improvement of the validation metric (0 = off).")
+    threads: int = opt(0, "torch CPU threads (0 = torch's default). Set it when other processes share the CPU.")
+    max_steps_per_epoch: int = opt(0, "Cap on optimiser steps per epoch (0 = full passes); for quick runs.")
+    time_budget: float = opt(0.0, "Stop training after this many seconds (0 = no limit); for equal-budget comparisons.")
+    progress: bool = opt(True, "Show progress bars.")
+
+
+class Task(Protocol):
+    monitor: str
+    mode: str  # "max" or "min"
+
+    def training_loss(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]: ...
+
+    def evaluate(self, model: torch.nn.Module, loader: Iterable, accelerator: Any) -> dict[str, float]: ...
+
+
+def has_fast_cpu_bf16() -> bool:
+    """True when the CPU has native bf16 instructions (AVX-512 BF16 or AMX); bf16 is slow emulation otherwise."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` -> bf16 on GPUs that support it (else fp16), bf16 on CPUs with native bf16, else fp32."""
+    if precision not in PRECISIONS:
+        raise ArtstyleError(f"--precision {precision!r} is not one of: {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if has_fast_cpu_bf16() else "fp32"
+
+
+def set_threads(threads: int) -> None:
+    """Set torch's CPU threads from the argument or ``ARTSTYLE_THREADS`` (0 keeps torch's default)."""
+    threads = threads or int(os.environ.get("ARTSTYLE_THREADS", "0") or 0)
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def make_accelerator(precision: str) -> Any:
+    from accelerate import Accelerator
+
+    mp = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[resolve_precision(precision)]
+    if mp == "fp16" and not torch.cuda.is_available():
+        raise ArtstyleError("--precision fp16 needs a CUDA GPU; use bf16 or fp32 on the CPU")
+    return Accelerator(mixed_precision=mp)
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(N, 3, H, W)`` in [0, 255] -> float ``(N, 3, H, W)`` in [-1, 1] (every model's input range)."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """float ``(N, 3, H, W)`` in [-1, 1] -> uint8 ``(N, 3, H, W)``."""
+    return images.detach().float().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int) -> Any:
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / max(1, warmup_steps)
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+# ---------------------------------------------------------------- training state (safetensors + JSON)
+
+
+def _save_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                info: dict[str, Any]) -> None:
+    """Everything needed to resume exactly, without pickle: tensors in safetensors, the rest in JSON."""
+    opt = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    layout: dict[str, dict[str, Any]] = {}
+    for pid, st in opt["state"].items():
+        layout[str(pid)] = {}
+        for name, value in st.items():
+            if torch.is_tensor(value):
+                tensors[f"opt.{pid}.{name}"] = value
+            else:
+                layout[str(pid)][name] = value
+    tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s
+    np_state = np.random.get_state()
+    state = {"info": info, "param_groups": opt["param_groups"], "opt_scalars": layout,
+             "scheduler": scheduler.state_dict(),
+             "rng_numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+             "rng_python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]]}
+    save_safetensors(run_dir / "last.safetensors", model.state_dict())
+    save_safetensors(run_dir / "last_state.safetensors", tensors)
+    write_text(run_dir / "last_state.json", json.dumps(state))  # written last: marks a complete checkpoint
+
+
+def _load_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> dict:
+    state = read_json(run_dir / "last_state.json")
+    tensors = load_safetensors(run_dir / "last_state.safetensors")
+    model.load_state_dict(load_safetensors(run_dir / "last.safetensors"))
+    opt_state: dict[int, dict[str, Any]] = {}
+    for pid, scalars in state["opt_scalars"].items():
+        opt_state[int(pid)] = dict(scalars)
+    for key, value in tensors.items():
+        if key.startswith("opt."):
+            _, pid, name = key.split(".", 2)
+            opt_state.setdefault(int(pid), {})[name] = value
+    optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(tensors["rng.torch"])
+    if torch.cuda.is_available():
+        cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
+        if cuda:
+            torch.cuda.set_rng_state_all(cuda)
+    s = state["rng_numpy"]
+    np.random.set_state((s[0], np.array(s[1], dtype=np.uint32), *s[2:]))
+    p = state["rng_python"]
+    random.setstate((p[0], tuple(p[1]), p[2]))
+    return state["info"]
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def train_one_epoch(model: torch.nn.Module, task: Task, loader: Iterable, optimizer: torch.optim.Optimizer,
+                    scheduler: Any, accelerator: Any, epoch: int, settings: TrainSettings,
+                    params: list[torch.nn.Parameter], deadline: float = float("inf")) -> dict[str, float]:
+    """One pass over ``loader``; returns mean training logs plus throughput and data-wait share."""
+    from tqdm.auto import tqdm
+
+    model.train()
+    if hasattr(task, "train_mode"):
+        task.train_mode(model)
+    total = len(loader) if settings.max_steps_per_epoch <= 0 else min(len(loader), settings.max_steps_per_epoch)
+    bar = tqdm(total=total, desc=f"epoch {epoch}", unit="step", leave=False,
+               disable=None if (settings.progress and accelerator.is_main_process) else True)
+    sums: dict[str, float] = {}
+    n_images, wait, t_start = 0, 0.0, time.perf_counter()
+    t_fetch = time.perf_counter()
+    for step, batch in enumerate(loader):
+        if step >= total or time.perf_counter() > deadline:
+            break
+        wait += time.perf_counter() - t_fetch
+        with accelerator.autocast():
+            loss, logs = task.training_loss(model, batch)
+        if not torch.isfinite(loss.detach()).all():
+            bar.close()
+            raise NonFiniteLoss(epoch, step, float(loss.detach()))
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        if settings.grad_clip > 0:
+            accelerator.clip_grad_norm_(params, settings.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        logs = {"loss": float(loss.detach()), **logs}
+        for k, v in logs.items():
+            sums[k] = sums.get(k, 0.0) + v
+        n_images += len(batch[0])
+        elapsed = time.perf_counter() - t_start
+        bar.update(1)
+        bar.set_postfix(loss=f"{logs['loss']:.4f}", img_s=f"{n_images / max(elapsed, 1e-9):.0f}")
+        t_fetch = time.perf_counter()
+    bar.close()
+    steps = max(1, min(total, step + 1) if total else 1)
+    elapsed = time.perf_counter() - t_start
+    out = {f"train_{k}": v / steps for k, v in sums.items()}
+    out.update(images_per_s=n_images * accelerator.num_processes / max(elapsed, 1e-9),
+               data_wait_share=wait / max(elapsed, 1e-9), lr=scheduler.get_last_lr()[0], train_seconds=elapsed)
+    return out
+
+
+class NonFiniteLoss(Exception):
+    def __init__(self, epoch: int, step: int, value: float) -> None:
+        super().__init__(f"loss became {value} at epoch {epoch}, step {step}")
+        self.epoch, self.step, self.value = epoch, step, value
+
+
+def make_loader(dataset: Any, batch_size: int, sampler: Any = None, shuffle_seed: int | None = None,
+                workers: int = 0, drop_last: bool = False) -> Any:
+    """A DataLoader whose order depends only on (seed, epoch): resumable and identical across runs."""
+    from torch.utils.data import DataLoader
+
+    from artstyle.data.sampler import SeededShuffle
+
+    if sampler is None and shuffle_seed is not None:
+        sampler = SeededShuffle(len(dataset), shuffle_seed)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                      drop_last=drop_last and len(dataset) > batch_size, persistent_workers=False,
+                      pin_memory=torch.cuda.is_available())
+
+
+def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir: Path, settings: TrainSettings,
+        sampler: Any = None, resume: bool = False, params: list[torch.nn.Parameter] | None = None,
+        on_epoch_end: Callable[[torch.nn.Module, int, dict], None] | None = None,
+        metadata: dict[str, str] | None = None, best_name: str = "best") -> dict[str, Any]:
+    """Train ``model`` on ``train_ds``, evaluating on ``val_ds`` each epoch. Returns a summary dict.
+
+    Writes into ``run_dir``: ``metrics.jsonl`` (one line per epoch), ``<best_name>.safetensors`` (best
+    weights by ``task.monitor``), ``last.safetensors`` plus ``last_state.*`` (for ``resume=True``).
+    ``params`` limits which parameters train (e.g. the head only); the rest stay frozen.
+    """
+    set_threads(settings.threads)
+    accelerator = make_accelerator(settings.precision)
+    seed_everything(settings.seed)
+    if settings.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    params = params if params is not None else [p for p in model.parameters() if p.requires_grad]
+    train_loader = make_loader(train_ds, settings.batch_size, sampler=sampler,
+                               shuffle_seed=None if sampler is not None else settings.seed,
+                               workers=settings.workers, drop_last=True)
+    order = train_loader.sampler
+    val_loader = make_loader(val_ds, settings.batch_size * 2, workers=settings.workers) if val_ds is not None else None
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr)
+    model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
+    if val_loader is not None:
+        val_loader = accelerator.prepare(val_loader)
+    steps_per_epoch = len(train_loader) if settings.max_steps_per_epoch <= 0 else min(len(train_loader), settings.max_steps_per_epoch)
+    total = max(1, steps_per_epoch * settings.epochs)
+    scheduler = cosine_with_warmup(optimizer, int(settings.warmup_epochs * steps_per_epoch), total)
+    sign = 1.0 if task.mode == "max" else -1.0
+    info = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0}
+    unwrapped = accelerator.unwrap_model(model)
+    if resume:
+        if not (run_dir / "last_state.json").is_file():
+            raise ArtstyleError(f"{run_dir} has no resumable state (last_state.json); it was not trained by artstyle "
+                                "or never finished an epoch")
+        info = _load_state(run_dir, unwrapped, optimizer, scheduler)
+        # Drop metric lines of an epoch that was logged but whose checkpoint never landed.
+        kept = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("epoch", 0) <= info["epoch"]]
+        write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+    stopped = "completed"
+    deadline = time.perf_counter() + settings.time_budget if settings.time_budget > 0 else float("inf")
+    for epoch in range(info["epoch"] + 1, settings.epochs + 1):
+        if hasattr(order, "set_epoch"):
+            order.set_epoch(epoch)
+        try:
+            logs = train_one_epoch(model, task, train_loader, optimizer, scheduler, accelerator, epoch, settings, params,
+                                   deadline)
+        except NonFiniteLoss as exc:
+            if accelerator.is_main_process:
+                append_jsonl(run_dir / "metrics.jsonl", {"epoch": epoch, "event": "non-finite loss", "detail": str(exc)})
+            kept = "the last good checkpoint is last.safetensors" if info["epoch"] else "no checkpoint was saved yet"
+            raise ArtstyleError(f"training stopped: {exc}; {kept} in {run_dir}. Lower --lr or check the data") from None
+        metrics = task.evaluate(model, val_loader, accelerator) if val_loader is not None else {}
+        record = {"epoch": epoch, **logs, **{f"val_{k}": v for k, v in metrics.items()}}
+        score = metrics.get(task.monitor)
+        improved = score is not None and (info["best"] is None or sign * score > sign * info["best"])
+        if improved:
+            info.update(best=score, best_epoch=epoch, bad_epochs=0)
+        else:
+            info["bad_epochs"] += 1
+        info["epoch"] = epoch
+        if accelerator.is_main_process:
+            append_jsonl(run_dir / "metrics.jsonl", record)
+            if improved or val_loader is None:
+                save_safetensors(run_dir / f"{best_name}.safetensors", unwrapped.state_dict(), metadata)
+            _save_state(run_dir, unwrapped, optimizer, scheduler, info)
+            if on_epoch_end is not None:
+                on_epoch_end(unwrapped, epoch, record)
+            if settings.progress:
+                shown = {k: round(v, 4) for k, v in record.items() if isinstance(v, float) and k != "lr"}
+                print(f"epoch {epoch}: {shown}", flush=True)
+        accelerator.wait_for_everyone()
+        if time.perf_counter() > deadline:
+            stopped = f"time budget of {settings.time_budget:.0f} s reached"
+            break
+        if settings.patience and info["bad_epochs"] >= settings.patience:
+            stopped = f"early stop: no {task.monitor} improvement for {settings.patience} epochs"
+            break
+    if accelerator.is_main_process and not (run_dir / f"{best_name}.safetensors").exists():
+        save_safetensors(run_dir / f"{best_name}.safetensors", unwrapped.state_dict(), metadata)
+    accelerator.wait_for_everyone()
+    return {"best": info["best"], "best_epoch": info["best_epoch"], "epochs_run": info["epoch"], "stopped": stopped,
+            "monitor": task.monitor, "is_main_process": accelerator.is_main_process}

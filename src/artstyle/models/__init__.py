@@ -1,0 +1,1 @@
+"""Models built from scratch with torch.nn (never pretrained weights), created by name from registries."""
