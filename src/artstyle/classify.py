@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from artstyle.config import config_dict, opt
+from artstyle.dist import is_main_process, main_process_first, shared_run_dir
 from artstyle.engine import TrainSettings, fit, to_float
 from artstyle.errors import ArtstyleError
 from artstyle.runs import create_run, find_run, load_safetensors, prepare_run_dir, read_json, write_json
@@ -171,12 +172,13 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         run = find_run(cfg.resume)
         saved = read_json(run / "config.json")["config"]
         cfg = ClassifyConfig(**{**saved, "resume": cfg.resume, "progress": cfg.progress})
-    cache = open_cache(cfg)
+    with main_process_first():
+        cache = open_cache(cfg)
     classes = cache.classes
     counts = cache.counts("train")
     if not cfg.resume:
         name = cfg.name or f"{cfg.model}-{cfg.imbalance}"
-        run = prepare_run_dir(cfg.out, cfg.overwrite) if cfg.out else create_run("classify", name)
+        run = shared_run_dir(lambda: prepare_run_dir(cfg.out, cfg.overwrite) if cfg.out else create_run("classify", name))
     torch.manual_seed(cfg.seed)
     model = build_classifier(cfg.model, len(classes), cfg.size, cfg.width, cfg.depth)
     weights = class_weights(counts, cfg.weighting, cfg.beta) if cfg.imbalance == "weighted-loss" else None
@@ -184,7 +186,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     strategy = {"imbalance": cfg.imbalance, "train_counts": counts.tolist(),
                 "class_weights": None if weights is None else weights.tolist(),
                 "logit_offsets": None if offsets is None else offsets.tolist()}
-    if not cfg.resume:
+    if not cfg.resume and is_main_process():
         write_json(run / "config.json", {"config": config_dict(cfg), "model": _model_args(cfg, len(classes)),
                                          "input": {"size": cfg.size, "range": [-1, 1], "resize": cache.meta["policy"]},
                                          "data": {"source": cache.source, "synthetic": cache.synthetic,
@@ -215,11 +217,12 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
     from artstyle.data.sampler import ClassBalancedSampler
 
     crt_dir = run / "crt"
-    crt_dir.mkdir(exist_ok=True)
-    if not (run / "stage1_best.safetensors").exists():
-        shutil.copyfile(run / "best.safetensors", run / "stage1_best.safetensors")
-    model = _build(model_args)
-    model.load_state_dict(load_safetensors(run / "stage1_best.safetensors"))
+    with main_process_first():
+        crt_dir.mkdir(exist_ok=True)
+        if is_main_process() and not (run / "stage1_best.safetensors").exists():
+            shutil.copyfile(run / "best.safetensors", run / "stage1_best.safetensors")
+        model = _build(model_args)
+        model.load_state_dict(load_safetensors(run / "stage1_best.safetensors"))
     for p in model.parameters():
         p.requires_grad_(False)
     model.head.reset_parameters()
@@ -233,7 +236,8 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
     task = ClassificationTask(None, None, cfg.label_smoothing, cfg.channels_last, frozen_features=True)
     summary = fit(model, task, train_ds, CachedImages(cache, val_split), crt_dir, settings, sampler=sampler,
                   resume=(crt_dir / "last_state.json").exists(), params=head)
-    shutil.copyfile(crt_dir / "best.safetensors", run / "best.safetensors")
+    if is_main_process():
+        shutil.copyfile(crt_dir / "best.safetensors", run / "best.safetensors")
     return summary
 
 

@@ -163,7 +163,8 @@ def chance_scores(labels_true: np.ndarray, n_clusters: int, seed: int = 0) -> di
 
     ARI is ~0 by construction, but NMI and purity are not (purity is at least the largest style's share).
     """
-    rng = np.random.default_rng(seed)
+    # A separate stream, so a seed that also generated the labels cannot reproduce them by accident.
+    rng = np.random.default_rng((seed, 0xC0FFEE))
     random_pred = rng.integers(0, max(1, n_clusters), size=len(labels_true))
     return cluster_scores(labels_true, random_pred)
 
@@ -363,8 +364,16 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _save_fig(fig: Any, path: Path, synthetic: bool) -> None:
+    import warnings
+
     from artstyle.figures import save_figure, stamp_synthetic
 
+    if synthetic:
+        # Pull rotated tick labels and outside legends into the figure, leaving the bottom strip to the
+        # stamp; otherwise the tight bounding box would grow around them and the stamp would overprint them.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig.tight_layout(rect=(0, 0.035, 1, 1))
     stamp_synthetic(fig, synthetic)
     save_figure(fig, path)
 
@@ -409,12 +418,13 @@ def write_projector(folder: Path, vectors: np.ndarray, labels: np.ndarray, class
     return folder
 
 
-def scores_table(rows: dict[str, dict[str, Any]], title: str, score_names: Sequence[str] = SCORE_NAMES) -> Any:
+def scores_table(rows: dict[str, dict[str, Any]], title: str,
+                 score_names: Sequence[str] = ("ari", "nmi", "v_measure", "purity", "silhouette")) -> Any:
     """A rich Table: one row per entry of ``rows`` (name -> scores dict), one column per score."""
     from rich.table import Table
 
     table = Table(title=title)
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for s in score_names:
         table.add_column(SCORE_LABELS.get(s, s), justify="right")
     table.add_column("clusters", justify="right")
@@ -635,18 +645,25 @@ def comparison_markdown(rows: list[dict[str, Any]], chance_rows: list[dict[str, 
 
 def _print_comparison(rows: list[dict[str, Any]], chance_rows: list[dict[str, Any]], methods: Sequence[str],
                       synthetic: bool) -> None:
+    """Print the comparison in long form (one line per representation x method): it fits 80 columns."""
     from rich.console import Console
     from rich.table import Table
 
+    shown = (*MD_SCORES, "silhouette")
     table = Table(title="Clustering vs. true styles" + (" (SYNTHETIC data)" if synthetic else ""))
-    table.add_column("representation")
-    for m in methods:
-        for s in MD_SCORES:
-            table.add_column(f"{m}\n{SCORE_LABELS[s]}", justify="right")
+    table.add_column("embedding")
+    table.add_column("method", no_wrap=True, min_width=13)
+    for s in shown:
+        table.add_column(SCORE_LABELS[s], justify="right")
+    table.add_column("clusters", justify="right")
     for r in rows:
-        table.add_row(r["label"], *[_fmt(r["methods"][m].get(s)) for m in methods for s in MD_SCORES])
+        for i, m in enumerate(methods):
+            sc = r["methods"][m]
+            table.add_row(r["label"] if i == 0 else "", m, *[_fmt(sc.get(s)) for s in shown], str(sc["n_clusters"]),
+                          end_section=i == len(methods) - 1)
     for c in chance_rows:
-        table.add_row(c["label"], *[_fmt(c["scores"].get(s)) for _ in methods for s in MD_SCORES], style="dim")
+        table.add_row(c["label"], "random", *[_fmt(c["scores"].get(s)) for s in shown],
+                      str(c["scores"]["n_clusters"]), style="dim")
     Console().print(table)
 
 

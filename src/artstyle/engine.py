@@ -103,7 +103,8 @@ def make_accelerator(precision: str) -> Any:
     mp = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[resolve_precision(precision)]
     if mp == "fp16" and not torch.cuda.is_available():
         raise ArtstyleError("--precision fp16 needs a CUDA GPU; use bf16 or fp32 on the CPU")
-    return Accelerator(mixed_precision=mp)
+    # cpu=True without CUDA: otherwise accelerate ignores torchrun's WORLD_SIZE on CPU-only machines.
+    return Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available())
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -167,7 +168,8 @@ def _load_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Op
         if key.startswith("opt."):
             _, pid, name = key.split(".", 2)
             opt_state.setdefault(int(pid), {})[name] = value
-    optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+    groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in state["param_groups"]]
+    optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(tensors["rng.torch"])
     if torch.cuda.is_available():
@@ -296,7 +298,11 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     stopped = "completed"
     deadline = time.perf_counter() + settings.time_budget if settings.time_budget > 0 else float("inf")
     for epoch in range(info["epoch"] + 1, settings.epochs + 1):
-        if hasattr(order, "set_epoch"):
+        # Accelerate's loader sets its sampler's epoch from its own iteration counter at every __iter__,
+        # so the epoch is set through the loader: data order then depends on (seed, epoch), also after resume.
+        if hasattr(train_loader, "set_epoch"):
+            train_loader.set_epoch(epoch)
+        elif hasattr(order, "set_epoch"):
             order.set_epoch(epoch)
         try:
             logs = train_one_epoch(model, task, train_loader, optimizer, scheduler, accelerator, epoch, settings, params,

@@ -18,7 +18,11 @@ def _train(cfg) -> None:  # noqa: ANN001
     from artstyle.classify import train_classifier
     from artstyle.runs import read_json
 
+    from artstyle.dist import is_main_process
+
     run = train_classifier(cfg)
+    if not is_main_process():
+        return
     m = read_json(run / "metrics.json")
     _print_report(m)
     typer.echo(f"run: {run}")

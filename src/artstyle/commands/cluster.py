@@ -60,7 +60,7 @@ def _fit(cfg: ClusterConfig) -> None:
     run = cluster_embeddings(cfg)
     metrics = read_json(run / "metrics.json")
     syn = " (SYNTHETIC data)" if metrics["synthetic"] else ""
-    rows = {**metrics["methods"], "chance (random labels)": metrics["chance"]}
+    rows = {**metrics["methods"], "chance": metrics["chance"]}
     Console().print(scores_table(rows, f"{metrics['kind']} embeddings: clusters vs. {metrics['n_classes_present']} "
                                        f"styles, {metrics['n_points']:,} items{syn}"))
     typer.echo(f"run: {run}")
