@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
                               lambda s: f"ARI {s['ari']:.3f}, NMI {s['nmi']:.3f}, purity {s['purity']:.3f}")
     xy_pca, _ = step("PCA map", lambda: compute_map("pca", F, args.seed))
     xy_umap, idx_umap = step("UMAP map (all points)", lambda: compute_map("umap", F, args.seed),
-                             lambda o: f"{len(o[1]):,} points, single-threaded (seeded)")
+                             lambda o: f"{len(o[1]):,} points, multi-threaded (unseeded)")
 
     def figure() -> None:
         from artstyle.figures import save_figure

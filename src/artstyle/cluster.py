@@ -23,6 +23,8 @@ Scaling choices (all seeded, so a run is reproducible):
   its own number of clusters; its noise points are scored as one more cluster, ``-1``.
 * t-SNE runs on a uniform random subsample of ``max_points_tsne`` points (proportional to the style
   counts in expectation); PCA and UMAP maps use every point.
+* UMAP runs multi-threaded and unseeded unless ``umap_deterministic`` (seeding it forces one thread:
+  81k points take minutes instead of about one). Cluster scores never depend on the maps.
 * Silhouette is computed on a random subsample of at most 10,000 points (exact silhouette is O(N^2)).
 """
 
@@ -69,6 +71,8 @@ class ClusterConfig:
                                   "in the embeddings file).")
     split: str = opt("all", "Use only the items of this split (train, val, test), or 'all'.")
     max_points_tsne: int = opt(5000, "t-SNE runs on a seeded uniform random subsample of at most this many points.")
+    umap_deterministic: bool = opt(False, "Seed UMAP exactly: the same map every run, but single-threaded and "
+                                          "several times slower. Scores never depend on the maps.")
     max_points_fit: int = opt(10000, "Agglomerative and HDBSCAN (O(N^2)) are fitted on a seeded random subsample of "
                                      "at most this many points; the rest join the nearest centroid (agglomerative) "
                                      "or the cluster of the nearest fitted point (HDBSCAN).")
@@ -267,15 +271,15 @@ def fit_predict(method: str, X: np.ndarray, n_clusters: int, seed: int = 0, max_
 
 
 # --------------------------------------------------------------------------------------------- maps
-# Each map: (X (N, d), seed, max_points_tsne) -> (xy (M, 2) float32, index (M,) rows of X that were mapped).
+# Each map: (X (N, d), seed, max_points_tsne, deterministic) -> (xy (M, 2), index (M,) rows of X mapped).
 
-def _map_pca(X: np.ndarray, seed: int, max_points_tsne: int) -> tuple[np.ndarray, np.ndarray]:
+def _map_pca(X: np.ndarray, seed: int, max_points_tsne: int, deterministic: bool) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.decomposition import PCA
 
     return PCA(n_components=2, random_state=seed).fit_transform(X), np.arange(len(X))
 
 
-def _map_tsne(X: np.ndarray, seed: int, max_points_tsne: int) -> tuple[np.ndarray, np.ndarray]:
+def _map_tsne(X: np.ndarray, seed: int, max_points_tsne: int, deterministic: bool) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.manifold import TSNE
 
     idx = _subsample(len(X), max_points_tsne, seed)
@@ -286,32 +290,36 @@ def _map_tsne(X: np.ndarray, seed: int, max_points_tsne: int) -> tuple[np.ndarra
     return xy, idx
 
 
-def _map_umap(X: np.ndarray, seed: int, max_points_tsne: int) -> tuple[np.ndarray, np.ndarray]:
+def _map_umap(X: np.ndarray, seed: int, max_points_tsne: int, deterministic: bool) -> tuple[np.ndarray, np.ndarray]:
     import warnings
 
     import umap
 
+    # A fixed random_state forces UMAP onto one thread and a slower path (81k points: minutes instead of
+    # about one); the map only illustrates, no score depends on it, so speed is the default.
+    seeded = {"random_state": seed, "n_jobs": 1} if deterministic else {"n_jobs": -1}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="umap")
-        # A fixed random_state makes UMAP single-threaded (n_jobs=1); reproducibility wins over speed here.
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, len(X) - 1), min_dist=0.1, random_state=seed,
-                            n_jobs=1)
+        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, len(X) - 1), min_dist=0.1, **seeded)
         xy = reducer.fit_transform(X)
     return xy, np.arange(len(X))
 
 
 MAPS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {"pca": _map_pca, "tsne": _map_tsne, "umap": _map_umap}
-"""2-D map name -> ``fn(X, seed, max_points_tsne) -> (xy (M, 2), index (M,))``."""
+"""2-D map name -> ``fn(X, seed, max_points_tsne, deterministic) -> (xy (M, 2), index (M,))``."""
 
 MAP_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 
 
-def compute_map(name: str, X: np.ndarray, seed: int = 0, max_points_tsne: int = 5000
+def compute_map(name: str, X: np.ndarray, seed: int = 0, max_points_tsne: int = 5000, deterministic: bool = False
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """2-D map of ``X`` (N, d): returns ``xy`` (M, 2) float32 and the (M,) row indices of ``X`` it covers."""
+    """2-D map of ``X`` (N, d): returns ``xy`` (M, 2) float32 and the (M,) row indices of ``X`` it covers.
+
+    PCA and t-SNE are always seeded; UMAP only with ``deterministic`` (single-threaded, several times slower).
+    """
     if name not in MAPS:
         raise ArtstyleError(f"--maps: unknown map {name!r}; choose from {', '.join(MAPS)}")
-    xy, idx = MAPS[name](X, seed, max_points_tsne)
+    xy, idx = MAPS[name](X, seed, max_points_tsne, deterministic)
     return np.asarray(xy, dtype=np.float32), np.asarray(idx, dtype=np.int64)
 
 
@@ -522,7 +530,7 @@ def cluster_embeddings(cfg: ClusterConfig) -> Path:
             log.print(f"[yellow]skipping the {name} map: {len(X)} points are too few[/yellow]")
             continue
         t0 = time.perf_counter()
-        xy, idx = compute_map(name, X, cfg.seed, cfg.max_points_tsne)
+        xy, idx = compute_map(name, X, cfg.seed, cfg.max_points_tsne, cfg.umap_deterministic)
         timings[f"map_{name}"] = time.perf_counter() - t0
         map_arrays[f"{name}_xy"], map_arrays[f"{name}_index"] = xy, idx
         sub = f" (random {len(idx):,} of {len(X):,})" if len(idx) < len(X) else ""

@@ -47,7 +47,8 @@ def classification_report(y_true: np.ndarray, probs: np.ndarray, classes: list[s
     y_pred = probs.argmax(1)
     present = np.unique(y_true)
     k = min(5, C)
-    top5 = top_k_accuracy_score(y_true, probs, k=k, labels=labels) if C > 2 else float((y_pred == y_true).mean())
+    # With 5 or fewer classes top-5 is trivially 1; computed directly to avoid sklearn's warning.
+    top5 = top_k_accuracy_score(y_true, probs, k=k, labels=labels) if C > 5 else 1.0
     prec, rec, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     majority = int(np.argmax(train_counts))
     maj_pred = np.full_like(y_true, majority)

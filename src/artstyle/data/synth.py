@@ -110,9 +110,11 @@ def _c(col: Any) -> np.ndarray:
 
 
 def _lift(*xs: Any) -> list[np.ndarray]:
-    """Lift (3,) colours to (3, 1, 1) when any argument is an image or field (ndim >= 2)."""
+    """Lift (3,) colours to (3, 1, 1) when any argument is an image (3, S, S) or a field (S, S).
+
+    Palettes, (K, 3), count as colours: they combine with colours row by row."""
     arrs = [np.asarray(x, F32) for x in xs]
-    if max(a.ndim for a in arrs) < 2:
+    if not any(a.ndim >= 3 or (a.ndim == 2 and a.shape[1] != 3) for a in arrs):
         return arrs
     return [a.reshape(3, 1, 1) if a.ndim == 1 and a.shape[0] == 3 else a for a in arrs]
 

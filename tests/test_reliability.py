@@ -1,0 +1,248 @@
+"""Hostile inputs, crash safety, safe loading and one-line user errors (docs/reliability.md maps each here)."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from artstyle.classify import ClassifyConfig, load_classifier, predict, train_classifier
+from artstyle.cli import main
+from artstyle.data.cache import prepare_cache, skipped_items
+from artstyle.errors import ArtstyleError
+from artstyle.runs import create_run, load_safetensors, prepare_run_dir, read_jsonl
+from conftest import make_folder, write_image
+
+FAST = dict(size=32, batch_size=8, workers=0, progress=False, width=8, max_steps_per_epoch=3)
+
+
+def _jpeg(im: Image.Image, **kw) -> bytes:  # noqa: ANN003
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", **kw)
+    return buf.getvalue()
+
+
+def build_hostile_folder(root: Path) -> dict[str, str]:
+    """A train/test folder holding every kind of hostile file. Returns {key: 'ok'|'skip'|'either'}."""
+    make_folder(root, {"Baroque": 4, "Pop_Art": 4}, size=20)
+    d = root / "train" / "Baroque"
+    expect: dict[str, str] = {}
+
+    def put(name: str, data: bytes, outcome: str, folder: Path = d) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+        expect[(folder / name).relative_to(root).as_posix()] = outcome
+
+    put("zero.jpg", b"", "skip")
+    put("truncated.jpg", _jpeg(Image.new("RGB", (64, 64), (200, 10, 10)))[:300], "either")  # Pillow may pad it
+    put("random.jpg", os.urandom(2048), "skip")
+    buf = io.BytesIO(); Image.new("RGBA", (30, 30), (0, 255, 0, 128)).save(buf, "PNG"); put("alpha.png", buf.getvalue(), "ok")
+    buf = io.BytesIO(); Image.new("P", (30, 30), 7).save(buf, "PNG"); put("palette.png", buf.getvalue(), "ok")
+    buf = io.BytesIO(); Image.fromarray(np.full((30, 30), 40000, np.uint16)).save(buf, "PNG"); put("sixteen.png", buf.getvalue(), "ok")
+    put("gray.jpg", _jpeg(Image.new("L", (30, 30), 90)), "ok")
+    put("cmyk.jpg", _jpeg(Image.new("CMYK", (30, 30), (0, 50, 50, 0))), "ok")
+    im = Image.new("RGB", (40, 20), (1, 2, 3)); exif = im.getexif(); exif[0x0112] = 6
+    put("exif-rotated.jpg", _jpeg(im, exif=exif), "ok")
+    # Above Pillow's decompression-bomb error limit (2 x 89.5 MP): decoded through JPEG draft mode.
+    put("huge.jpg", _jpeg(Image.new("L", (13400, 13400), 128), quality=50), "ok")
+    buf = io.BytesIO(); Image.new("RGB", (1, 1), (9, 9, 9)).save(buf, "PNG"); put("one-pixel.png", buf.getvalue(), "ok")
+    buf = io.BytesIO(); Image.new("RGB", (10000, 10), (9, 99, 9)).save(buf, "PNG"); put("strip.png", buf.getvalue(), "ok")
+    put("notes.txt", b"hello", "skip")
+    put(".DS_Store", b"\0\0\0\1Bud1", "skip")
+    put("Thumbs.db", b"\0" * 64, "skip")
+    put("peinture à l'huile ü 1.jpg", _jpeg(Image.new("RGB", (30, 30), (5, 5, 200))), "ok")
+    put("with space.jpg", _jpeg(Image.new("RGB", (30, 30), (5, 200, 5))), "ok")
+    os.symlink("loop.jpg", d / "loop.jpg")
+    expect[(d / "loop.jpg").relative_to(root).as_posix()] = "skip"
+    os.symlink(d, d / "cycle")  # a directory symlink pointing at its own parent
+    expect[(d / "cycle").relative_to(root).as_posix()] = "skip"
+    put("locked.jpg", _jpeg(Image.new("RGB", (30, 30), (99, 5, 5))), "either")  # root can read 0o000 files
+    os.chmod(d / "locked.jpg", 0)
+    put("nested.jpg", _jpeg(Image.new("RGB", (30, 30), (50, 60, 70))), "ok", folder=d / "sub" / "deeper")
+    dup = _jpeg(Image.new("RGB", (30, 30), (123, 45, 67)))
+    put("dup-a.jpg", dup, "ok")
+    put("dup-b.jpg", dup, "skip")
+    (root / "train" / "Empty_Style").mkdir()
+    put("only-test.jpg", _jpeg(Image.new("RGB", (30, 30), (1, 1, 1))), "ok", folder=root / "test" / "Ukiyo_e")
+    return expect
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    root = tmp_path_factory.mktemp("hostile") / "data"
+    return root, build_hostile_folder(root)
+
+
+def test_hostile_inputs_prepare(hostile: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    root, expect = hostile
+    cache = prepare_cache(str(root), size=16, workers=2, out=tmp_path / "cache")
+    cached = {r["key"] for r in cache.index}
+    skipped = {s["key"]: s["reason"] for s in skipped_items(cache)}
+    for key, outcome in expect.items():
+        assert (key in cached) != (key in skipped), f"{key} must be cached xor skipped"
+        if outcome == "ok":
+            assert key in cached, f"{key}: {skipped.get(key)}"
+        elif outcome == "skip":
+            assert key in skipped and skipped[key], key
+    assert "duplicate of train/Baroque/dup-a.jpg" in skipped["train/Baroque/dup-b.jpg"]
+    assert "train/Empty_Style/" in skipped
+    assert "Ukiyo_e" in cache.classes and cache.counts("train")[cache.classes.index("Ukiyo_e")] == 0
+    assert cache.meta["n_found"] == len(cache.labels) + cache.meta["n_skipped"]
+    row = next(i for i, r in enumerate(cache.index) if r["key"].endswith("exif-rotated.jpg"))
+    assert cache.index[row]["orig_size"] == [40, 20]
+
+
+def test_hostile_inputs_stats_cli(hostile: tuple[Path, dict[str, str]], capsys: pytest.CaptureFixture) -> None:
+    root, _ = hostile
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "stats", "--data", str(root), "--size", "16"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "found" in out and "skipped" in out and "Traceback" not in out
+
+
+def test_hostile_inputs_predict(hostile: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    root, expect = hostile
+    run = train_classifier(ClassifyConfig(data=str(make_folder(tmp_path / "d", {"Baroque": 4, "Pop_Art": 4})),
+                                          epochs=1, **FAST))
+    files = [root / k for k in expect if not (root / k).is_dir() or (root / k).is_symlink()]
+    preds, skipped = predict(run, files, topk=2)
+    assert len(preds) + len(skipped) == len(files)
+    reasons = {Path(s["path"]).name: s["reason"] for s in skipped}
+    for name in ("zero.jpg", "random.jpg", "notes.txt", "loop.jpg"):
+        assert name in reasons, name
+    assert "huge.jpg" in {Path(p["path"]).name for p in preds}
+
+
+# ---------------------------------------------------------------- crash safety
+
+
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path) -> None:
+    data = make_folder(tmp_path / "d", {"A": 16, "B": 10, "C": 6}, size=24)
+    args = ["classify", "train", "--data", str(data), "--size", "32", "--epochs", "4", "--batch-size", "4",
+            "--width", "8", "--workers", "0", "--no-progress", "--imbalance", "resample", "--per-class", "24"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cli = [sys.executable, "-m", "artstyle.cli"]
+    subprocess.run(cli + args + ["--out", str(tmp_path / "full")], env=env, check=True, capture_output=True, timeout=300)
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(cli + args + ["--out", str(cut)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not (cut / "last_state.json").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the next epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    epochs_done = json.loads((cut / "last_state.json").read_text())["info"]["epoch"]
+    assert epochs_done < 4, "the run finished before it could be killed; make it longer"
+    subprocess.run(cli + ["classify", "train", "--resume", str(cut), "--no-progress"], env=env, check=True,
+                   capture_output=True, timeout=300)
+    a, b = load_safetensors(tmp_path / "full" / "last.safetensors"), load_safetensors(cut / "last.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["epoch"] for r in read_jsonl(cut / "metrics.jsonl")] == [1, 2, 3, 4]
+
+
+def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tiny_folder: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.classify as classify
+
+    real = classify.ClassificationTask.training_loss
+    calls = {"n": 0}
+
+    def poisoned(self, model, batch):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        loss, logs = real(self, model, batch)
+        return (loss * float("nan") if calls["n"] > 3 else loss), logs
+
+    monkeypatch.setattr(classify.ClassificationTask, "training_loss", poisoned)
+    with pytest.raises(ArtstyleError, match="loss became nan at epoch 2"):
+        train_classifier(ClassifyConfig(data=str(tiny_folder), epochs=3, out=str(tmp_path / "r"), **FAST))
+    state = json.loads((tmp_path / "r" / "last_state.json").read_text())
+    assert state["info"]["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in load_safetensors(tmp_path / "r" / "last.safetensors").values())
+    assert read_jsonl(tmp_path / "r" / "metrics.jsonl")[-1]["event"] == "non-finite loss"
+
+
+def test_run_directories_are_never_reused(tmp_path: Path) -> None:
+    a = create_run("classify", "x", root=tmp_path)
+    b = create_run("classify", "x", root=tmp_path)
+    assert a != b and a.is_dir() and b.is_dir()
+    (a / "config.json").write_text("{}")
+    with pytest.raises(ArtstyleError, match="--overwrite"):
+        prepare_run_dir(a)
+    assert prepare_run_dir(a, overwrite=True) == a
+
+
+def test_no_unsafe_torch_load_in_package() -> None:
+    src = Path(__file__).parents[1] / "src" / "artstyle"
+    for path in src.rglob("*.py"):
+        for line in path.read_text().splitlines():
+            if "torch.load(" in line:
+                assert "weights_only=True" in line, f"{path}: {line.strip()}"
+
+
+# ---------------------------------------------------------------- user errors: one line, non-zero exit
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.err + captured.out
+
+
+def assert_one_line_error(code: int, output: str, *needles: str) -> None:
+    assert code != 0
+    assert "Traceback" not in output
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, output
+    for needle in needles:
+        assert needle in errors[0], (needle, errors[0])
+
+
+def test_user_errors_are_one_line(tiny_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert_one_line_error(*run_cli(["data", "prepare", "--data", str(tmp_path / "nope")], capsys), "no such file")
+    assert_one_line_error(*run_cli(["classify", "train", "--data", str(tiny_folder), "--imbalance", "sometimes"], capsys),
+                          "--imbalance", "logit-adjust")
+    cache = tmp_path / "cache"
+    prepare_cache(str(tiny_folder), size=16, out=cache, workers=1)
+    assert_one_line_error(*run_cli(["classify", "train", "--cache", str(cache), "--size", "32"], capsys),
+                          "16 px", "32 px")
+    run = train_classifier(ClassifyConfig(data=str(tiny_folder), epochs=1, **FAST))
+    other = make_folder(tmp_path / "other", {"Cubism": 3, "Baroque": 3})
+    assert_one_line_error(*run_cli(["classify", "evaluate", str(run), "--data", str(other)], capsys),
+                          "Cubism", "Known classes")
+    assert_one_line_error(*run_cli(["classify", "predict", str(tmp_path / "no-run"), str(other)], capsys),
+                          "does not exist")
+
+
+def test_full_disk_while_writing_cache(tiny_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture) -> None:
+    import artstyle.data.cache as cache_mod
+
+    def no_space(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_mod, "write_text", no_space)
+    code, output = run_cli(["data", "prepare", "--data", str(tiny_folder), "--out", str(tmp_path / "c"), "--workers", "1"],
+                           capsys)
+    assert_one_line_error(code, output, "disk full")
+    assert not (tmp_path / "c").exists()
+    assert not list(tmp_path.glob(".c.tmp-*"))
+
+
+def test_debug_shows_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "artstyle.cli", "--debug", "data", "prepare", "--data",
+                           str(tmp_path / "nope")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr and "ArtstyleError" in proc.stderr
