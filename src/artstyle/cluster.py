@@ -232,7 +232,7 @@ def _gmm(X: np.ndarray, n_clusters: int, seed: int, max_points_fit: int, min_clu
 
     # Diagonal covariances: full ones cost O(k d^2) parameters and are slow and unstable at d = 50.
     gmm = GaussianMixture(n_components=min(n_clusters, len(X)), covariance_type="diag", random_state=seed,
-                          reg_covar=1e-4, max_iter=200)
+                          reg_covar=1e-4, max_iter=100)
     return gmm.fit(X).predict(X).astype(np.int64)
 
 

@@ -464,12 +464,12 @@ def _impressionist(rng: np.random.Generator, size: int, kind: str) -> np.ndarray
             canvas = _where(edge, _mix(pal[0], [0.1, 0.15, 0.35], 0.6), canvas)
         return canvas
     # Pointillism: pure colours (palette, saturated copies, complements) as dots on a light ground.
-    dots = np.concatenate([pal, _saturate(pal[2:], 1.6), 1 - pal[:2] * 0.7]).astype(F32)
+    dots = np.concatenate([pal[1:], _saturate(pal[1:], 1.7)]).astype(F32)
     canvas = _mix(np.zeros((3, size, size), F32), _mix(pal[-1], _WHITE, 0.6), 1.0)
-    cell = max(2.5, size * 0.026)
+    cell = max(2.5, size * 0.03)
     for _ in range(2):
         canvas = _marks(canvas, scene, rng, length=cell, width=cell, angle=rng.uniform(0, np.pi), jitter=0.05,
-                        fill=0.46, pal=dots, swap=0.2)
+                        fill=0.47, pal=dots, swap=0.12)
     return canvas
 
 
@@ -571,6 +571,9 @@ def _renaissance(rng: np.random.Generator, size: int, kind: str) -> np.ndarray:
         depth = 1 / np.maximum(yy - floor_y, 1e-3)
         tiles = (np.floor((xx - 0.5) * depth * 0.8) + np.floor(depth * 0.15)) % 2
         img = _where((yy > floor_y) & (lab < n_ground), _mix(pal[2], pal[4], tiles), img)
+    # Drapery: soft vertical folds in the robes.
+    folds = np.sin(xx * F32(size * 0.5) + _noise(rng, size, 4) * F32(4)) > 0.55
+    img = img * np.where((lab >= n_ground) & folds, F32(0.82), F32(1.0))
     if kind == "high":
         img = _blur(img, size * 0.025)  # sfumato
     elif kind == "mannerism":
@@ -653,21 +656,21 @@ def _abstract_expressionism(rng: np.random.Generator, size: int) -> np.ndarray:
     ground = _blur(np.take(pal[rng.integers(0, 6, 3)].T, zones, axis=1), size * 0.06)
     R = _Regions(size)
     angles = [0.0]
-    for _ in range(rng.integers(8, 18)):  # strokes: short wandering paths of a broad loaded brush
-        n = 6
-        heading = rng.uniform(0, 2 * np.pi) + np.cumsum(rng.normal(0, 0.4, n))
-        step = rng.uniform(0.04, 0.1)
+    for _ in range(rng.integers(10, 20)):  # strokes: wandering paths of a broad, loaded brush
+        n = 7
+        heading = rng.uniform(0, 2 * np.pi) + np.cumsum(rng.normal(0, 0.35, n))
+        step = rng.uniform(0.05, 0.13)
         pts = rng.uniform(-0.05, 1.05, 2) + np.cumsum(np.c_[np.cos(heading), np.sin(heading)] * step, 0)
         col = _INK if rng.random() < 0.15 else pal[rng.integers(0, 6)]
-        R.line(pts, rng.uniform(0.06, 0.16), col)
+        R.line(pts, rng.uniform(0.07, 0.2), col)
         angles.append(float(heading.mean()))
     img, lab = R.render()
     # Bristle streaks run along each stroke; where the brush ran dry the ground shows through.
     th = np.take(np.asarray(angles, F32), lab)
-    v = (yy * np.cos(th) - xx * np.sin(th)) * F32(size * 1.3)
+    v = (yy * np.cos(th) - xx * np.sin(th)) * F32(size * 0.7)
     streak = np.take(rng.random(211, dtype=F32), (v + 300).astype(np.int32) % 211)
     img = img * (F32(0.85) + F32(0.3) * streak)
-    dry = (lab == 0) | (streak < 0.22) & (_noise(rng, size, 5) > 0.4)
+    dry = (lab == 0) | (streak < 0.15) & (_noise(rng, size, 4) > 0.55)
     return np.where(dry, ground, img)
 
 
@@ -720,10 +723,9 @@ def _art_nouveau(rng: np.random.Generator, size: int) -> np.ndarray:
                    (x - rng.uniform(0.2, 0.32), 1.0)], pal[rng.integers(1, 5)], shade=0.2)
         hair = pal[rng.integers(0, 3)]
         R.ellipse(x + 0.03, 0.33, 0.16, 0.13, hair)
-        for k in range(rng.integers(2, 5)):  # locks of hair flowing out
-            a = np.linspace(0, 1, 10)
-            R.line(np.c_[x + 0.1 * k * np.sign(rng.normal()) * a + 0.05 * np.sin(a * 6),
-                         0.35 + 0.3 * a], 0.025, hair)
+        side = rng.choice([-1, 1])
+        for k in range(1, 4):  # the hair flowing down over one shoulder in waves
+            R.ellipse(x + side * (0.06 + 0.04 * k), 0.33 + 0.1 * k, 0.07, 0.08, hair)
         R.ellipse(x, 0.36, 0.06, 0.08, _FLESH)
     else:  # stylised flowers
         for _ in range(rng.integers(3, 7)):
@@ -735,12 +737,12 @@ def _art_nouveau(rng: np.random.Generator, size: int) -> np.ndarray:
             R.ellipse(fx, fy, r * 0.5, r * 0.5, pal[rng.integers(0, 3)])
     bw = _px(size, m)
     R.draw.rectangle([0, 0, size - 1, size - 1], outline=0, width=bw)  # the border is label 0
-    if arch:  # a round-topped arch opening
-        R.draw.rectangle([bw, bw, size - bw, size * 0.3], fill=0)
-        R.draw.ellipse([bw, bw, size - bw, size * 0.6], fill=1)
     img, lab = R.render()
-    img = _where(lab == 0, frame, img)
     yy, xx = _uv(size)
+    if arch:  # a round-topped opening: the frame fills the upper corners
+        ry = rng.uniform(0.2, 0.35)
+        lab = np.where((yy < m + ry) & (((xx - 0.5) / (0.5 - m)) ** 2 + ((yy - m - ry) / ry) ** 2 > 1), 0, lab)
+    img = _where(lab == 0, frame, img)
     step = max(3, 2 * _px(size, m * 0.35) + 1)
     ornament = (lab == 0) & ((np.floor(xx * size / step) + np.floor(yy * size / step)) % 2 == 0)
     img = _where(ornament, _mix(frame, pal[-1], 0.6), img)
@@ -1025,7 +1027,8 @@ def _romanticism(rng: np.random.Generator, size: int) -> np.ndarray:
         R.polygon([(sx, h - 0.12), (sx + 0.06, h + 0.03), (sx, h + 0.03)], _mix(glow, pal[0], 0.5))
     img, lab = R.render(sky)
     if sea is not None:  # waves: light crests on the dark water
-        crest = np.sin(xx * 20 + _noise(rng, size, 6) * 8 + yy * 60) > 0.6
+        near = np.maximum(yy - h, 0) * 4 + 0.4  # waves grow toward the viewer
+        crest = np.sin((xx * 14 + _noise(rng, size, 6) * 3) / near + yy * 70) > 0.6
         img = _where((lab == sea) & crest, _mix(img, glow, 0.4), img)
     img = _blur(img, size * 0.006)
     return img * (1 - F32(0.5) * ((xx - 0.5) ** 2 + (yy - 0.5) ** 2))  # vignette
@@ -1057,6 +1060,13 @@ def _symbolism(rng: np.random.Generator, size: int) -> np.ndarray:
     return _blur(_mix(img, _mix(pal[-1], _WHITE, 0.3), mist), size * 0.01)
 
 
+# Hokusai's wave in units of its crest radius, from the far base up over the crest, round the lip (which
+# hangs down as a claw) and back through the hollow under it to the near base.
+_WAVE_CURL = [(-2.6, 1.6), (-1.4, 1.0), (-1.0, 0.2), (-0.7, -0.5), (-0.2, -0.95), (0.4, -1.0), (0.9, -0.7),
+              (1.15, -0.2), (1.0, 0.2), (0.75, 0.35), (0.8, 0.05), (0.55, -0.3), (0.1, -0.35), (-0.2, 0.0),
+              (-0.1, 0.6), (0.4, 1.2), (1.6, 1.6), (2.6, 1.6)]
+
+
 def _ukiyo_e(rng: np.random.Generator, size: int) -> np.ndarray:
     """Woodblock prints: flat colours in thin dark outlines on paper; a graded (bokashi) sky band,
     a great wave, Mount Fuji or a kimono figure, and a title cartouche."""
@@ -1079,17 +1089,21 @@ def _ukiyo_e(rng: np.random.Generator, size: int) -> np.ndarray:
         ys = mt + (h - mt) * (rng.uniform(0.2, 0.3) + 0.12 * (np.arange(k + 1) % 2))  # a jagged lower edge
         xs = mx + (top_w + (mw - top_w) * (ys - mt) / (h - mt)) * np.linspace(1, -1, k + 1)
         R.polygon([(mx - top_w, mt), (mx + top_w, mt)] + list(zip(xs, ys)), _WHITE)
-    if mode == 0:  # the great wave: a curling crest with claw-like foam
-        cx, r = rng.uniform(0.2, 0.5), rng.uniform(0.25, 0.35)
-        base = h + 0.05
-        R.polygon([(-0.05, base), (cx - r, base - r * 0.3), (cx, base - r * 1.5), (cx + r * 0.8, base - r * 1.2),
-                   (cx + r * 1.5, base - r * 0.2), (1.05, base), (1.05, 1.05), (-0.05, 1.05)], blue, shade=0.2)
-        R.ellipse(cx + r * 0.55, base - r * 0.95, r * 0.42, r * 0.35, paper)  # inside of the curl
-        for k in range(14):
-            a = np.pi * (0.9 + 1.1 * k / 13)
-            R.ellipse(cx + r * 0.55 + r * 0.5 * np.cos(a), base - r * 0.95 + r * 0.42 * np.sin(a), 0.02, 0.02, _WHITE)
-        for _ in range(rng.integers(1, 3)):  # boats
-            R.ellipse(rng.uniform(0.1, 0.9), base + rng.uniform(0.05, 0.2), 0.12, 0.02, pal[rng.integers(2, 5)])
+    if mode == 0:  # the great wave: a curling crest over a hollow, claw-like foam on its lip
+        r = rng.uniform(0.17, 0.24)
+        cx, cy = rng.uniform(0.3, 0.6), h + 0.1 - 1.6 * r
+        face = rng.choice([-1, 1])  # the crest may break to the right or to the left
+        curl = np.asarray(_WAVE_CURL, F32) * [r * face, r] + [cx, cy]
+        near, far = (1.05, -0.05) if face > 0 else (-0.05, 1.05)
+        sea = [[near, curl[-1, 1]], [near, 1.05], [far, 1.05], [far, curl[0, 1]]]
+        wave = R.polygon(np.r_[curl, sea], blue, shade=0.2)
+        lip = curl[3:10]
+        seg = np.linspace(0, len(lip) - 1.001, 14)
+        foam = lip[seg.astype(int)] + (lip[seg.astype(int) + 1] - lip[seg.astype(int)]) * (seg % 1)[:, None]
+        for fx, fy in foam:
+            R.ellipse(fx, fy, r * 0.1, r * 0.1, _WHITE)
+        for _ in range(rng.integers(1, 3)):  # boats in the trough
+            R.ellipse(rng.uniform(0.1, 0.9), cy + r * rng.uniform(1.7, 2.4), 0.12, 0.02, pal[rng.integers(2, 5)])
     elif mode == 1:  # a flat shore with pines
         R.polygon([(-0.05, h), (1.05, h - 0.05), (1.05, 1.05), (-0.05, 1.05)], pal[rng.integers(1, 4)])
         for _ in range(rng.integers(1, 4)):
@@ -1104,6 +1118,9 @@ def _ukiyo_e(rng: np.random.Generator, size: int) -> np.ndarray:
         R.ellipse(x, 0.26, 0.06, 0.08, _mix(_WHITE, _FLESH, 0.3))
         R.ellipse(x + 0.01, 0.17, 0.09, 0.06, _INK)  # hair
     img, lab = R.render(_vgradient(size, [blue, paper, paper], [0, band, 1]))
+    if mode == 0:  # white flow lines inside the water, curving with the crest
+        d = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) / r
+        img = _where((lab == wave) & (np.sin(d * 18 + _noise(rng, size, 4) * 3) > 0.8), _mix(blue, paper, 0.8), img)
     if robe >= 0:
         pattern = _halftone(size, max(3.0, size * 0.05), 0.25, angle=0.0) | (np.sin(yy * size * 0.5) > 0.9)
         img = _where((lab == robe) & pattern, _mix(img, paper, 0.7), img)
@@ -1219,12 +1236,12 @@ def write_builtin(out: Path, scale: float = 1.0, size: int = 128, seed: int = 0,
     marker = out / MARKER_NAME
     marker.unlink(missing_ok=True)  # from here until the end the folder is incomplete
     tasks = []
-    own = re.compile(r"^\.?[a-z_]+_\d{5}\.jpg(\.\d+\.tmp)?$")
     for split in SPLITS:
         for style in STYLE_NAMES:
             folder = out / split / style
             folder.mkdir(parents=True, exist_ok=True)
             wanted = {_file_name(style, i) for i in range(counts[split][style])}
+            own = re.compile(rf"^\.?{style.lower()}_\d{{5}}\.jpg(\.\d+\.tmp)?$")  # only files we write
             for f in folder.iterdir():  # leftovers of an earlier run with other counts, or temp files
                 if f.name not in wanted and own.match(f.name):
                     f.unlink()
@@ -1243,7 +1260,8 @@ def write_builtin(out: Path, scale: float = 1.0, size: int = 128, seed: int = 0,
 
         # spawn, not fork: the caller may already hold threads (torch, tqdm's monitor) that fork would copy.
         with mp.get_context("spawn").Pool(workers) as pool:
-            for _ in pool.imap_unordered(_write_one, tasks, chunksize=32):
+            chunk = max(1, min(32, len(tasks) // (workers * 8)))  # small chunks keep small runs balanced
+            for _ in pool.imap_unordered(_write_one, tasks, chunksize=chunk):
                 bar.update()
     bar.close()
     meta = {"synthetic": True, "generator": "artstyle.data.synth", "version": SYNTH_VERSION, "scale": scale,
