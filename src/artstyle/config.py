@@ -113,7 +113,7 @@ def typer_command(app: Any, name: str, cls: type, run: Callable[[Any], Any], hel
         tp = _cli_type(hints[f.name])
         help_text = f.metadata.get("help", "")
         if f.metadata.get("choices"):
-            help_text += f" [one of: {', '.join(f.metadata['choices'])}]"
+            help_text += f" (one of: {', '.join(f.metadata['choices'])})"
         if f.metadata.get("positional"):
             default = typer.Argument(..., help=help_text, show_default=False)
         else:
@@ -147,9 +147,9 @@ def typer_command(app: Any, name: str, cls: type, run: Callable[[Any], Any], hel
 
 def _default_hint(f: dataclasses.Field) -> str:
     if f.default is not MISSING:
-        return f" [default: {f.default}]" if f.default not in (None, "") else ""
+        return f" (default: {f.default})" if f.default not in (None, "") else ""
     if f.default_factory is not MISSING:  # type: ignore[misc]
-        return f" [default: {','.join(map(str, f.default_factory()))}]"  # type: ignore[misc]
+        return f" (default: {','.join(map(str, f.default_factory()))})"  # type: ignore[misc]
     return ""
 
 

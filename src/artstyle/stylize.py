@@ -321,7 +321,13 @@ def _ensure_classifier(cfg: StylizeConfig, run: Path, which: str) -> tuple[str, 
     # The judge differs from the loss classifier in architecture and seed, so that fooling one does not
     # automatically fool the other.
     model, seed = ("resnet", cfg.seed) if which == "classifier" else ("simple-cnn", cfg.seed + 1000)
-    print(f"training the {which} ({model}) into {dest}", flush=True) if cfg.progress else None
+    from artstyle.dist import is_distributed
+
+    if is_distributed():
+        raise ArtstyleError(f"under accelerate launch / torchrun, train the {which} first (`artstyle classify train`) "
+                            f"and pass --{which} RUN")
+    if cfg.progress:
+        print(f"training the {which} ({model}) into {dest}", flush=True)
     return str(train_classifier(_classifier_config(cfg, dest, model, seed))), True
 
 
@@ -753,7 +759,8 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
     model, info = load_stylizer(run)
     run = info["run"]
     judge_model, judge_info = load_classifier(judge)
-    if str(Path(judge).resolve()) == str(Path(info["config"].get("classifier", {}).get("run", "")).resolve()):
+    loss_clf = info["config"].get("classifier", {}).get("run", "")
+    if loss_clf and Path(judge).resolve() == Path(loss_clf).resolve():
         raise ArtstyleError(f"--judge {judge} is the classifier the stylizer was trained against; pass an "
                             "independently trained classify run")
     if cache is None:

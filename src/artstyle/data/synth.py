@@ -1250,7 +1250,7 @@ def write_builtin(out: Path, scale: float = 1.0, size: int = 128, seed: int = 0,
     from tqdm import tqdm
 
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
-    bar = tqdm(total=len(tasks), desc="painting built-in dataset", unit="img", disable=not progress)
+    bar = tqdm(total=len(tasks), desc="painting built-in dataset", unit="img", disable=None if progress else True)  # None: off when not a TTY
     if workers == 1:
         for t in tasks:
             _write_one(t)
