@@ -115,7 +115,7 @@ def typer_command(app: Any, name: str, cls: type, run: Callable[[Any], Any], hel
         if f.metadata.get("choices"):
             help_text += f" (one of: {', '.join(f.metadata['choices'])})"
         if f.metadata.get("positional"):
-            default = typer.Argument(..., help=help_text, show_default=False)
+            default = typer.Argument(..., help=help_text, show_default=False, metavar=f.name.upper())
         else:
             flag = "--" + f.name.replace("_", "-")
             decls = [flag] if tp is not bool else [f"{flag}/--no-{f.name.replace('_', '-')}"]

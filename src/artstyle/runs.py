@@ -27,6 +27,12 @@ from artstyle.errors import ArtstyleError
 DEFAULT_RUNS_ROOT = Path("runs")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)  # reading the umask means setting it; put it straight back
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it is fsynced and renamed onto ``path``."""
@@ -35,6 +41,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the mode a plain open() would
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:

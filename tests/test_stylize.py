@@ -1,0 +1,284 @@
+"""The style-conditioned stylizer: model, objective, render grid, evaluation baselines, CLI, reload, resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from artstyle.classify import ClassifyConfig, evaluate_on_cache, load_classifier, map_classes, predict_arrays, train_classifier
+from artstyle.data.cache import CachedImages, prepare_cache
+from artstyle.errors import ArtstyleError
+from artstyle.models.stylizer import Stylizer
+from artstyle.runs import load_safetensors, read_json, read_jsonl
+from artstyle.stylize import (PSNR_CAP, StylizeConfig, StylizeTask, evaluate_pairs, load_stylizer, mean_codes, psnr,
+                              render, resolve_styles, sample_pairs, ssim, style_grams, stylize_arrays, train_stylizer)
+from conftest import make_folder
+
+CLASSES = {"Baroque": 12, "Pop_Art": 8, "Ukiyo_e": 6}
+TINY = dict(size=32, batch_size=8, workers=0, progress=False, width=8)
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A tiny image folder, its 32 px cache, a loss classifier and an independently trained judge (once)."""
+    root = tmp_path_factory.mktemp("stylize")
+    data = make_folder(root / "paintings", CLASSES, size=24)
+    cache = prepare_cache(str(data), size=32, out=root / "cache", progress=False, workers=1)
+    base = dict(data=str(data), cache=str(cache.root), epochs=1, max_steps_per_epoch=3, **TINY)
+    clf = train_classifier(ClassifyConfig(out=str(root / "clf"), **base))
+    judge = train_classifier(ClassifyConfig(out=str(root / "judge"), seed=1, **base))
+    run = train_stylizer(StylizeConfig(data=str(data), cache=str(cache.root), epochs=2, max_steps_per_epoch=3, lr=3e-3,
+                                       classifier=str(clf), judge=str(judge), eval_pairs=30, out=str(root / "sty"), **TINY))
+    return {"data": data, "cache": cache, "clf": clf, "judge": judge, "run": run, "root": root}
+
+
+def _batch(cache, n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001
+    ds = CachedImages(cache, "train")
+    items = [ds[i] for i in np.linspace(0, len(ds) - 1, n).astype(int)]
+    return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+
+
+@pytest.mark.parametrize("source", ["learned", "mean-latent"])
+def test_shapes(source: str) -> None:
+    model = Stylizer(num_styles=5, style_source=source, width=8, blocks=1)
+    x, t = torch.rand(4, 3, 32, 32) * 2 - 1, torch.tensor([0, 1, 2, 4])
+    content, code = model.encode(x)
+    assert content.shape == (4, 32, 8, 8) and code.shape == (4, 32)
+    out = model(x, t)
+    assert out.shape == x.shape and out.abs().max() <= 1
+    res = model(x, t, own=torch.tensor([1, 1, 0, 3]))
+    assert res["out"].shape == res["recon"].shape == x.shape and res["code"].shape == (4, 32)
+    assert torch.allclose(res["out"], out, atol=1e-5)  # the paired pass re-renders like the plain one
+    assert model.style_means.shape == (5, 32)
+    with pytest.raises(ArtstyleError, match="divisible by 4"):
+        model(torch.zeros(1, 3, 30, 30), t[:1])
+
+
+@pytest.mark.parametrize("source", ["learned", "mean-latent"])
+def test_style_input_changes_output(source: str) -> None:
+    torch.manual_seed(0)
+    model = Stylizer(num_styles=3, style_source=source, width=8, blocks=1).eval()
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    # The AdaIN heads start at zero, so an untrained model ignores the style: the wiring is what is tested
+    # here, by giving the heads weights (and distinct mean codes), as training would.
+    same = (model(x, torch.tensor([0])) - model(x, torch.tensor([1]))).abs().max()
+    assert same < 1e-6
+    for m in model.modules():
+        if m.__class__.__name__ == "AdaIN":
+            torch.nn.init.normal_(m.affine.weight, std=0.2)
+    model.set_style_means(torch.randn(3, model.code_dim), torch.ones(3, dtype=torch.bool))
+    outs = [model(x, torch.tensor([k])) for k in range(3)]
+    assert (outs[0] - outs[1]).abs().mean() > 1e-2 and (outs[1] - outs[2]).abs().mean() > 1e-2
+    assert torch.equal(model(x, torch.tensor([1])), outs[1])  # deterministic for a fixed (image, style)
+
+
+def test_trained_run_outputs_depend_on_style(assets: dict) -> None:
+    model, info = load_stylizer(assets["run"])
+    x = assets["cache"].images[assets["cache"].indices("test")[:2]]
+    per_style = [stylize_arrays(model, x, np.full(len(x), k)) for k in range(len(info["classes"]))]
+    diffs = [np.abs(per_style[a].astype(int) - per_style[b].astype(int)).mean() for a, b in ((0, 1), (1, 2), (0, 2))]
+    assert min(diffs) > 0.5, diffs  # grey levels out of 255, averaged over pixels
+
+
+def test_few_steps_lower_the_loss(assets: dict) -> None:
+    cache = assets["cache"]
+    clf, clf_info = load_classifier(assets["clf"])
+    counts = cache.counts("train")
+    rows = cache.indices("train")
+    grams = style_grams(clf, clf_info["size"], cache.images[rows], cache.labels[rows], len(cache.classes))
+    cfg = StylizeConfig(**TINY)
+    task = StylizeTask(cfg, clf, clf_info["size"], map_classes(clf_info["classes"], cache.classes),
+                       np.flatnonzero(counts > 0), grams)
+    torch.manual_seed(0)
+    model = Stylizer(len(cache.classes), "learned", width=8, blocks=1)
+    batch = _batch(cache)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+
+    def loss() -> torch.Tensor:
+        torch.manual_seed(1)  # the same target styles every time
+        return task.training_loss(model, batch)[0]
+
+    with torch.no_grad():
+        before = float(loss())
+    for _ in range(12):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    with torch.no_grad():
+        after = float(loss())
+    assert after < 0.9 * before, (before, after)
+
+
+def test_targets_are_other_training_styles() -> None:
+    model_free = StylizeTask.__new__(StylizeTask)
+    model_free.allowed = torch.tensor([0, 2, 3])  # style 1 has no training images
+    labels = torch.tensor([0, 2, 3] * 200)
+    torch.manual_seed(0)
+    t = model_free.draw_targets(labels)
+    assert not (t == labels).any() and not (t == 1).any()
+    assert set(t[labels == 0].tolist()) == {2, 3} and set(t[labels == 3].tolist()) == {0, 2}
+    torch.manual_seed(0)
+    assert torch.equal(model_free.draw_targets(labels), t)  # seeded by torch's RNG (exact resume)
+
+
+def test_render_grid_dimensions_and_files(assets: dict, tmp_path: Path) -> None:
+    data = assets["data"]
+    a, b = data / "test" / "Baroque" / "0.png", data / "test" / "Ukiyo_e" / "1.png"
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not an image")
+    result = render(assets["run"], [a, bad, b], styles="pop art,ukiyo-e", out=tmp_path / "r")
+    assert result["styles"] == ["Pop_Art", "Ukiyo_e"] and [s["path"] for s in result["skipped"]] == [str(bad)]
+    lay = result["layout"]
+    grid = np.asarray(Image.open(result["grid"]).convert("RGB"))
+    S, pad = 32, 2
+    assert lay["rows"] == 2 and lay["cols"] == 1 + 2 and lay["cell"] == S
+    assert grid.shape == (lay["header"] + 2 * (S + pad) + pad + lay["footer"], 3 * (S + pad) + pad, 3)
+    assert lay["header"] > 0 and lay["footer"] == 0  # data is not synthetic: no stamp
+
+    def cell(r: int, c: int) -> np.ndarray:
+        y, x = lay["header"] + pad + r * (S + pad), pad + c * (S + pad)
+        return grid[y:y + S, x:x + S]
+
+    from artstyle.data.decode import decode_image
+
+    assert np.array_equal(cell(1, 0), decode_image(b.read_bytes(), S))  # original first, inputs as rows
+    single = np.asarray(Image.open(tmp_path / "r" / "1__Ukiyo_e.png").convert("RGB"))
+    assert np.array_equal(cell(1, 2), single)  # then one column per target style
+    assert sorted(p.name for p in (tmp_path / "r").glob("*__*.png")) == [
+        "0__Pop_Art.png", "0__Ukiyo_e.png", "1__Pop_Art.png", "1__Ukiyo_e.png"]
+    everything = render(assets["run"], [a], styles="all", out=tmp_path / "all")
+    assert everything["layout"]["cols"] == 1 + len(CLASSES)
+    with pytest.raises(ArtstyleError, match="Known styles: Baroque, Pop_Art, Ukiyo_e"):
+        render(assets["run"], [a], styles="Baroque,Cubism", out=tmp_path / "x")
+    with pytest.raises(ArtstyleError, match="no readable image"):
+        render(assets["run"], [bad], out=tmp_path / "y")
+
+
+def test_resolve_styles_aliases() -> None:
+    classes = ["Art_Nouveau_Modern", "Baroque", "Post_Impressionism", "my_style"]
+    assert resolve_styles("Art_Nouveau, post-impressionism,BAROQUE,my style", classes) == [0, 2, 1, 3]
+    assert resolve_styles("all", classes) == [0, 1, 2, 3] and resolve_styles(["Baroque", "baroque"], classes) == [1]
+
+
+def test_image_metrics() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-40, 40, a.shape), 0, 255).astype(np.uint8)
+    assert (ssim(a, a) == 1.0).all() and (psnr(a, a) == PSNR_CAP).all()
+    assert (ssim(a, b) < 0.99).all() and (ssim(a, b) > ssim(a, rng.integers(0, 256, a.shape, dtype=np.uint8))).all()
+    mse = ((a.astype(float) - b) ** 2).reshape(3, -1).mean(1)
+    assert np.allclose(psnr(a, b), 10 * np.log10(255 ** 2 / mse))
+    # SSIM of a constant shift of a constant image: only the luminance term, known in closed form.
+    c = np.full((1, 16, 16, 3), 100, np.uint8)
+    c1 = (0.01 * 255) ** 2
+    assert np.isclose(ssim(c, c + 20)[0], (2 * 100 * 120 + c1) / (100 ** 2 + 120 ** 2 + c1))
+
+
+def test_sample_pairs_mismatched_seeded() -> None:
+    labels = np.array([0, 0, 1, 2, 2, 2])
+    img, tgt = sample_pairs(labels, [0, 1, 2], n_pairs=8, seed=3)
+    assert len(img) == 8 and not (labels[img] == tgt).any()
+    assert len(set(zip(img.tolist(), tgt.tolist()))) == 8  # without replacement
+    again = sample_pairs(labels, [0, 1, 2], n_pairs=8, seed=3)
+    assert np.array_equal(again[0], img) and np.array_equal(again[1], tgt)
+    every = sample_pairs(labels, [0, 1, 2], n_pairs=100)
+    assert len(every[0]) == 12  # all 6 * 2 mismatched pairs
+
+
+def test_identity_baseline_is_exact(assets: dict) -> None:
+    cache = assets["cache"]
+    model, info = load_stylizer(assets["run"])
+    judge, jinfo = load_classifier(assets["judge"])
+    rows = cache.indices("test")
+    true = map_classes(info["classes"], cache.classes)[cache.labels[rows]]
+    images = cache.images[rows]
+    # Matched pairs (target = true style, each test image once): the identity "hit rate" is the judge's
+    # accuracy, as computed independently by the classifier evaluation.
+    matched = evaluate_pairs(model, info, judge, jinfo, images, true, true)["methods"]
+    accuracy = evaluate_on_cache(judge, jinfo["classes"], cache, "test", cache.counts("train"))["accuracy"]
+    assert matched["identity"]["hit_rate"] == accuracy
+    ident = matched["identity"]
+    assert ident["ssim"] == 1.0 and ident["psnr"] == PSNR_CAP and ident["judge_feature_distance"] == 0.0
+    # Mismatched pairs: the identity hits exactly where the judge mistakes the input for the target style.
+    img, tgt = sample_pairs(true, range(len(info["classes"])), 20, seed=0)
+    res = evaluate_pairs(model, info, judge, jinfo, images[img], true[img], tgt)["methods"]
+    to_judge = map_classes(jinfo["classes"], info["classes"])
+    expected = float((predict_arrays(judge, images[img]).argmax(1) == to_judge[tgt]).mean())
+    assert res["identity"]["hit_rate"] == expected
+    assert res["identity"]["ssim"] == 1.0 and res["stylizer"]["ssim"] < 1.0 and res["blend"]["ssim"] < 1.0
+    # The report written at the end of training says the same.
+    ev = read_json(assets["run"] / "metrics.json")["evaluation"]
+    assert ev["methods"]["identity"]["ssim"] == 1.0 and ev["methods"]["identity"]["psnr"] == PSNR_CAP
+    assert ev["pairs"] == 30 and set(ev["methods"]) == {"stylizer", "identity", "blend", "reconstruction"}
+    assert (assets["run"] / "figures" / "evaluation_grid.png").is_file() and "| identity" in ev["table_markdown"]
+
+
+def test_judge_must_differ_from_loss_classifier(assets: dict) -> None:
+    from artstyle.stylize import evaluate_stylizer
+
+    with pytest.raises(ArtstyleError, match="independently trained"):
+        evaluate_stylizer(assets["run"], assets["clf"], cache=assets["cache"], pairs=5)
+
+
+def test_cli_train_render_reload(assets: dict, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from artstyle.commands.stylize import app
+
+    run = tmp_path / "cli-run"
+    args = ["train", "--data", str(assets["data"]), "--cache", str(assets["cache"].root), "--size", "32", "--epochs", "2",
+            "--max-steps-per-epoch", "2", "--batch-size", "8", "--workers", "0", "--no-progress", "--width", "8",
+            "--style-source", "mean-latent", "--classifier", str(assets["clf"]), "--judge", str(assets["judge"]),
+            "--eval-pairs", "10", "--out", str(run)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, (res.output, res.exception)
+    assert "| identity (output = input) | " in res.output and f"run: {run}" in res.output
+    for name in ("config.json", "classes.json", "metrics.jsonl", "best.safetensors", "metrics.json",
+                 "style_stats.safetensors", "evaluation.md", "figures/evaluation_grid.png"):
+        assert (run / name).is_file(), name
+    assert [r["epoch"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2]
+    cfg = read_json(run / "config.json")
+    assert cfg["classifier"]["run"] == str(assets["clf"]) and cfg["model"]["style_source"] == "mean-latent"
+    model, info = load_stylizer(run)
+    state = load_safetensors(run / "best.safetensors")
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    # The mean codes saved with the weights are the exact means over the training images for those weights.
+    means, seen = mean_codes(model, CachedImages(assets["cache"], "train"))
+    assert seen.all() and torch.allclose(model.style_means, means, atol=1e-5) and means.abs().sum() > 0
+    data = assets["data"]
+    out = tmp_path / "renders"
+    res = CliRunner().invoke(app, ["render", str(run), "--images", str(data / "test" / "Pop_Art" / "0.png"),
+                                   str(data / "test" / "Baroque"), "--out", str(out)])
+    assert res.exit_code == 0, (res.output, res.exception)
+    n_inputs = 1 + len(list((data / "test" / "Baroque").iterdir()))
+    grid = Image.open(out / "grid.png")
+    assert grid.size[0] == (1 + len(CLASSES)) * 34 + 2 and len(list(out.glob("*__*.png"))) == n_inputs * len(CLASSES)
+    res = CliRunner().invoke(app, ["render", str(run), "--images", str(data / "test" / "Pop_Art" / "0.png"),
+                                   "--styles", "Cubism"])
+    assert res.exit_code != 0 and "Known styles" in str(res.exception)
+
+
+def test_resume_matches_uninterrupted_run(assets: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.engine as engine
+
+    cfg = dict(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=2, max_steps_per_epoch=2,
+               style_source="mean-latent", classifier=str(assets["clf"]), **TINY)
+    full = train_stylizer(StylizeConfig(out=str(tmp_path / "full"), **cfg))
+    real = engine.train_one_epoch
+
+    def crash_on_epoch_2(*args, **kwargs):  # noqa: ANN002, ANN003
+        if args[6] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "train_one_epoch", crash_on_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_stylizer(StylizeConfig(out=str(tmp_path / "cut"), **cfg))
+    monkeypatch.setattr(engine, "train_one_epoch", real)
+    train_stylizer(StylizeConfig(resume=str(tmp_path / "cut"), progress=False))
+    a, b = load_safetensors(full / "last.safetensors"), load_safetensors(tmp_path / "cut" / "last.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
