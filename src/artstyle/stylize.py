@@ -49,7 +49,8 @@ from artstyle.config import config_dict, opt
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
 from artstyle.engine import TrainSettings, fit, to_float, to_uint8
 from artstyle.errors import ArtstyleError
-from artstyle.runs import create_run, find_run, load_safetensors, prepare_run_dir, read_json, save_safetensors, write_json
+from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_dir, read_json, save_safetensors,
+                           write_json)
 
 PSNR_CAP = 100.0
 """PSNR is capped at this many dB per pair: an exact copy has infinite PSNR, and means must stay finite."""
@@ -106,7 +107,9 @@ def style_mean_images(cache: Any, split: str = "train", chunk: int = 256) -> tup
     counts = np.bincount(cache.labels[rows], minlength=K)
     for i in range(0, len(rows), chunk):  # chunked: the whole split may not fit in memory
         r = rows[i:i + chunk]
-        np.add.at(sums, cache.labels[r], cache.images[r].astype(np.float64))
+        imgs, labels = cache.images[r], cache.labels[r]
+        for k in np.unique(labels):
+            sums[k] += imgs[labels == k].sum(0, dtype=np.float64)
     means = sums / np.maximum(counts, 1)[:, None, None, None]
     return means.astype(np.float32), counts
 
@@ -224,7 +227,8 @@ class StylizeTask:
                     self.classifier.forward_features(x_c)
             got = maps[len(maps) // 2] if need_maps else self.classifier.forward_features(out_c)
             dims = tuple(range(1, ref.ndim))
-            terms["content"] = (got.float() - ref.float()).pow(2).sum(dims) / ref.float().pow(2).sum(dims).clamp(min=1e-8)
+            ref, got = ref.float(), got.float()
+            terms["content"] = (got - ref).pow(2).sum(dims) / ref.pow(2).sum(dims).clamp(min=1e-8)
         total = cfg.w_rec * terms["rec"] + cfg.w_style * terms["ce"]
         if "gram" in terms:
             total = total + cfg.w_gram * terms["gram"]
@@ -346,7 +350,8 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
         run = find_run(cfg.resume)
         saved = read_json(run / "config.json")
         cfg = StylizeConfig(**{**saved["config"], "resume": cfg.resume, "progress": cfg.progress,
-                               "classifier": saved["classifier"]["run"], "judge": saved.get("judge", {}).get("run", "")})
+                               "classifier": saved["classifier"]["run"],
+                               "judge": saved.get("judge", {}).get("run", "")})
     if cfg.w_rec < 0 or cfg.w_style < 0 or cfg.w_gram < 0 or cfg.w_content < 0:
         raise ArtstyleError("--w-rec, --w-style, --w-gram and --w-content must be >= 0")
     if not 0 <= cfg.ema < 1:
@@ -468,8 +473,8 @@ def resolve_styles(names: Sequence[str] | str | None, classes: list[str]) -> lis
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
 
-    def key(n: str) -> str:
-        return class_name(n.strip()).lower()
+    def key(n: str) -> str:  # case, spaces, hyphens and underscores do not matter
+        return re.sub(r"[\s_-]+", "_", class_name(n.strip()).lower())
 
     lookup = {key(c): i for i, c in enumerate(classes)}
     out, unknown = [], []
@@ -576,6 +581,20 @@ def _safe_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "image"
 
 
+def _fresh_dir(parent: Path) -> Path:
+    """A new ``parent/<yyyymmdd-hhmmss>[-n]/`` (two renders in one second do not share a folder)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    stem = time.strftime("%Y%m%d-%H%M%S")
+    for i in range(1, 10_000):
+        path = parent / (stem if i == 1 else f"{stem}-{i}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise ArtstyleError(f"could not create an output folder under {parent}; pass --out")
+
+
 def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] | str | None = "all",
            out: str | Path | None = None) -> dict[str, Any]:
     """Re-render each image in each style. Writes ``grid.png`` and ``<stem>__<Style>.png`` into ``out``.
@@ -602,7 +621,7 @@ def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] 
         raise ArtstyleError("--images: no readable image among the inputs ("
                             + "; ".join(f"{s['path']}: {s['reason']}" for s in skipped) + ")" if skipped
                             else "--images: no input images given")
-    dest = Path(out) if out else info["run"] / "renders" / time.strftime("%Y%m%d-%H%M%S")
+    dest = Path(out) if out else _fresh_dir(info["run"] / "renders")
     dest.mkdir(parents=True, exist_ok=True)
     x = np.stack(decoded)
     n, k = len(x), len(idx)
@@ -690,7 +709,8 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, 1.0 - dot / np.sqrt(np.maximum(na * nb, 1e-300)))
 
 
-def sample_pairs(labels: np.ndarray, allowed: Sequence[int], n_pairs: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def sample_pairs(labels: np.ndarray, allowed: Sequence[int], n_pairs: int,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Seeded, uniform, without replacement among all mismatched (image, target) pairs.
 
     ``labels (N,)``: true style per image; targets come from ``allowed`` minus the own style. Returns
@@ -797,7 +817,8 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
     logits, _ = classifier_outputs(judge_model, cache.images[rows[uniq]], judge_info["size"])
     judge_acc = float((logits.argmax(1) == j_true)[known].mean()) if known.any() else float("nan")
     per_target = {}
-    stylized_hit = result["judge_predictions"]["stylizer"] == np.array([jl[class_name(info["classes"][t])] for t in targets])
+    judge_targets = np.array([jl[class_name(info["classes"][t])] for t in targets])
+    stylized_hit = result["judge_predictions"]["stylizer"] == judge_targets
     for t in np.unique(targets):
         m = targets == t
         per_target[info["classes"][t]] = {"n": int(m.sum()), "hit_rate": float(stylized_hit[m].mean())}
@@ -820,7 +841,8 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
 
 def evaluation_markdown(ev: dict[str, Any]) -> str:
     """The evaluation table as markdown (hit rate ± binomial standard error, in %)."""
-    lines = ["| method | judge hit rate on target style | SSIM to input | PSNR to input (dB) | judge-feature cosine distance |",
+    lines = ["| method | judge hit rate on target style | SSIM to input | PSNR to input (dB) "
+             "| judge-feature cosine distance |",
              "|---|---|---|---|---|"]
     for name in METHODS:
         m = ev["methods"].get(name)
@@ -843,11 +865,13 @@ def evaluation_grid(model: torch.nn.Module, info: dict[str, Any], cache: Any, ro
 
     styles = [t for t in range(len(info["classes"])) if info["train_counts"][t] > 0]
     present = sorted(set(true.tolist()))
-    chosen_styles = [present[i] for i in np.linspace(0, len(present) - 1, min(n_rows, len(present))).round().astype(int)]
+    spread = np.linspace(0, len(present) - 1, min(n_rows, len(present))).round().astype(int)
+    chosen_styles = [present[i] for i in spread]
     picks = [int(np.flatnonzero(true == s)[0]) for s in dict.fromkeys(chosen_styles)]
     x = cache.images[rows[picks]]
     k = len(styles)
-    outs = stylize_arrays(model, np.repeat(x, k, axis=0), np.tile(np.asarray(styles), len(x))).reshape(len(x), k, *x.shape[1:])
+    outs = stylize_arrays(model, np.repeat(x, k, axis=0), np.tile(np.asarray(styles), len(x)))
+    outs = outs.reshape(len(x), k, *x.shape[1:])
     cells = np.concatenate([x[:, None], outs], axis=1)
     headers = ["Original"] + [display_name(info["classes"][t]) for t in styles]
     return labelled_grid(cells, headers, synthetic=synthetic,

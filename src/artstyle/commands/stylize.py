@@ -53,8 +53,7 @@ def render(run: Path = typer.Argument(..., help="A stylize run directory."),
            styles: str = typer.Option("all", help="Comma-separated target styles (names or aliases), or 'all'."),
            out: Optional[Path] = typer.Option(None, help="Output folder (default: RUN/renders/<timestamp>/)."),
            ) -> None:
-    """Re-render each image in each style: a grid PNG (original first, then one column per style) plus one PNG
-    per (image, style) named <stem>__<Style>.png. Unreadable images are skipped and listed."""
+    """Re-render each image in each style: a grid PNG (original first, then one column per style) plus one PNG per (image, style) named <stem>__<Style>.png. Unreadable images are skipped and listed."""  # noqa: E501 - one paragraph in --help
     from artstyle.errors import ArtstyleError
     from artstyle.stylize import render as run_render
 
@@ -71,11 +70,11 @@ def render(run: Path = typer.Argument(..., help="A stylize run directory."),
 @app.command("evaluate")
 def evaluate(run: Path = typer.Argument(..., help="A stylize run directory."),
              judge: Path = typer.Option(..., help="An independently trained classify run (not the loss classifier)."),
-             data: Optional[str] = typer.Option(None, help="Dataset whose test split is used (default: the run's data)."),
+             data: Optional[str] = typer.Option(None, help="Dataset whose test split is used "
+                                                "(default: the run's data)."),
              pairs: int = typer.Option(500, help="Mismatched (test image, target style) pairs."),
              seed: int = typer.Option(0, help="Seed of the pair sample.")) -> None:
-    """Judge hit rate on the target style, SSIM/PSNR and judge-feature distance to the input, against the
-    identity, mean-image blend and true-style reconstruction baselines. Writes into the run."""
+    """Judge hit rate on the target style, SSIM/PSNR and judge-feature distance to the input, against the identity, mean-image blend and true-style reconstruction baselines. Writes into the run."""  # noqa: E501
     from artstyle.stylize import evaluate_stylizer
 
     _print_evaluation(evaluate_stylizer(run, judge, data, pairs, seed))

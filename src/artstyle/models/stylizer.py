@@ -21,6 +21,8 @@ Architecture (H and W must be multiples of 4):
   (``style_source="mean-latent"``). In mean-latent mode the reconstruction uses each image's *own* code
   (that is what trains the encoder's pooled latent to describe style at all) and a re-rendering uses the
   target style's mean code.
+- every convolution pads by reflection: zero padding gave every output a dark/coloured frame (instance
+  norm turns the border statistics into a visible edge).
 - a shared MLP (LayerNorm, two Linear+ReLU) maps a style vector to one ``(gamma, beta)`` pair per AdaIN
   layer: ``AdaIN(h) = instance_norm(h) * (1 + gamma) + beta``. The per-layer heads start at zero, so an
   untrained model is a plain (unconditioned) autoencoder.
@@ -70,8 +72,8 @@ class ResBlock(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1)
-        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1)
+        self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1, padding_mode="reflect")
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, padding_mode="reflect")
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return h + self.conv2(F.relu(self.conv1(F.relu(h))))
@@ -83,9 +85,9 @@ class AdaINResBlock(nn.Module):
     def __init__(self, channels: int, hidden: int) -> None:
         super().__init__()
         self.norm1 = AdaIN(channels, hidden)
-        self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1)
+        self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1, padding_mode="reflect")
         self.norm2 = AdaIN(channels, hidden)
-        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, padding_mode="reflect")
 
     def forward(self, h: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         out = self.conv1(F.relu(self.norm1(h, style)))
@@ -97,7 +99,7 @@ class UpBlock(nn.Module):
 
     def __init__(self, cin: int, cout: int, hidden: int) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 3, 1, 1)
+        self.conv = nn.Conv2d(cin, cout, 3, 1, 1, padding_mode="reflect")
         self.norm = AdaIN(cout, hidden)
 
     def forward(self, h: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
@@ -124,10 +126,10 @@ class Stylizer(nn.Module):
         self.code_dim = c
         self.encoder = nn.Sequential(
             nn.Conv2d(3, w, 7, 1, 3, padding_mode="reflect"), nn.ReLU(),
-            nn.Conv2d(w, 2 * w, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(2 * w, c, 4, 2, 1), nn.ReLU(),
+            nn.Conv2d(w, 2 * w, 4, 2, 1, padding_mode="reflect"), nn.ReLU(),
+            nn.Conv2d(2 * w, c, 4, 2, 1, padding_mode="reflect"), nn.ReLU(),
             ResBlock(c),
-            nn.Conv2d(c, c, 3, 1, 1),
+            nn.Conv2d(c, c, 3, 1, 1, padding_mode="reflect"),
         )
         if style_source == "learned":
             self.embedding = nn.Embedding(num_styles, c)

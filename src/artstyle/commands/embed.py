@@ -1,0 +1,75 @@
+"""``artstyle embed``: train a from-scratch autoencoder (against a PCA baseline) and export embeddings.
+
+Usage::
+
+    artstyle embed train --data builtin:0.1 --size 64 --epochs 3
+    artstyle embed export --data builtin:0.1 --kind ae --run runs/embed/<ts>-conv-d256
+    artstyle embed export --data builtin:0.1 --kind color-hist --split test
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from artstyle.config import typer_command
+
+app = typer.Typer(help="Compressed representations of paintings: train a convolutional autoencoder from scratch "
+                       "(compared with PCA at the same latent size) and export embeddings (autoencoder latents, "
+                       "classifier features, raw pixels, colour histograms) for `artstyle cluster`.",
+                  no_args_is_help=True)
+
+KINDS_HELP = ("ae (autoencoder latents; needs --run of `embed train`), classifier (penultimate features; needs "
+              "--run of `classify train`), pixels (16x16x3 raw pixels), color-hist (8x8x8 RGB histogram).")
+
+
+def _train(cfg) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    from artstyle.dist import is_main_process
+    from artstyle.embed import train_autoencoder
+    from artstyle.runs import read_json
+
+    run = train_autoencoder(cfg)
+    if not is_main_process():
+        return
+    m = read_json(run / "metrics.json")
+    ae, pca = m["autoencoder"], m["pca_baseline"]
+    t = Table(title=f"Reconstruction of {m['n_images']} {m['split']} images, latent size {m['latent_dim']}"
+                    + (" (SYNTHETIC built-in data)" if m["synthetic"] else ""))
+    for col in ("metric", "autoencoder", f"PCA ({pca['components']} components)"):
+        t.add_column(col, justify="right")
+    t.add_row("PSNR (dB)", f"{ae['psnr']:.2f}", f"{pca['psnr']:.2f}")
+    t.add_row("SSIM", f"{ae['ssim']:.4f}", f"{pca['ssim']:.4f}")
+    t.add_row("MSE", f"{ae['mse']:.5f}", f"{pca['mse']:.5f}")
+    Console().print(t)
+    typer.echo(f"run: {run}")
+
+
+typer_command(app, "train", __import__("artstyle.embed", fromlist=["EmbedTrainConfig"]).EmbedTrainConfig, _train,
+              help="Train a convolutional autoencoder from scratch on --data, then compare its best checkpoint with "
+                   "a PCA baseline of the same latent size on the validation images (PSNR, SSIM). Writes "
+                   "runs/embed/<timestamp>-<name>/ with per-epoch reconstruction figures.")
+
+
+@app.command("export")
+def export(data: str = typer.Option("builtin", help="Dataset to embed (labels and classes come from it)."),
+           kind: str = typer.Option(..., help="Embedding kind: " + KINDS_HELP),
+           run: Optional[Path] = typer.Option(None, help="Run directory for --kind ae or classifier."),
+           split: str = typer.Option("all", help="Which images: all, train, val or test."),
+           out: Optional[Path] = typer.Option(None, help="Output .npz (default: RUN/embeddings-<kind>.npz with "
+                                                         "--run, else runs/embed/<timestamp>-<kind>/embeddings.npz)."),
+           size: Optional[int] = typer.Option(None, help="Decode size in px (default: the run's size; 64 for "
+                                                         "pixels and color-hist)."),
+           progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")) -> None:
+    """Write an embeddings file (vectors, labels, classes, paths, splits, 32 px thumbnails) for `artstyle cluster`."""
+    from artstyle.embed import export_embeddings
+    from artstyle.embeddings import load_embeddings
+
+    path = export_embeddings(data, kind, run=run, split=split, out=out, size=size, progress=progress)
+    emb = load_embeddings(path)
+    typer.echo(f"{len(emb)} x {emb.dim} {emb.kind} embeddings of {len(emb.classes)} classes"
+               + (" (SYNTHETIC built-in data)" if emb.synthetic else "") + f": {path}")

@@ -1,0 +1,252 @@
+"""Autoencoder model, losses and metrics, `embed train` run directories, and embeddings export of every kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from artstyle.data.cache import prepare_cache
+from artstyle.embed import (EMBEDDERS, EmbedTrainConfig, color_histogram, export_embeddings, image_scores,
+                            load_autoencoder, plot_learning_curves, psnr, reconstruction_loss, reconstruction_metrics,
+                            ssim, train_autoencoder)
+from artstyle.embeddings import load_embeddings
+from artstyle.errors import ArtstyleError
+from artstyle.models.autoencoder import AUTOENCODERS, build_autoencoder
+from artstyle.runs import read_json, read_jsonl
+from conftest import make_folder
+
+FAST = dict(size=32, epochs=2, batch_size=8, workers=0, progress=False, width=8, latent_dim=16,
+            max_steps_per_epoch=3, pca_samples=50)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> None:
+    """One torch thread: on a shared, busy CPU two threads wait on each other and run 10-100x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Two classes, train/test at 32 px (the test split doubles as validation)."""
+    return make_folder(tmp_path / "paintings", {"Baroque": 12, "Pop_Art": 8}, size=32)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One tiny `embed train` run shared by the tests that only read it: ``(run, data folder)``."""
+    root = tmp_path_factory.mktemp("embed")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ARTSTYLE_CACHE", str(root / "cache"))
+        mp.setenv("ARTSTYLE_RUNS", str(root / "runs"))
+        data = make_folder(root / "paintings", {"Baroque": 12, "Pop_Art": 8}, size=32)
+        run = train_autoencoder(EmbedTrainConfig(data=str(data), **FAST))
+    return run, data
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_autoencoder_shapes(size: int) -> None:
+    model = build_autoencoder("conv", latent_dim=24, img_size=size, width=8)
+    x = torch.rand(3, 3, size, size) * 2 - 1
+    z = model.encode(x)
+    assert z.shape == (3, 24)
+    recon = model.decode(z)
+    assert recon.shape == (3, 3, size, size) and recon.abs().max() <= 1
+    assert model(x).shape == x.shape
+    with pytest.raises(ValueError):
+        model.encode(torch.zeros(1, 3, size + 16, size + 16))
+    with pytest.raises(ValueError):
+        build_autoencoder("conv", img_size=40)
+    assert set(AUTOENCODERS) == {"conv"}
+
+
+def test_optimisation_lowers_reconstruction_loss() -> None:
+    torch.manual_seed(0)
+    model = build_autoencoder("conv", latent_dim=32, img_size=32, width=8)
+    # smooth images (random low-frequency patterns), which a 32-d code can represent, unlike white noise
+    x = torch.nn.functional.interpolate(torch.rand(8, 3, 4, 4) * 2 - 1, size=32, mode="bilinear", align_corners=False)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()  # BatchNorm in batch-statistics mode throughout: the loss being optimised is the one measured
+    losses = []
+    for _ in range(30):
+        loss = reconstruction_loss(model(x), x, "mse").mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    with torch.no_grad():
+        final = float(reconstruction_loss(model(x), x, "mse").mean())
+    assert final < 0.5 * losses[0], losses
+
+
+def test_losses_and_metrics() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    same = image_scores(x, x, "l1+ssim")
+    assert torch.allclose(same["ssim"], torch.ones(4), atol=1e-5) and (same["psnr"] == 100).all()
+    assert torch.allclose(same["loss"], torch.zeros(4), atol=1e-5)
+    noisy = (x + 0.2 * torch.randn_like(x)).clamp(-1, 1)
+    s = image_scores(noisy, x, "mse")
+    assert (s["ssim"] < 0.99).all() and (s["psnr"] < 30).all()
+    # PSNR on [0, 1]: 10 log10(1 / mse)
+    assert torch.allclose(s["psnr"], -10 * torch.log10(s["mse"]), atol=1e-4)
+    assert torch.allclose(psnr(torch.zeros(1, 3, 8, 8), torch.full((1, 3, 8, 8), 0.1)), torch.tensor([20.0]))
+    # every loss is differentiable, including the SSIM term
+    for kind in ("mse", "l1", "l1+ssim"):
+        y = noisy.clone().requires_grad_(True)
+        reconstruction_loss(y, x, kind).mean().backward()
+        assert y.grad is not None and y.grad.abs().sum() > 0, kind
+    assert ssim(torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)).shape == (2,)  # window shrinks for tiny images
+    with pytest.raises(ArtstyleError, match="--loss"):
+        reconstruction_loss(x, x, "huber")
+
+
+def test_train_writes_complete_run_and_reloads(trained: tuple[Path, Path]) -> None:
+    run, data = trained
+    for name in ("config.json", "classes.json", "metrics.jsonl", "metrics.json", "best.safetensors",
+                 "last.safetensors", "figures/recon_epoch1.png", "figures/recon_epoch2.png",
+                 "figures/reconstructions.png", "figures/pca_vs_ae.png", "figures/learning_curves.png"):
+        assert (run / name).is_file(), name
+    assert (run / "figures" / "reconstructions.png").read_bytes() == (run / "figures" / "recon_epoch2.png").read_bytes()
+    cfg = read_json(run / "config.json")
+    assert cfg["model"] == {"arch": "conv", "latent_dim": 16, "img_size": 32, "width": 8}
+    assert read_json(run / "classes.json")["classes"] == ["Baroque", "Pop_Art"]
+    records = read_jsonl(run / "metrics.jsonl")
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert all({"train_loss", "val_loss", "val_psnr", "val_ssim"} <= set(r) for r in records)
+    m = read_json(run / "metrics.json")
+    cache = prepare_cache(str(data), size=32, progress=False)
+    assert m["latent_dim"] == 16 and m["synthetic"] is False and m["split"] == "val"  # val is carved from train
+    assert m["n_images"] == len(cache.indices("val")) > 0
+    for key in ("autoencoder", "pca_baseline"):
+        assert 0 < m[key]["psnr"] < 100 and -1 <= m[key]["ssim"] <= 1, key
+    assert m["pca_baseline"]["components"] == 16 and m["pca_baseline"]["fit_images"] == len(cache.indices("train"))
+    # the reloaded best checkpoint reproduces the best epoch's val PSNR and the saved metrics
+    model, info = load_autoencoder(run)
+    assert not model.training and info["size"] == 32 and info["latent_dim"] == 16
+    again = reconstruction_metrics(model, cache.images, "mse", cache.indices("val"))
+    assert abs(again["psnr"] - m["autoencoder"]["psnr"]) < 1e-3
+    assert abs(again["psnr"] - max(r["val_psnr"] for r in records)) < 0.05
+
+
+def test_train_via_cli_and_errors(folder: Path) -> None:
+    from typer.testing import CliRunner
+
+    from artstyle.cli import build_app
+
+    args = ["embed", "train", "--data", str(folder), "--size", "32", "--epochs", "1", "--batch-size", "8",
+            "--workers", "0", "--no-progress", "--width", "8", "--latent-dim", "8", "--max-steps-per-epoch", "2",
+            "--pca-samples", "10", "--name", "cli"]
+    result = CliRunner().invoke(build_app(), args)
+    assert result.exit_code == 0, result.output
+    assert "PCA (8 components)" in result.output and "PSNR" in result.output
+    run = Path(result.output.strip().splitlines()[-1].removeprefix("run: "))
+    assert run.name.endswith("-cli") and (run / "metrics.json").is_file()
+    with pytest.raises(ArtstyleError, match="--size 40"):
+        train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "size": 40}))
+    with pytest.raises(ArtstyleError, match="not an `artstyle embed train` run"):
+        _fake_classifier_run(folder.parent)
+
+
+def _fake_classifier_run(root: Path) -> None:
+    from artstyle.runs import write_json
+
+    run = root / "clf"
+    write_json(run / "config.json", {"model": {"arch": "resnet", "num_classes": 2, "img_size": 32}})
+    load_autoencoder(run)
+
+
+def test_learning_curves_plot() -> None:
+    records = [{"epoch": 1, "train_loss": 0.1, "val_loss": 0.09, "val_psnr": 12.0},
+               {"epoch": 2, "event": "non-finite loss"},
+               {"epoch": 2, "train_loss": 0.05, "val_loss": 0.06, "val_psnr": 14.0}]
+    fig = plot_learning_curves(records, synthetic=True)
+    lines = [line for ax in fig.axes for line in ax.get_lines()]
+    assert sorted(line.get_label() for line in lines) == ["train loss", "val PSNR (dB)", "val loss"]
+    psnr_line = next(line for line in lines if line.get_label().startswith("val PSNR"))
+    assert list(psnr_line.get_ydata()) == [12.0, 14.0]
+    assert any("SYNTHETIC" in t.get_text() for t in fig.texts)
+
+
+def _check_common(path: Path, folder: Path, kind: str, dim: int, split: str = "all") -> None:
+    emb = load_embeddings(path)
+    cache = prepare_cache(str(folder), size=32, progress=False)
+    rows = cache.indices(split)
+    assert emb.kind == kind and emb.vectors.shape == (len(rows), dim) and emb.vectors.dtype == np.float32
+    assert emb.classes == sorted(emb.classes) == cache.classes == ["Baroque", "Pop_Art"]
+    assert emb.thumbs is not None and emb.thumbs.shape == (len(rows), 32, 32, 3) and emb.thumbs.dtype == np.uint8
+    assert emb.synthetic is False
+    # labels match the class folder named in each path, and splits match the cache
+    names = [p.replace("\\", "/").split("/")[-2] for p in emb.paths]
+    assert [emb.classes[i] for i in emb.labels] == names
+    assert list(emb.splits) == list(cache.splits[rows])
+    assert np.array_equal(emb.thumbs, cache.images[rows])  # 32 px cache: thumbnails are the images
+
+
+def test_export_every_kind(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    run, folder = trained
+    assert set(EMBEDDERS) == {"ae", "classifier", "pixels", "color-hist"}
+    path = export_embeddings(str(folder), "ae", run=run, progress=False)
+    assert path == run / "embeddings-ae.npz"
+    _check_common(path, folder, "ae", 16)
+    model, _ = load_autoencoder(run)
+    cache = prepare_cache(str(folder), size=32, progress=False)
+    with torch.no_grad():
+        first = model.encode(torch.from_numpy(np.array(cache.images[:2])).permute(0, 3, 1, 2).float() / 127.5 - 1)
+    assert np.allclose(load_embeddings(path).vectors[:2], first.numpy(), atol=1e-4)
+
+    pix = export_embeddings(str(folder), "pixels", split="test", size=32, out=tmp_path / "pix.npz", progress=False)
+    _check_common(pix, folder, "pixels", 768, split="test")
+    v = load_embeddings(pix).vectors
+    assert v.min() >= 0 and v.max() <= 1
+
+    hist = export_embeddings(str(folder), "color-hist", size=32, progress=False)
+    assert hist.name == "embeddings.npz" and hist.parent.name.endswith("-color-hist")
+    _check_common(hist, folder, "color-hist", 512)
+    assert np.allclose(load_embeddings(hist).vectors.sum(1), 1, atol=1e-5)
+
+
+def test_export_classifier_features(folder: Path) -> None:
+    from artstyle.classify import ClassifyConfig, load_classifier, train_classifier
+
+    clf = train_classifier(ClassifyConfig(data=str(folder), size=32, epochs=1, batch_size=8, workers=0, progress=False,
+                                          width=8, max_steps_per_epoch=1))
+    model, _ = load_classifier(clf)
+    dim = model.forward_features(torch.zeros(1, 3, 32, 32)).shape[1]
+    path = export_embeddings(str(folder), "classifier", run=clf, progress=False)
+    assert path == clf / "embeddings-classifier.npz"
+    _check_common(path, folder, "classifier", dim)
+    with pytest.raises(ArtstyleError, match="--size 64 does not match"):
+        export_embeddings(str(folder), "classifier", run=clf, size=64, progress=False)
+
+
+def test_color_histogram() -> None:
+    img = np.zeros((2, 4, 4, 3), np.uint8)
+    img[0] = 255  # all white -> last bin
+    img[1, :2] = (0, 0, 0)
+    img[1, 2:] = (255, 0, 31)  # bins r=7, g=0, b=0 -> 7*64
+    h = color_histogram(img)
+    assert h.shape == (2, 512) and h.dtype == np.float32
+    assert h[0, 511] == 1 and h[1, 0] == 0.5 and h[1, 7 * 64] == 0.5
+    assert np.allclose(h.sum(1), 1)
+
+
+def test_export_errors(folder: Path, capsys: pytest.CaptureFixture) -> None:
+    from artstyle.cli import main
+
+    with pytest.raises(ArtstyleError, match="--kind ae needs --run"):
+        export_embeddings(str(folder), "ae", progress=False)
+    with pytest.raises(ArtstyleError, match="--kind 'vgg' is not one of: ae, classifier, pixels, color-hist"):
+        export_embeddings(str(folder), "vgg", progress=False)
+    with pytest.raises(ArtstyleError, match="--split"):
+        export_embeddings(str(folder), "pixels", split="holdout", progress=False)
+    with pytest.raises(ArtstyleError, match="does not exist"):
+        export_embeddings(str(folder), "ae", run=folder / "nope", progress=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["embed", "export", "--data", str(folder), "--kind", "ae", "--no-progress"])
+    assert exc.value.code == 2 and "--kind ae needs --run" in capsys.readouterr().err
