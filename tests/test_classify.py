@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from artstyle.classify import (ClassifyConfig, class_weights, evaluate_classifier, load_classifier, logit_offsets,
-                               map_classes, predict, train_classifier)
+from artstyle.classify import (ClassificationTask, ClassifyConfig, class_weights, evaluate_classifier, load_classifier,
+                               logit_offsets, map_classes, predict, train_classifier)
 from artstyle.data.sampler import ClassBalancedSampler
 from artstyle.errors import ArtstyleError
 from artstyle.models.classifier import CLASSIFIERS, build_classifier
@@ -49,6 +49,15 @@ def test_train_writes_complete_run_and_reloads(tiny_folder: Path) -> None:
     preds, skipped = predict(run, [img, tiny_folder / "missing.jpg"], topk=2)
     assert len(preds) == 1 and len(preds[0]["top"]) == 2 and skipped[0]["path"].endswith("missing.jpg")
     assert abs(sum(p["probability"] for p in predict(run, [img], topk=3)[0][0]["top"]) - 1) < 1e-4
+    from typer.testing import CliRunner
+
+    from artstyle.commands.classify import app
+
+    res = CliRunner().invoke(app, ["predict", str(run), str(img), "--topk", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["skipped"] == [] and [t["style"] for t in out["predictions"][0]["top"]] == \
+        [t["style"] for t in preds[0]["top"]]
 
 
 def test_classifier_learns(tmp_path: Path) -> None:
@@ -79,26 +88,54 @@ def test_loss_weights_and_offsets() -> None:
     assert eff[2] > eff[1] > eff[0] and eff[2] / eff[0] < inv[2] / inv[0]  # effective number is gentler
     off = logit_offsets(counts, tau=1.0)
     np.testing.assert_allclose(off[0] - off[1], np.log(10))
-    cfg = ClassifyConfig(imbalance="logit-adjust")
-    assert cfg.tau == 1.0
+    np.testing.assert_allclose(logit_offsets(counts, tau=0.5), 0.5 * off)
+
+
+class _FixedLogits(torch.nn.Module):
+    def __init__(self, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits
+
+
+def test_task_applies_weights_and_offsets_in_the_training_loss() -> None:
+    import torch.nn.functional as F
+
+    logits, labels = torch.randn(6, 3, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 2, 1, 0])
+    model, batch = _FixedLogits(logits), (torch.zeros(6, 3, 4, 4, dtype=torch.uint8), labels)
+    plain = ClassificationTask(channels_last=False).training_loss(model, batch)[0]
+    assert torch.allclose(plain, F.cross_entropy(logits, labels))
+    w, off = np.array([0.5, 1.0, 2.0]), np.array([-0.1, -1.0, -3.0])
+    weighted = ClassificationTask(weights=w, channels_last=False).training_loss(model, batch)[0]
+    assert torch.allclose(weighted, F.cross_entropy(logits, labels, weight=torch.tensor(w, dtype=torch.float32)))
+    adjusted = ClassificationTask(offsets=off, channels_last=False).training_loss(model, batch)[0]
+    assert torch.allclose(adjusted, F.cross_entropy(logits + torch.tensor(off, dtype=torch.float32), labels))
+    assert not torch.allclose(plain, weighted) and not torch.allclose(plain, adjusted)
 
 
 def test_each_strategy_trains(tiny_folder: Path) -> None:
-    for strategy in ("resample", "weighted-loss", "crt"):
+    for strategy in ("none", "resample", "weighted-loss", "logit-adjust", "crt"):
         run = train_classifier(ClassifyConfig(data=str(tiny_folder), imbalance=strategy, crt_epochs=1, per_class=8,
                                               **FAST))
-        cfg = read_json(run / "config.json")
-        assert cfg["strategy"]["imbalance"] == strategy
+        logged = read_json(run / "config.json")["strategy"]
+        assert logged["imbalance"] == strategy
+        # From the training split only: 12, 8, 6 train images less the 10% carved off for validation;
+        # neither those nor the test split's 4, 2, 2 images count.
+        assert logged["train_counts"] == [11, 7, 5]
+        weights, offsets = logged["class_weights"], logged["logit_offsets"]
+        assert (weights is not None) == (strategy == "weighted-loss")
+        assert (offsets is not None) == (strategy == "logit-adjust")
         if strategy == "weighted-loss":
-            w = cfg["strategy"]["class_weights"]
-            assert w[0] < w[2]  # Baroque (12) weighs less than Ukiyo_e (6)
+            np.testing.assert_allclose(weights, class_weights(np.array([11, 7, 5]), "effective", 0.999))
+            assert weights[0] < weights[2]  # Baroque (11) weighs less than Ukiyo_e (5)
+        if strategy == "logit-adjust":
+            np.testing.assert_allclose(offsets, np.log(np.array([11, 7, 5]) / 23))
         if strategy == "crt":
-            head_before = load_safetensors(run / "stage1_best.safetensors")["head.weight"]
-            head_after = load_safetensors(run / "best.safetensors")["head.weight"]
-            body = [k for k in head_before if False]
-            assert not torch.equal(head_before, head_after)
             s1, s2 = load_safetensors(run / "stage1_best.safetensors"), load_safetensors(run / "best.safetensors")
-            assert all(torch.equal(s1[k], s2[k]) for k in s1 if not k.startswith("head.")), body
+            assert not torch.equal(s1["head.weight"], s2["head.weight"])
+            assert all(torch.equal(s1[k], s2[k]) for k in s1 if not k.startswith("head."))  # features frozen
 
 
 def test_resume_matches_uninterrupted_run(tiny_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,10 +157,120 @@ def test_resume_matches_uninterrupted_run(tiny_folder: Path, tmp_path: Path, mon
         train_classifier(ClassifyConfig(out=str(tmp_path / "cut"), **cfg))
     monkeypatch.setattr(engine, "train_one_epoch", real)
     assert [r["epoch"] for r in read_jsonl(tmp_path / "cut" / "metrics.jsonl")] == [1, 2]
+    # A kill in the middle of the next checkpoint: new weights half-written, its state file never named by
+    # last_state.json. Resume must use the epoch-2 checkpoint, weights and state together.
+    (tmp_path / "cut" / "last.safetensors").write_bytes(b"half a file")
+    (tmp_path / "cut" / "last_state-e0003.safetensors").write_bytes(b"half a file")
     train_classifier(ClassifyConfig(resume=str(tmp_path / "cut"), progress=False))
+    assert sorted(p.name for p in (tmp_path / "cut").glob("last_state-e*")) == ["last_state-e0003.safetensors"]
     a, b = load_safetensors(full / "last.safetensors"), load_safetensors(tmp_path / "cut" / "last.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert [r["epoch"] for r in read_jsonl(tmp_path / "cut" / "metrics.jsonl")] == [1, 2, 3]
+
+
+def test_resume_during_crt_continues_the_head_retraining(tiny_folder: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.engine as engine
+
+    cfg = dict(data=str(tiny_folder), imbalance="crt", crt_epochs=2, per_class=8, **FAST)
+    full = train_classifier(ClassifyConfig(out=str(tmp_path / "full"), **cfg))
+    real, epochs_run = engine.train_one_epoch, []
+
+    def crash_in_crt_epoch_2(*args, **kwargs):  # noqa: ANN002, ANN003
+        epochs_run.append(args[6])
+        if len(epochs_run) == 4:  # stage 1: epochs 1, 2; cRT: epoch 1, then 2
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "train_one_epoch", crash_in_crt_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(ClassifyConfig(out=str(tmp_path / "cut"), **cfg))
+    epochs_run.clear()
+    train_classifier(ClassifyConfig(resume=str(tmp_path / "cut"), progress=False))
+    assert epochs_run == [2]  # only the missing cRT epoch: stage 1 is not trained again
+    cut = tmp_path / "cut"
+    assert [r["epoch"] for r in read_jsonl(cut / "metrics.jsonl")] == [1, 2]
+    assert [r["epoch"] for r in read_jsonl(cut / "crt" / "metrics.jsonl")] == [1, 2]
+    a, b = load_safetensors(full / "best.safetensors"), load_safetensors(cut / "best.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert read_json(cut / "metrics.json")["training"]["crt"]["epochs_run"] == 2
+    # A new run over this one (--overwrite) retrains the head on its own new features, not the old ones.
+    monkeypatch.setattr(engine, "train_one_epoch", real)
+    again = train_classifier(ClassifyConfig(out=str(cut), overwrite=True, **{**cfg, "seed": 1}))
+    assert [r["epoch"] for r in read_jsonl(again / "crt" / "metrics.jsonl")] == [1, 2]
+    s1, best = load_safetensors(again / "stage1_best.safetensors"), load_safetensors(again / "best.safetensors")
+    assert not torch.equal(s1["blocks.0.conv1.weight"], a["blocks.0.conv1.weight"])
+    assert all(torch.equal(s1[k], best[k]) for k in s1 if not k.startswith("head."))
+
+
+def test_early_stopping_on_validation_balanced_accuracy(tiny_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.classify as classify
+
+    scores = iter([(0.5, 0.6), (0.7, 0.5), (0.8, 0.4), (0.9, 0.3), (0.95, 0.2)])
+
+    def accuracy_up_balanced_down(self, model, loader, accelerator):  # noqa: ANN001, ANN202
+        acc, bal = next(scores)
+        return {"accuracy": acc, "balanced_accuracy": bal, "macro_f1": bal}
+
+    monkeypatch.setattr(classify.ClassificationTask, "evaluate", accuracy_up_balanced_down)
+    run = train_classifier(ClassifyConfig(data=str(tiny_folder), **{**FAST, "epochs": 5}, patience=2))
+    assert [r["epoch"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2, 3]
+    training = read_json(run / "metrics.json")["training"]
+    assert training["best_epoch"] == 1 and training["monitor"] == "balanced_accuracy"
+    assert training["stopped"].startswith("early stop")
+    # Resuming a run that stopped early finishes it; it does not train the remaining epochs.
+    resumed = train_classifier(ClassifyConfig(resume=str(run)))
+    assert resumed == run and [r["epoch"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2, 3]
+    assert read_json(run / "metrics.json")["training"]["stopped"].startswith("early stop")
+
+
+def test_classification_report_numbers_and_confusion_figure() -> None:
+    from artstyle.metrics import classification_report, plot_confusion
+
+    classes = ["A", "B", "C", "D", "E", "Pop_Art"]
+    y = np.array([0, 0, 1, 2, 3, 4, 5, 5])
+    pred = np.array([0, 1, 1, 2, 0, 4, 5, 0])
+    probs = np.zeros((8, 6))
+    probs[np.arange(8), y] = 4.0
+    probs[np.arange(8), pred] = 5.0
+    probs[7] = [5, 4, 3, 2, 1, 0]  # the true class ranks last: the only top-5 miss
+    m = classification_report(y, probs, classes, np.array([60, 50, 40, 30, 20, 10]))
+    assert m["accuracy"] == 5 / 8 and np.isclose(m["balanced_accuracy"], (0.5 + 1 + 1 + 0 + 1 + 0.5) / 6)
+    assert m["top5_accuracy"] == 7 / 8
+    a = m["per_class"]["A"]
+    assert np.isclose(a["precision"], 1 / 3) and a["recall"] == 0.5 and np.isclose(a["f1"], 0.4)
+    assert a["support"] == 2 and a["train_count"] == 60
+    g = m["groups"]
+    assert g["head"]["classes"] == ["A", "B"] and g["head"]["threshold"] == ">= 50 train images"
+    assert g["medium"]["threshold"] == "30-40 train images" and g["tail"]["threshold"] == "<= 20 train images"
+    assert g["head"]["mean_recall"] == 0.75 and g["medium"]["mean_recall"] == 0.5 and g["tail"]["accuracy"] == 2 / 3
+    b = m["baselines"]
+    assert b["majority_class"] == "A" and b["majority_accuracy"] == 0.25
+    assert np.isclose(b["majority_balanced_accuracy"], 1 / 6) and np.isclose(b["chance_accuracy"], 1 / 6)
+    assert m["confusion_matrix"][0] == [1, 1, 0, 0, 0, 0] and m["confusion_matrix"][5] == [1, 0, 0, 0, 0, 1]
+    fig = plot_confusion(np.array(m["confusion_matrix"]), classes)
+    ax = fig.axes[0]
+    shown = np.asarray(ax.images[0].get_array())
+    np.testing.assert_allclose(shown.sum(1), 1.0)  # row-normalised
+    assert shown[0, 1] == 0.5 and [t.get_text() for t in ax.get_yticklabels()][-1] == "Pop Art"
+
+
+def test_compare_writes_mean_std_table_and_chart(tiny_folder: Path) -> None:
+    from artstyle.classify import compare_strategies
+
+    out = compare_strategies(ClassifyConfig(data=str(tiny_folder), **FAST), ["none", "weighted-loss"], seeds=2)
+    result = read_json(out / "comparison.json")
+    assert [(r["strategy"], r["seed"]) for r in result["rows"]] == [("none", 0), ("none", 1), ("weighted-loss", 0),
+                                                                    ("weighted-loss", 1)]
+    for entry in result["summary"]:
+        vals = [r["balanced_accuracy"] for r in result["rows"] if r["strategy"] == entry["strategy"]]
+        assert entry["seeds"] == 2 and np.isclose(entry["balanced_accuracy"], np.mean(vals))
+        assert np.isclose(entry["balanced_accuracy_std"], np.std(vals))
+    table = (out / "comparison.md").read_text()
+    assert "| resnet | weighted-loss | 2 | " in table and " ± " in table and "Majority-class baseline" in table
+    assert (out / "figures" / "comparison.png").stat().st_size > 0
+    with pytest.raises(ArtstyleError, match="not one of"):
+        compare_strategies(ClassifyConfig(data=str(tiny_folder), **FAST), ["focal"], seeds=1)
 
 
 def test_evaluation_maps_classes_by_name(tiny_folder: Path, tmp_path: Path) -> None:

@@ -177,3 +177,79 @@ def test_hf_parquet_loads_offline(tmp_path: Path) -> None:
     assert cache.extra(0)["artist"] in ("claude-monet", "alphonse-mucha")
     genre = prepare_cache(str(path), size=16, workers=1, label_column="genre")
     assert genre.classes == ["landscape", "portrait", "still_life"]
+
+
+def test_flat_folder_carves_stratified_seeded_splits(tmp_path: Path) -> None:
+    root = tmp_path / "flat"
+    for cls, n in (("Baroque", 20), ("Art_Nouveau", 10)):
+        for i in range(n):
+            write_image(root / cls / f"{i}.png", (i, 0, 0))
+    src = open_source(str(root))
+    assert src.classes == ["Art_Nouveau_Modern", "Baroque"]
+    split_of = {i.key: i.split for i in src.items}
+    for cls, n in (("Baroque", 20), ("Art_Nouveau", 10)):
+        mine = [s for k, s in split_of.items() if k.startswith(f"{cls}/")]
+        assert mine.count("test") == round(n * 0.1) and mine.count("val") == round(n * 0.1), cls
+    assert split_of == {i.key: i.split for i in open_source(str(root)).items}
+    assert split_of != {i.key: i.split for i in open_source(str(root), seed=1).items}
+
+
+def test_parallel_cache_equals_single_process(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "d", {"A": 40, "B": 30}, splits=("train",))  # >= 64 files: the pool path
+    one = prepare_cache(str(root), size=16, workers=1, out=tmp_path / "c1", progress=False)
+    two = prepare_cache(str(root), size=16, workers=2, out=tmp_path / "c2", progress=False)
+    assert len(one.labels) == 70 and one.index == two.index
+    np.testing.assert_array_equal(one.images, two.images)
+    assert one.meta["fingerprint"] == two.meta["fingerprint"] and one.meta["policy"] == "center-crop"
+
+
+def test_hf_save_to_disk_directory_and_offline_hub(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    rows = {"image": [], "style": []}
+    for i in range(6):
+        buf = io.BytesIO()
+        Image.new("RGB", (20, 20), (0, i * 40, 0)).save(buf, "PNG")
+        rows["image"].append({"bytes": buf.getvalue(), "path": None})
+        rows["style"].append(i % 2)
+    features = datasets.Features({"image": datasets.Image(),
+                                  "style": datasets.ClassLabel(names=["Baroque", "Ukiyo_e"])})
+    datasets.Dataset.from_dict(rows, features=features).save_to_disk(str(tmp_path / "saved"))
+    cache = prepare_cache(str(tmp_path / "saved"), size=16, workers=1, progress=False)
+    assert cache.classes == ["Baroque", "Ukiyo_e"] and len(cache.labels) == 6
+    with pytest.raises(ArtstyleError, match="nobody/no-such-dataset.*--data DIR"):
+        open_source("hf:nobody/no-such-dataset")
+
+
+def test_stats_figures_and_synthetic_label(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from artstyle.cli import main
+    from artstyle.data.sources import SYNTHETIC_MARKER
+    from artstyle.data.stats import write_stats
+    from artstyle.figures import SYNTHETIC_NOTE
+
+    root = make_folder(tmp_path / "d", {"Baroque": 9, "Pop_Art": 3})
+    (root / SYNTHETIC_MARKER).write_text("{}")
+    run = write_stats(prepare_cache(str(root), size=16, workers=1, progress=False), tmp_path / "s")
+    st = json.loads((run / "stats.json").read_text())
+    assert st["synthetic"] and st["note"] == SYNTHETIC_NOTE
+    assert st["imbalance_ratio"] == pytest.approx(st["counts"]["train"]["Baroque"] / st["counts"]["train"]["Pop_Art"])
+    assert st["found"] == st["cached"] + st["skipped"]
+    for name in ("class_counts.png", "samples.png", "samples_raw.png"):
+        assert (run / "figures" / name).stat().st_size > 0, name
+    with Image.open(run / "figures" / "samples_raw.png") as im:
+        assert im.height > 2 * 16 + 16  # two rows of 16 px tiles plus the synthetic caption band
+    with pytest.raises(SystemExit) as exit_info:  # an existing --out is never overwritten silently
+        main(["data", "stats", "--data", str(root), "--size", "16", "--out", str(run)])
+    assert exit_info.value.code != 0 and "--overwrite" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "stats", "--data", str(root), "--size", "16", "--out", str(run), "--overwrite"])
+    assert exit_info.value.code == 0 and "SYNTHETIC" in capsys.readouterr().out
+
+
+def test_resize_policies() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 20), (200, 0, 0)).save(buf, "PNG")
+    pad = decode_image(buf.getvalue(), 16, policy="pad")
+    assert pad[0].min() == 255 and pad[-1].min() == 255 and (pad[8] == (200, 0, 0)).all()  # letterboxed in white
+    assert (decode_image(buf.getvalue(), 16, policy="squash") == (200, 0, 0)).all()
+    with pytest.raises(ArtstyleError, match="--policy"):
+        prepare_cache("builtin", size=16, policy="stretch")

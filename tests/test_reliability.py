@@ -99,8 +99,10 @@ def test_hostile_inputs_prepare(hostile: tuple[Path, dict[str, str]], tmp_path: 
     assert "train/Empty_Style/" in skipped
     assert "Ukiyo_e" in cache.classes and cache.counts("train")[cache.classes.index("Ukiyo_e")] == 0
     assert cache.meta["n_found"] == len(cache.labels) + cache.meta["n_skipped"]
-    row = next(i for i, r in enumerate(cache.index) if r["key"].endswith("exif-rotated.jpg"))
-    assert cache.index[row]["orig_size"] == [40, 20]
+    rows = {r["key"].rsplit("/", 1)[-1]: r for r in cache.index}
+    assert rows["exif-rotated.jpg"]["orig_size"] == [40, 20]
+    assert rows["huge.jpg"]["orig_size"] == [13400, 13400]  # read past Pillow's bomb limit, header only
+    assert rows["nested.jpg"]["label"] == "Baroque" and rows["only-test.jpg"]["split"] == "test"
 
 
 def test_hostile_inputs_stats_cli(hostile: tuple[Path, dict[str, str]], capsys: pytest.CaptureFixture) -> None:
@@ -125,7 +127,38 @@ def test_hostile_inputs_predict(hostile: tuple[Path, dict[str, str]], tmp_path: 
     assert "huge.jpg" in {Path(p["path"]).name for p in preds}
 
 
+def test_unreadable_file_is_skipped_with_the_reason(tiny_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.data.cache as cache_mod
+
+    locked = write_image(tiny_folder / "train" / "Baroque" / "locked.png", (1, 2, 3))
+    os.chmod(locked, 0)
+    if os.geteuid() == 0:  # root reads 0o000 files: make the read fail as it would for a normal user
+
+        def no_permission(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if Path(path) == locked:
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return open(path, *args, **kwargs)
+
+        monkeypatch.setattr(cache_mod, "open", no_permission, raising=False)
+    cache = prepare_cache(str(tiny_folder), size=16, workers=1, progress=False)
+    reasons = {s["key"]: s["reason"] for s in skipped_items(cache)}
+    assert reasons["train/Baroque/locked.png"].startswith("cannot read: PermissionError")
+    assert cache.meta["n_found"] == len(cache.labels) + cache.meta["n_skipped"]
+
+
 # ---------------------------------------------------------------- crash safety
+
+
+def test_interrupted_write_keeps_the_old_file(tmp_path: Path) -> None:
+    from artstyle.runs import atomic_path, write_json
+
+    target = write_json(tmp_path / "metrics.json", {"epoch": 1})
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(target) as tmp:
+            tmp.write_text('{"epoch": 2, "half')
+            raise KeyboardInterrupt  # killed mid-write
+    assert json.loads(target.read_text()) == {"epoch": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path) -> None:
@@ -175,13 +208,21 @@ def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tiny_folder: Path, 
 
 
 def test_run_directories_are_never_reused(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     a = create_run("classify", "x", root=tmp_path)
     b = create_run("classify", "x", root=tmp_path)
     assert a != b and a.is_dir() and b.is_dir()
+    with ThreadPoolExecutor(8) as pool:  # concurrent runs started in the same second
+        many = list(pool.map(lambda _: create_run("classify", "x", root=tmp_path), range(16)))
+    assert len(set(many)) == 16 and not {a, b} & set(many)
     (a / "config.json").write_text("{}")
     with pytest.raises(ArtstyleError, match="--overwrite"):
         prepare_run_dir(a)
     assert prepare_run_dir(a, overwrite=True) == a
+    prepare_run_dir(tmp_path / "out")  # an explicit --out is claimed by the first run, even before it writes
+    with pytest.raises(ArtstyleError, match="--out"):
+        prepare_run_dir(tmp_path / "out")
 
 
 def test_no_unsafe_torch_load_in_package() -> None:
@@ -246,3 +287,15 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "artstyle.cli", "--debug", "data", "prepare", "--data",
                            str(tmp_path / "nope")], capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "Traceback" in proc.stderr and "ArtstyleError" in proc.stderr
+
+
+def test_os_errors_outside_the_cache_are_one_line(tiny_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    import artstyle.data.stats as stats_mod
+
+    def denied(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "stats" / "counts.png"))
+
+    monkeypatch.setattr(stats_mod, "plot_class_counts", denied)
+    code, output = run_cli(["data", "stats", "--data", str(tiny_folder), "--out", str(tmp_path / "stats")], capsys)
+    assert_one_line_error(code, output, "Permission denied", "counts.png", "--debug")

@@ -126,6 +126,39 @@ def test_few_steps_lower_the_loss(assets: dict) -> None:
     assert after < 0.9 * before, (before, after)
 
 
+def test_objective_weights_own_style_reconstruction_and_frozen_classifier() -> None:
+    from artstyle.engine import to_float
+    from artstyle.models.classifier import build_classifier
+
+    torch.manual_seed(0)
+    clf = build_classifier("resnet", 3, img_size=32, width=8)
+    model = Stylizer(3, "learned", width=8, blocks=1)
+    images, labels = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8), torch.tensor([0, 1, 2, 0])
+    grams = [torch.rand(3, m.shape[1], m.shape[1]) for m in clf.feature_maps(torch.zeros(1, 3, 32, 32))]
+
+    def task(**weights: float) -> StylizeTask:
+        return StylizeTask(StylizeConfig(**TINY, **weights), clf, 32, np.arange(3), np.arange(3), grams)
+
+    def terms(**weights: float) -> dict[str, torch.Tensor]:
+        torch.manual_seed(1)  # the same target styles every time
+        return task(**weights).losses(model, images, labels)[0]
+
+    t = terms(w_rec=1.0, w_style=0.5, w_gram=1.0, w_content=0.5)
+    torch.testing.assert_close(t["loss"], t["rec"] + 0.5 * t["ce"] + t["gram"] + 0.5 * t["content"])
+    x = to_float(images)
+    with torch.no_grad():  # the reconstruction term compares the image with its re-rendering in its OWN style
+        torch.testing.assert_close(t["rec"], (model(x, labels) - x).abs().mean((1, 2, 3)))
+    other = terms(w_rec=2.0, w_style=0.0, w_gram=3.0, w_content=0.0)
+    assert "content" not in other
+    torch.testing.assert_close(other["loss"], 2 * t["rec"] + 3 * t["gram"])
+    torch.testing.assert_close(terms(w_rec=0.0, w_style=1.0, w_gram=0.0, w_content=0.0)["loss"], t["ce"])
+    before = {k: v.clone() for k, v in clf.state_dict().items()}
+    task(w_gram=1.0, w_content=0.5).training_loss(model, (images, labels))[0].backward()
+    assert not clf.training and all(p.grad is None for p in clf.parameters())  # frozen: no gradients, no BN updates
+    assert all(torch.equal(v, clf.state_dict()[k]) for k, v in before.items())
+    assert model.to_rgb.weight.grad.abs().sum() > 0  # while the stylizer trains
+
+
 def test_targets_are_other_training_styles() -> None:
     model_free = StylizeTask.__new__(StylizeTask)
     model_free.allowed = torch.tensor([0, 2, 3])  # style 1 has no training images

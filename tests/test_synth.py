@@ -146,3 +146,27 @@ def test_marker_name_matches_sources() -> None:
 def test_file_names_are_ascii_lowercase() -> None:
     pattern = re.compile(r"^[a-z_]+_\d{5}\.jpg$")
     assert all(pattern.match(synth._file_name(s, 12)) for s in STYLE_NAMES)
+
+
+@pytest.mark.parametrize("group", [
+    ("Early_Renaissance", "High_Renaissance", "Mannerism_Late_Renaissance"),
+    ("Analytical_Cubism", "Cubism", "Synthetic_Cubism"),
+    ("Contemporary_Realism", "New_Realism", "Realism"),
+    ("Impressionism", "Pointillism", "Post_Impressionism"),
+])
+def test_confusable_neighbours_share_a_painter(group: tuple[str, ...]) -> None:
+    painters = {synth._PAINTERS[s][0] for s in group}
+    params = [synth._PAINTERS[s][1] for s in group]
+    assert len(painters) == 1, group
+    assert all(a != b for i, a in enumerate(params) for b in params[i + 1:]), group
+
+
+def test_synth_cli_writes_the_same_files_as_write_builtin(tmp_path: Path) -> None:
+    from artstyle.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "synth", str(tmp_path / "cli"), "--scale", "0.005", "--size", "24", "--seed", "5",
+              "--workers", "1"])
+    assert exit_info.value.code == 0
+    direct = write_builtin(tmp_path / "api", scale=0.005, size=24, seed=5, workers=1, progress=False)
+    assert _hashes(tmp_path / "cli") == _hashes(direct)

@@ -8,7 +8,8 @@ Usage::
     predict(run, ["a.jpg"], topk=5)
 
 A run directory holds config.json, classes.json, metrics.jsonl (per epoch), best/last.safetensors,
-metrics.json (test-split evaluation with baselines) and figures/confusion.png.
+metrics.json (test-split evaluation with baselines) and figures/confusion.png; a crt run also holds
+stage1_best.safetensors, stage1_summary.json and crt/ (the head re-training, resumable on its own).
 """
 
 from __future__ import annotations
@@ -199,18 +200,29 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     sampler = ClassBalancedSampler(train_ds.labels, cfg.per_class, cfg.seed) if cfg.imbalance == "resample" else None
     task = ClassificationTask(weights, offsets, cfg.label_smoothing, cfg.channels_last)
     t0 = time.perf_counter()
-    summary = fit(model, task, train_ds, val_ds, run, cfg, sampler=sampler, resume=bool(cfg.resume) and
-                  not (run / "crt").exists(), metadata={"arch": cfg.model})
+    stage1 = run / "stage1_summary.json"
+    stage1_done = bool(cfg.resume) and stage1.is_file()  # interrupted during cRT: stage 1 must not run again
+    if stage1_done:
+        summary = {**read_json(stage1), "is_main_process": is_main_process()}
+    else:
+        summary = fit(model, task, train_ds, val_ds, run, cfg, sampler=sampler, resume=bool(cfg.resume),
+                      metadata={"arch": cfg.model})
     if cfg.imbalance == "crt":
-        summary["crt"] = _classifier_retraining(cfg, run, cache, model_args=_model_args(cfg, len(classes)))
+        if is_main_process() and not stage1_done:
+            write_json(stage1, summary)
+        summary["crt"] = _classifier_retraining(cfg, run, cache, _model_args(cfg, len(classes)), fresh=not stage1_done)
     summary["train_seconds"] = time.perf_counter() - t0
     if summary["is_main_process"]:
         _final_evaluation(run, cache, summary)
     return run
 
 
-def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_args: dict) -> dict:
-    """cRT (Kang et al. 2020): freeze the features, re-initialise the head, retrain it class-balanced."""
+def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_args: dict, fresh: bool) -> dict:
+    """cRT (Kang et al. 2020): freeze the features, re-initialise the head, retrain it class-balanced.
+
+    ``fresh``: stage 1 was just trained, so cRT starts over from its best checkpoint; otherwise an
+    interrupted cRT resumes.
+    """
     import shutil
 
     from artstyle.data.cache import CachedImages
@@ -218,9 +230,10 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
 
     crt_dir = run / "crt"
     with main_process_first():
-        crt_dir.mkdir(exist_ok=True)
-        if is_main_process() and not (run / "stage1_best.safetensors").exists():
+        if is_main_process() and fresh:  # nothing of an earlier cRT (--overwrite) may survive a new stage 1
+            shutil.rmtree(crt_dir, ignore_errors=True)
             shutil.copyfile(run / "best.safetensors", run / "stage1_best.safetensors")
+        crt_dir.mkdir(exist_ok=True)
         model = _build(model_args)
         model.load_state_dict(load_safetensors(run / "stage1_best.safetensors"))
     for p in model.parameters():
@@ -235,7 +248,7 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
     settings = ClassifyConfig(**{**config_dict(cfg), "epochs": cfg.crt_epochs, "warmup_epochs": 0.0, "patience": 0})
     task = ClassificationTask(None, None, cfg.label_smoothing, cfg.channels_last, frozen_features=True)
     summary = fit(model, task, train_ds, CachedImages(cache, val_split), crt_dir, settings, sampler=sampler,
-                  resume=(crt_dir / "last_state.json").exists(), params=head)
+                  resume=not fresh and (crt_dir / "last_state.json").exists(), params=head)
     if is_main_process():
         shutil.copyfile(crt_dir / "best.safetensors", run / "best.safetensors")
     return summary

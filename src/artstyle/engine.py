@@ -152,15 +152,23 @@ def _save_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Op
              "scheduler": scheduler.state_dict(),
              "rng_numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
              "rng_python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]]}
-    save_safetensors(run_dir / "last.safetensors", model.state_dict())
-    save_safetensors(run_dir / "last_state.safetensors", tensors)
-    write_text(run_dir / "last_state.json", json.dumps(state))  # written last: marks a complete checkpoint
+    # One epoch-tagged file holds the weights with the optimiser and RNG state, and last_state.json (written
+    # last, atomically) names it: a kill between the writes leaves the previous, consistent pair in force.
+    tag = f"last_state-e{info['epoch']:04d}.safetensors"
+    weights = model.state_dict()
+    save_safetensors(run_dir / tag, {**tensors, **{f"model.{k}": v for k, v in weights.items()}})
+    state["tensors"] = tag
+    write_text(run_dir / "last_state.json", json.dumps(state))  # marks a complete checkpoint
+    for old in run_dir.glob("last_state-e*.safetensors"):
+        if old.name != tag:
+            old.unlink(missing_ok=True)
+    save_safetensors(run_dir / "last.safetensors", weights)  # the last weights on their own, for users
 
 
 def _load_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> dict:
     state = read_json(run_dir / "last_state.json")
-    tensors = load_safetensors(run_dir / "last_state.safetensors")
-    model.load_state_dict(load_safetensors(run_dir / "last.safetensors"))
+    tensors = load_safetensors(run_dir / state["tensors"])
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     opt_state: dict[int, dict[str, Any]] = {}
     for pid, scalars in state["opt_scalars"].items():
         opt_state[int(pid)] = dict(scalars)
@@ -295,9 +303,12 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
         # Drop metric lines of an epoch that was logged but whose checkpoint never landed.
         kept = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("epoch", 0) <= info["epoch"]]
         write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
-    stopped = "completed"
+    # A run that stopped early (patience, time budget) and is resumed stays stopped: resuming finishes runs,
+    # it does not extend them.
+    stopped = info.get("stopped") or "completed"
     deadline = time.perf_counter() + settings.time_budget if settings.time_budget > 0 else float("inf")
-    for epoch in range(info["epoch"] + 1, settings.epochs + 1):
+    first = settings.epochs + 1 if info.get("stopped") else info["epoch"] + 1
+    for epoch in range(first, settings.epochs + 1):
         # Accelerate's loader sets its sampler's epoch from its own iteration counter at every __iter__,
         # so the epoch is set through the loader: data order then depends on (seed, epoch), also after resume.
         if hasattr(train_loader, "set_epoch"):
@@ -321,6 +332,13 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
         else:
             info["bad_epochs"] += 1
         info["epoch"] = epoch
+        stop = None
+        if time.perf_counter() > deadline:
+            stop = f"time budget of {settings.time_budget:.0f} s reached"
+        elif settings.patience and info["bad_epochs"] >= settings.patience:
+            stop = f"early stop: no {task.monitor} improvement for {settings.patience} epochs"
+        if stop and epoch < settings.epochs:
+            info["stopped"] = stop
         if accelerator.is_main_process:
             append_jsonl(run_dir / "metrics.jsonl", record)
             if improved or val_loader is None:
@@ -332,11 +350,8 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
                 shown = {k: round(v, 4) for k, v in record.items() if isinstance(v, float) and k != "lr"}
                 print(f"epoch {epoch}: {shown}", flush=True)
         accelerator.wait_for_everyone()
-        if time.perf_counter() > deadline:
-            stopped = f"time budget of {settings.time_budget:.0f} s reached"
-            break
-        if settings.patience and info["bad_epochs"] >= settings.patience:
-            stopped = f"early stop: no {task.monitor} improvement for {settings.patience} epochs"
+        if stop:
+            stopped = stop
             break
     if accelerator.is_main_process and not (run_dir / f"{best_name}.safetensors").exists():
         save_safetensors(run_dir / f"{best_name}.safetensors", unwrapped.state_dict(), metadata)

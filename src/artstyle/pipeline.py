@@ -109,19 +109,19 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "data": {"data": "builtin:0.3", "size": 64},
         # resample: in runs this short it beat logit-adjust and none on balanced accuracy (the strategies stage
         # below measures it again every time).
-        "classify": {"width": 16, "epochs": 4, "max_steps_per_epoch": 25, "batch_size": 64, "time_budget": 100,
-                     "imbalance": "resample", "per_class": 60},
-        "judge": {"model": "simple-cnn", "width": 16, "seed": 1000, "epochs": 3, "max_steps_per_epoch": 20,
-                  "batch_size": 64, "time_budget": 45},
-        "strategies": {"strategies": ["none", "logit-adjust", "resample"], "seeds": 1, "epochs": 2,
-                       "max_steps_per_epoch": 15, "time_budget": 30},
-        "embed": {"width": 16, "latent_dim": 256, "epochs": 4, "max_steps_per_epoch": 25, "batch_size": 64,
-                  "time_budget": 60, "pca_samples": 600, "patience": 0},
+        "classify": {"width": 16, "epochs": 10, "max_steps_per_epoch": 40, "batch_size": 64, "time_budget": 120,
+                     "imbalance": "resample", "per_class": 100},
+        "judge": {"model": "simple-cnn", "width": 16, "seed": 1000, "epochs": 8, "max_steps_per_epoch": 30,
+                  "batch_size": 64, "time_budget": 60},
+        "strategies": {"strategies": ["none", "logit-adjust", "resample"], "seeds": 1, "epochs": 4,
+                       "max_steps_per_epoch": 25, "time_budget": 40},
+        "embed": {"width": 16, "latent_dim": 256, "epochs": 8, "max_steps_per_epoch": 30, "batch_size": 64,
+                  "time_budget": 90, "pca_samples": 600, "patience": 0},
         "embeddings": {"kinds": _KINDS, "split": "all"},
         # Held-out images only: classifier features of training images would flatter the classifier kind.
         "cluster": {"split": "test", "projector": True},
-        "stylize": {"width": 16, "blocks": 2, "epochs": 3, "max_steps_per_epoch": 30, "batch_size": 32,
-                    "time_budget": 100, "eval_pairs": 200},
+        "stylize": {"width": 16, "blocks": 2, "epochs": 5, "max_steps_per_epoch": 30, "batch_size": 32,
+                    "time_budget": 150, "eval_pairs": 200},
         "lora": {"resolution": 256, "max_steps": 200, "validate_every": 100, "checkpoint_every": 100},
         "generate": {"n": 2, "steps": 20, "compare": True},
     },
@@ -714,7 +714,10 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
 
 def _duration(seconds: float) -> str:
     seconds = float(seconds)
-    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)  # round first: 239.96 s is "4 min 00 s", not "3 min 60 s"
+    return f"{minutes} min {rest:02d} s"
 
 
 def _print_summary(ctx: _Context, total: float) -> None:

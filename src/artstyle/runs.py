@@ -140,7 +140,11 @@ def prepare_run_dir(out: str | os.PathLike, overwrite: bool = False) -> Path:
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ArtstyleError(f"run directory {out} already exists; pass --overwrite or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "figures").mkdir(exist_ok=True)
+    try:
+        # mkdir is atomic: of two runs started at once with the same --out, only one creates figures/.
+        (out / "figures").mkdir(exist_ok=overwrite)
+    except FileExistsError:
+        raise ArtstyleError(f"run directory {out} was just claimed by another run; choose another --out") from None
     return out
 
 

@@ -56,18 +56,19 @@ def prepare(data: str = typer.Option("builtin", help=DATA_HELP),
 def stats(data: str = typer.Option("builtin", help=DATA_HELP),
           size: int = typer.Option(128, help="Cache size in pixels (the cache is built if needed)."),
           label_column: str = typer.Option("style", help="Label column for Hugging Face sources."),
-          out: Optional[Path] = typer.Option(None, help="Output folder (default: runs/data/<timestamp>-stats/).")) -> None:
+          out: Optional[Path] = typer.Option(None, help="Output folder (default: runs/data/<timestamp>-stats/)."),
+          overwrite: bool = typer.Option(False, help="Allow --out to be an existing, non-empty directory.")) -> None:
     """Class counts per split, the imbalance ratio, a bar chart PNG and a sample grid PNG."""
     from rich.console import Console
     from rich.table import Table
 
     from artstyle.data.cache import prepare_cache
     from artstyle.data.stats import write_stats
-    from artstyle.runs import read_json
+    from artstyle.runs import prepare_run_dir, read_json
     from artstyle.styles import display_name
 
-    cache = prepare_cache(data, size=size, label_column=label_column)
-    run = write_stats(cache, out)
+    cache = prepare_cache(data, size=size, label_column=label_column)  # first: a bad --data leaves no empty --out
+    run = write_stats(cache, prepare_run_dir(out, overwrite) if out is not None else None)
     st = read_json(run / "stats.json")
     table = Table(title=f"{st['source']}" + (" (SYNTHETIC built-in dataset)" if st["synthetic"] else ""))
     splits = list(st["counts"])

@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from artstyle.data.decode import RESIZE_POLICIES, DecodeError, decode_image
+from artstyle.data.decode import RESIZE_POLICIES, DecodeError, decode_image, image_size
 from artstyle.data.sources import Item, Source, cache_root, open_source
 from artstyle.errors import ArtstyleError
 from artstyle.runs import read_json, read_jsonl, write_json, write_text
@@ -132,15 +132,7 @@ def _decode_job(job: tuple[int, Item, int, str]) -> tuple[int, np.ndarray | None
         return i, None, f"cannot read: {type(exc).__name__}: {exc.strerror or exc}", "", (0, 0)
     digest = hashlib.sha1(data).hexdigest()
     try:
-        from PIL import Image
-
-        arr = decode_image(data, size, policy)
-        try:
-            with Image.open(__import__("io").BytesIO(data)) as im:
-                orig = im.size
-        except Exception:  # noqa: BLE001 - the decode succeeded, the original size is only informative
-            orig = (0, 0)
-        return i, arr, None, digest, orig
+        return i, decode_image(data, size, policy), None, digest, image_size(data)
     except DecodeError as exc:
         return i, None, str(exc), digest, (0, 0)
 

@@ -87,6 +87,21 @@ def decode_image(data: bytes, size: int, policy: str = "center-crop") -> np.ndar
         raise DecodeError(f"cannot decode: {type(exc).__name__}: {str(exc)[:160]}") from None
 
 
+def image_size(data: bytes) -> tuple[int, int]:
+    """The stored ``(width, height)`` of an encoded image, or ``(0, 0)`` when its header is unreadable."""
+    from PIL import Image
+
+    saved_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # only the header is read, so a huge scan is no risk here
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.size
+    except Exception:  # noqa: BLE001 - the size is only informative
+        return (0, 0)
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved_limit
+
+
 def _resize(im, size: int, policy: str) -> np.ndarray:  # noqa: ANN001
     from PIL import Image
 

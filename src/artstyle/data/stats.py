@@ -101,8 +101,18 @@ def write_stats(cache: Cache, out: Path | None = None) -> Path:
     write_json(run / "classes.json", {"classes": cache.classes})
     save_figure(plot_class_counts(stats), run / "figures" / "class_counts.png")
     save_figure(plot_sample_grid(cache), run / "figures" / "samples.png")
-    save_png(sample_grid(cache, per_class=8), run / "figures" / "samples_raw.png")
+    raw = sample_grid(cache, per_class=8)
+    save_png(_caption_synthetic(raw) if cache.synthetic else raw, run / "figures" / "samples_raw.png")
     return run
+
+
+def _caption_synthetic(grid: np.ndarray) -> np.ndarray:
+    """``grid`` with a white band below it carrying the synthetic-data note in red (figures have no title here)."""
+    from PIL import Image, ImageDraw
+
+    band = Image.new("RGB", (grid.shape[1], 16), (255, 255, 255))
+    ImageDraw.Draw(band).text((4, 2), SYNTHETIC_NOTE, fill=(176, 0, 32))
+    return np.concatenate([grid, np.asarray(band)], axis=0)
 
 
 __all__ = ["dataset_stats", "plot_class_counts", "sample_grid", "plot_sample_grid", "write_stats", "save_png"]
