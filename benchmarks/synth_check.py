@@ -27,6 +27,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _report import machine, update_section  # noqa: E402
+
 
 def colour_histogram(path: Path, bins: int = 8) -> np.ndarray:
     """Normalised bins^3 RGB histogram of one image."""
@@ -86,18 +89,21 @@ def main() -> None:
          accuracy_score(y_test, base)),
     ]
     cmd = "python " + " ".join(shlex.quote(a) for a in sys.argv)
-    print(f"Command: `{cmd}`\n")
-    print(f"Machine: {os.cpu_count()} CPU cores, {workers} workers; scale {args.scale:g}, {args.size} px, "
-          f"seed {args.seed}\n")
-    print("| write_builtin | images | seconds | images/s |")
-    print("|---|---:|---:|---:|")
-    print(f"| {len(x_train)} train + {len(x_test)} test | {n_images} | {paint_s:.1f} | {n_images / paint_s:.0f} |\n")
-    print(f"| test split ({len(y_test)} images, 27 styles) | balanced accuracy | accuracy |")
-    print("|---|---:|---:|")
-    for name, bal, acc in rows:
-        print(f"| {name} | {bal:.1%} | {acc:.1%} |")
-    print(f"\n(histogram features + fit: {fit_s:.0f} s)")
-
+    lines = [
+        "## The built-in dataset", "",
+        f"Command: `{cmd}` ({machine()}; {workers} workers; scale {args.scale:g}, {args.size} px, seed {args.seed}).",
+        "", "Painting speed (target: scale 1 at 128 px in at most 2 minutes on 2 cores):", "",
+        "| write_builtin | images | seconds | images/s |", "|---|---:|---:|---:|",
+        f"| {len(x_train)} train + {len(x_test)} test | {n_images} | {paint_s:.1f} | {n_images / paint_s:.0f} |", "",
+        "Colour alone must not give the styles away (target: a colour-histogram classifier below 50% balanced "
+        "accuracy). Logistic regression on normalised 8x8x8 RGB histograms:", "",
+        f"| test split ({len(y_test)} images, 27 styles) | balanced accuracy | accuracy |", "|---|---:|---:|",
+        *(f"| {name} | {bal:.1%} | {acc:.1%} |" for name, bal, acc in rows),
+        "", f"(histogram features + fit: {fit_s:.0f} s)",
+    ]
+    body = "\n".join(lines)
+    print(body)
+    update_section("synth", body)
 
 if __name__ == "__main__":
     main()

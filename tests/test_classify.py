@@ -213,7 +213,7 @@ def test_early_stopping_on_validation_balanced_accuracy(tiny_folder: Path, monke
         return {"accuracy": acc, "balanced_accuracy": bal, "macro_f1": bal}
 
     monkeypatch.setattr(classify.ClassificationTask, "evaluate", accuracy_up_balanced_down)
-    run = train_classifier(ClassifyConfig(data=str(tiny_folder), **{**FAST, "epochs": 5}, patience=2))
+    run = train_classifier(ClassifyConfig(data=str(tiny_folder), **{**FAST, "epochs": 5}, patience=2, imbalance="none"))
     assert [r["epoch"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2, 3]
     training = read_json(run / "metrics.json")["training"]
     assert training["best_epoch"] == 1 and training["monitor"] == "balanced_accuracy"

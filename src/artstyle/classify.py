@@ -2,7 +2,7 @@
 
 Usage::
 
-    run = train_classifier(ClassifyConfig(data="builtin", imbalance="logit-adjust", epochs=10))
+    run = train_classifier(ClassifyConfig(data="builtin", imbalance="crt", epochs=10))
     model, info = load_classifier(run)
     evaluate_classifier(run, data="/data/wikiart")       # maps classes by name
     predict(run, ["a.jpg"], topk=5)
@@ -43,9 +43,10 @@ class ClassifyConfig(TrainSettings):
                      choices=("resnet", "simple-cnn", "inclass"))
     width: int = opt(32, "Base channel width (resnet, simple-cnn).")
     depth: int = opt(1, "Residual blocks per stage (resnet).")
-    imbalance: str = opt("logit-adjust", "Class-imbalance strategy: none; resample (N per class per epoch); "
+    imbalance: str = opt("crt", "Class-imbalance strategy: none; resample (N per class per epoch); "
                          "weighted-loss; logit-adjust (logits + tau*log prior in the training loss); crt "
-                         "(retrain the head with class-balanced sampling after training).", choices=IMBALANCE)
+                         "(retrain the head with class-balanced sampling after training; the default: best "
+                         "balanced accuracy and accuracy in docs/results.md).", choices=IMBALANCE)
     per_class: int = opt(400, "resample/crt: images drawn per class per epoch (the brief's 400).")
     weighting: str = opt("effective", "weighted-loss: inverse frequency or effective number (Cui 2019).",
                          choices=("inverse", "effective"))

@@ -113,7 +113,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                      "imbalance": "resample", "per_class": 100},
         "judge": {"model": "simple-cnn", "width": 16, "seed": 1000, "epochs": 8, "max_steps_per_epoch": 30,
                   "batch_size": 64, "time_budget": 60},
-        "strategies": {"strategies": ["none", "logit-adjust", "resample"], "seeds": 1, "epochs": 4,
+        "strategies": {"strategies": ["none", "resample", "crt"], "seeds": 1, "epochs": 4,
                        "max_steps_per_epoch": 25, "time_budget": 40},
         "embed": {"width": 16, "latent_dim": 256, "epochs": 8, "max_steps_per_epoch": 30, "batch_size": 64,
                   "time_budget": 90, "pca_samples": 600, "patience": 0},
