@@ -26,6 +26,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _report import update_section  # noqa: E402
+
 
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
@@ -112,19 +115,21 @@ def main(argv: list[str] | None = None) -> None:
 
     cmd = "PYTHONPATH=src .venv/bin/python benchmarks/" + Path(__file__).name + (
         " " + shlex.join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else "")
-    print(f"\n### Clustering at WikiArt scale ({args.n:,} x {args.dim})\n")
-    print(f"Command: `{cmd}`  ")
-    print(f"Machine: {os.cpu_count()} CPUs visible ({platform.processor() or platform.machine()}), Python "
-          f"{platform.python_version()}, scikit-learn {sklearn.__version__}, umap-learn {umap.__version__}  ")
-    print(f"Data: 27 Gaussian blobs sized like WikiArt's styles, centre spread {args.spread}, unit noise; "
-          f"standardise + PCA {args.pca_dim}; {k} clusters.\n")
-    print("| step | seconds | peak RSS so far (MiB) | notes |")
-    print("|---|---:|---:|---|")
-    for name, seconds, rss, note in rows:
-        print(f"| {name} | {seconds:.1f} | {rss:.0f} | {note} |")
-    print(f"\nClustering (4 methods + scores) + features + UMAP map: **{target:.0f} s** (target < 180 s); "
-          f"peak RSS {peak_rss_mb():.0f} MiB.")
-
+    lines = [
+        f"## Clustering at WikiArt scale ({args.n:,} x {args.dim})", "",
+        f"Command: `{cmd}`  ",
+        f"Machine: {os.cpu_count()} CPUs visible ({platform.processor() or platform.machine()}), Python "
+        f"{platform.python_version()}, scikit-learn {sklearn.__version__}, umap-learn {umap.__version__}  ",
+        f"Data: 27 Gaussian blobs sized like WikiArt's styles, centre spread {args.spread}, unit noise; "
+        f"standardise + PCA {args.pca_dim}; {k} clusters.", "",
+        "| step | seconds | peak RSS so far (MiB) | notes |", "|---|---:|---:|---|",
+        *(f"| {name} | {seconds:.1f} | {rss:.0f} | {note} |" for name, seconds, rss, note in rows), "",
+        f"Clustering (4 methods + scores) + features + UMAP map: **{target:.0f} s** (target < 180 s); "
+        f"peak RSS {peak_rss_mb():.0f} MiB.",
+    ]
+    body = "\n".join(lines)
+    print(body)
+    update_section("cluster_scale", body)
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 """Copy a few figures of a pipeline run into docs/gallery/ as compact PNGs for the README.
 
-Usage: ``python scripts/gallery.py runs/results/pipeline-full``
+Usage: ``python scripts/gallery.py runs/results/pipeline-full`` (docs/gallery/strategies.png is copied by hand
+from the strategies comparison of scripts/results.sh).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from PIL import Image
 PICKS = {
     "samples.png": "stages/stats/figures/samples.png",
     "confusion.png": "stages/classify/figures/confusion.png",
-    "strategies.png": "stages/strategies/classify/*/figures/comparison.png",
     "reconstructions.png": "stages/embed/figures/pca_vs_ae.png",
     "map_umap.png": "stages/cluster/ae/figures/map_umap.png",
     "clusters.png": "stages/cluster/compare/figures/comparison.png",
@@ -29,8 +29,9 @@ def main(run: Path, out: Path = Path(__file__).resolve().parents[1] / "docs" / "
             print(f"skipped {name}: no {pattern} in {run}")
             continue
         im = Image.open(found[-1]).convert("RGB")
-        if im.width > width:
-            im = im.resize((width, round(im.height * width / im.width)), Image.LANCZOS)
+        w = 480 if name == "samples.png" else width  # a tall grid of 27 rows: 480 px wide is enough
+        if im.width > w:
+            im = im.resize((w, round(im.height * w / im.width)), Image.LANCZOS)
         im.quantize(colors=192, method=Image.Quantize.MEDIANCUT).save(out / name, optimize=True)
         print(f"{out / name}: {(out / name).stat().st_size / 1024:.0f} KiB")
 

@@ -18,3 +18,7 @@ $A classify compare --data builtin --size 64 --epochs 1000 --time-budget 150 --s
 # 3. Everything else (autoencoder vs PCA, "do styles cluster?", stylizer and its baselines): the demo pipeline's
 #    settings on the full-scale built-in dataset. Its report.md holds every table; docs/results.md quotes them.
 $A run --profile demo --data builtin --out "$OUT/pipeline-full"
+
+# 4. The model comparison again with a longer budget (300 s each) and the default strategy (crt), 1 seed.
+$A classify compare --data builtin --size 64 --epochs 1000 --time-budget 300 --seeds 1 \
+    --models inclass,resnet --strategies crt --name models-300s

@@ -118,6 +118,20 @@ def test_subsample_fit_then_assign_covers_every_point(method: str) -> None:
     assert cluster_scores(y, pred)["ari"] > 0.95
 
 
+def test_features_are_standardised_then_reduced_to_pca_dim() -> None:
+    from artstyle.cluster import prepare_features
+
+    X, y = blobs(300, 3, 80, spread=4.0)
+    X[:, 0] = np.random.default_rng(1).normal(0, 1000, 300)  # one huge, uninformative dimension
+    raw = prepare_features(X, pca_dim=0)
+    assert raw.shape == (300, 80) and np.allclose(raw.mean(0), 0, atol=1e-4) and np.allclose(raw.std(0), 1, atol=1e-3)
+    reduced = prepare_features(X, pca_dim=50)
+    assert reduced.shape == (300, 50) and reduced.dtype == np.float32
+    # Without standardising, the huge dimension would dominate the distances and hide the blobs.
+    assert cluster_scores(y, fit_predict("kmeans", reduced, 3))["ari"] > 0.95
+    assert cluster_scores(y, fit_predict("kmeans", X, 3))["ari"] < 0.5
+
+
 def test_every_method_is_registered_and_unknown_is_a_user_error() -> None:
     assert set(METHODS) == {"kmeans", "agglomerative", "gmm", "hdbscan"}
     with pytest.raises(ArtstyleError, match="kmeans"):
@@ -250,10 +264,23 @@ def test_contingency_rows_follow_the_majority_style() -> None:
     assert rows == ["c7 (5)", "c3 (5)", "c5 (5)"]
 
 
-def test_split_and_cluster_colouring(tmp_path: Path) -> None:
+def test_split_and_cluster_colouring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.figures.clusters as figures
+
+    legends: list[tuple[str, list[str]]] = []
+    draw = figures.plot_style_map
+
+    def recording(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        legend = draw(*args, **kwargs).axes[0].get_legend()
+        legends.append((legend.get_title().get_text(), [t.get_text() for t in legend.get_texts()]))
+        return legend.figure
+
+    monkeypatch.setattr(figures, "plot_style_map", recording)
     emb = make_embeddings(tmp_path / "emb.npz", n=120, thumbs=False)
     run = cluster_embeddings(ClusterConfig(embeddings=str(emb), split="test", color_by="cluster", maps=["pca"],
                                            methods=["kmeans", "gmm"], projector=False))
+    # --color-by cluster: the legend lists the KMeans clusters, not the styles.
+    assert legends == [("kmeans cluster", [f"cluster {c}" for c in range(4)])]
     assert run.parent == tmp_path / "runs" / "cluster" and run.name.endswith("-ae")
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["n_points"] == 28 and set(metrics["methods"]) == {"kmeans", "gmm"}

@@ -153,6 +153,25 @@ def test_train_via_cli_and_errors(folder: Path) -> None:
         _fake_classifier_run(folder.parent)
 
 
+def test_early_stopping_on_validation_psnr(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.embed as embed
+
+    psnrs = iter([20.0, 19.0, 18.0, 25.0, 26.0])  # peaks at epoch 1, so patience 2 stops after epoch 3
+
+    def psnr_down(self, model, loader, accelerator):  # noqa: ANN001, ANN202
+        value = next(psnrs)
+        return {"loss": 0.1, "mse": 0.01, "psnr": value, "ssim": value / 100}
+
+    monkeypatch.setattr(embed.AutoencoderTask, "evaluate", psnr_down)
+    run = train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "epochs": 5, "max_steps_per_epoch": 1},
+                                             patience=2))
+    assert [r["epoch"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2, 3]
+    training = read_json(run / "metrics.json")["training"]
+    assert training["best_epoch"] == 1 and training["monitor"] == "psnr"
+    assert training["stopped"].startswith("early stop")
+    assert not (run / "figures" / "recon_epoch4.png").exists()
+
+
 def _fake_classifier_run(root: Path) -> None:
     from artstyle.runs import write_json
 

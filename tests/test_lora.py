@@ -7,6 +7,7 @@ that load back, resume, generation, errors), not image quality.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -111,6 +112,20 @@ def test_prompts_use_display_names_and_drop_unknown_parts() -> None:
     assert render_prompt("{style} art by {artist}", "Pop_Art") == "Pop Art art by "
 
 
+def test_prompts_take_genre_and_artist_from_the_source_when_it_has_them() -> None:
+    from types import SimpleNamespace
+
+    from artstyle.lora import DEFAULT_TEMPLATE, build_prompts
+
+    extras = [{"genre": "landscape", "artist": "claude-monet"}, {}, {"genre": "portrait", "artist": "Unknown Artist"}]
+    cache = SimpleNamespace(classes=["Impressionism", "Ukiyo_e"], labels=np.array([0, 1, 0]),
+                            extra=lambda row: extras[row])
+    assert build_prompts(cache, [0, 1, 2], DEFAULT_TEMPLATE) == [
+        "a painting in the style of Impressionism, landscape, by Claude Monet",
+        "a painting in the style of Ukiyo-e",  # an image folder: no genre, no artist
+        "a painting in the style of Impressionism, portrait"]
+
+
 @pytest.mark.parametrize("template", ["a painting", "{style} by {painter}", "{style} [by {artist}", "{style} {"])
 def test_bad_templates_are_user_errors(template: str) -> None:
     with pytest.raises(ArtstyleError, match="prompt-template"):
@@ -201,10 +216,20 @@ def test_text_encoder_lora_with_bf16_min_snr_and_checkpointing(fast_env, tmp_pat
 
     run = tmp_path / "te-run"
     _ok(_invoke(["train", "--pretrained", str(fast_env["model"]), "--data", str(fast_env["data"]), "--out", str(run),
-                 "--max-steps", "2", "--batch-size", "2", "--gradient-accumulation", "2", "--learning-rate", "1e-2",
+                 "--max-steps", "0", "--epochs", "1", "--batch-size", "2", "--gradient-accumulation", "2",
+                 "--learning-rate", "1e-2", "--lr-scheduler", "linear", "--lr-warmup-steps", "1",
                  "--train-text-encoder", "--gradient-checkpointing", "--mixed-precision", "bf16", "--snr-gamma", "5",
-                 "--crop", "random", "--styles", "baroque,pop-art", "--checkpoint-every", "0", "--validate-every", "0",
-                 *FAST]))
+                 "--crop", "random", "--styles", "baroque,pop-art", "--checkpoint-every", "1", "--keep-checkpoints", "1",
+                 "--validate-every", "0", *FAST]))
+    # --max-steps 0: one pass over the images decides the step count; the linear schedule warms up, then decays.
+    info = json.loads((run / "config.json").read_text())
+    images, steps = info["data"]["images"], info["training"]["max_steps"]
+    assert steps == math.ceil(math.ceil(images / 2) / 2) >= 2  # batches of 2, 2 per optimizer step
+    log = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == list(range(1, steps + 1))
+    assert log[0]["lr"] == pytest.approx(1e-2) and log[-1]["lr"] == pytest.approx(0.0)
+    # A checkpoint every step, at most one kept: only the last survives.
+    assert [p.name for p in run.glob("checkpoint-*")] == [f"checkpoint-{steps}"]
     weights = load_file(str(run / WEIGHTS_NAME))
     te_up = [v for k, v in weights.items() if k.startswith("text_encoder.") and (".up." in k or "lora_B" in k)]
     assert te_up and sum(float(v.abs().sum()) for v in te_up) > 0
@@ -216,6 +241,27 @@ def test_text_encoder_lora_with_bf16_min_snr_and_checkpointing(fast_env, tmp_pat
     load_lora_for_inference(pipe, run)
     after = pipe.encode_prompt("a painting in the style of Baroque", "cpu", 1, False)[0]
     assert not torch.allclose(before, after), "the text-encoder LoRA did not load"
+
+
+def test_torchrun_two_cpu_processes_write_one_run(env, tmp_path: Path) -> None:  # noqa: ANN001
+    """torchrun (what ``accelerate launch`` runs) with 2 gloo processes: the same command, one loadable run."""
+    import os
+    import subprocess
+
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+           "-m", "artstyle.cli", "lora", "train", "--pretrained", str(env["model"]), "--data", str(env["data"]),
+           "--out", str(out), "--max-steps", "2", "--batch-size", "1", "--gradient-accumulation", "1",
+           "--checkpoint-every", "2", "--validate-every", "0", *FAST]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS="1", ARTSTYLE_THREADS="1"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    info = json.loads((out / "config.json").read_text())
+    assert info["training"]["processes"] == 2 and info["training"]["effective_batch"] == 2
+    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert (out / "checkpoint-2" / WEIGHTS_NAME).is_file()
+    pipe = _tiny_pipe(env["model"])
+    pipe.load_lora_weights(str(out))  # the main process alone wrote diffusers-format weights
 
 
 def test_generate_writes_grids_and_a_base_model_comparison(fast_env, tmp_path: Path) -> None:  # noqa: ANN001

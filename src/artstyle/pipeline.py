@@ -435,7 +435,7 @@ def _stage_stats(ctx: _Context) -> dict[str, Any]:
     st = read_json(out / "stats.json")
     ctx.console.print(f"train imbalance {st['imbalance_ratio']:.0f}:1, majority class {_e(st['majority_class'])}; "
                       f"splits: {', '.join(f'{k} {v:,}' for k, v in st['totals'].items())}")
-    return {"run": str(out), "command": f"artstyle data stats --data {_q(d['data'])} --size {d['size']} --out {_q(out)}"}
+    return {"run": str(out), "command": f"artstyle data stats --data {_q(d['data'])} --size {d['size']} --out {_q(out)} --overwrite"}
 
 
 def _classifier_summary(ctx: _Context, run: Path) -> None:
@@ -634,7 +634,8 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
     state.update(config=config_dict(cfg), profile=cfg.profile or "demo", data=settings["data"]["data"],
                  command=pipeline_command(cfg))
     state.setdefault("environment", collect_environment())
-    state.setdefault("synthetic", settings["data"]["data"].startswith("builtin"))
+    # Assigned, not kept: resuming with another --data re-runs every stage on it.
+    state["synthetic"] = settings["data"]["data"].startswith("builtin")
     write_json(run / "config.json", {"config": config_dict(cfg), "settings": settings})
     ctx = _Context(cfg, settings, run, state, console)
     ctx.save()

@@ -41,7 +41,9 @@ def new_figure(ax: Any = None, figsize: tuple[float, float] = (8, 5)) -> tuple[A
 def stamp_synthetic(fig: Any, synthetic: bool) -> None:
     """Write the synthetic-data note across the bottom of ``fig`` when the data is synthetic."""
     if synthetic:
-        fig.text(0.5, 0.005, SYNTHETIC_NOTE, ha="center", va="bottom", fontsize=8, color="#b00020")
+        # Below the figure's bottom edge: save_figure's tight bounding box grows to include it, so the note never
+        # covers tick labels.
+        fig.text(0.5, -0.01, SYNTHETIC_NOTE, ha="center", va="top", fontsize=8, color="#b00020")
 
 
 def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
