@@ -47,6 +47,7 @@ import os
 import shutil
 import time
 import traceback
+from datetime import datetime
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -674,7 +675,8 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
             stage_dir = ctx.stage_dir(key)
             if stage_dir.exists():  # a failed or outdated attempt: start clean (metrics.jsonl is appended to)
                 shutil.rmtree(stage_dir)
-            record.update(status="running", started=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            # Milliseconds: a quick stage re-run within the same second must still show a new start time.
+            record.update(status="running", started=datetime.now().isoformat(timespec="milliseconds"))
             state["stages"][key] = record
             ctx.save()
             t0 = time.perf_counter()
