@@ -307,3 +307,32 @@ def test_ddp_two_cpu_processes(tiny_folder: Path, tmp_path: Path) -> None:
     assert info["classes"] == ["Baroque", "Pop_Art", "Ukiyo_e"]
     assert json.loads((out / "metrics.json").read_text())["n"] > 0
     assert len(list((tmp_path / "runs").glob("classify/*"))) == 0  # no stray second run directory
+
+
+def test_overwrite_starts_clean_and_resume_continues_the_new_run(tiny_folder: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.engine as engine
+
+    out = str(tmp_path / "r")
+    train_classifier(ClassifyConfig(data=str(tiny_folder), imbalance="crt", crt_epochs=1, per_class=8, out=out,
+                                    **{**FAST, "epochs": 2}))
+    real = engine.train_one_epoch
+
+    def crash_on_epoch_2(*args, **kwargs):  # noqa: ANN002, ANN003
+        if args[6] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "train_one_epoch", crash_on_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(ClassifyConfig(data=str(tiny_folder), imbalance="none", out=out, overwrite=True,
+                                        **{**FAST, "epochs": 2}))
+    monkeypatch.setattr(engine, "train_one_epoch", real)
+    run = Path(out)
+    # Nothing of the crt run survives the overwrite: no stage-1 marker, no cRT folder, no old metrics lines.
+    assert not (run / "stage1_summary.json").exists() and not (run / "crt").exists()
+    assert [r["epoch"] for r in read_jsonl(run / "metrics.jsonl")] == [1]
+    train_classifier(ClassifyConfig(resume=out, progress=False))
+    assert [r["epoch"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2]
+    training = read_json(run / "metrics.json")["training"]
+    assert training["epochs_run"] == 2 and "crt" not in training

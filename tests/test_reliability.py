@@ -179,11 +179,13 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path) -> None:
     proc.wait()
     epochs_done = json.loads((cut / "last_state.json").read_text())["info"]["epoch"]
     assert epochs_done < 4, "the run finished before it could be killed; make it longer"
+    (cut / ".last_state-e0009.safetensors.abc123.tmp").write_bytes(b"what a kill mid-write leaves")
     subprocess.run(cli + ["classify", "train", "--resume", str(cut), "--no-progress"], env=env, check=True,
                    capture_output=True, timeout=300)
     a, b = load_safetensors(tmp_path / "full" / "last.safetensors"), load_safetensors(cut / "last.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [r["epoch"] for r in read_jsonl(cut / "metrics.jsonl")] == [1, 2, 3, 4]
+    assert not list(cut.glob(".*.tmp")), "resume removes the temporaries of cut-off writes"
 
 
 def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tiny_folder: Path, tmp_path: Path,

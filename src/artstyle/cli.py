@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"error: {exc.strerror or exc}{where} (rerun with --debug for the traceback)", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)

@@ -51,7 +51,8 @@ class TrainSettings:
     patience: int = opt(0, "Early stopping: epochs without improvement of the validation metric (0 = off).")
     threads: int = opt(0, "torch CPU threads (0 = torch's default). Set it when other processes share the CPU.")
     max_steps_per_epoch: int = opt(0, "Cap on optimiser steps per epoch (0 = full passes); for quick runs.")
-    time_budget: float = opt(0.0, "Stop training after this many seconds (0 = no limit); for equal-budget comparisons.")
+    time_budget: float = opt(0.0, "Stop training after this many seconds (0 = no limit); for equal-budget "
+                                  "comparisons. A run stopped by it counts as finished: --resume does not extend it.")
     progress: bool = opt(True, "Show progress bars.")
 
 
@@ -167,6 +168,9 @@ def _save_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Op
 
 def _load_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> dict:
     state = read_json(run_dir / "last_state.json")
+    if "tensors" not in state:
+        raise ArtstyleError(f"{run_dir} was checkpointed by an older artstyle (no epoch-tagged state file); it "
+                            "cannot be resumed exactly. Start a new run, or load its last.safetensors as weights")
     tensors = load_safetensors(run_dir / state["tensors"])
     model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     opt_state: dict[int, dict[str, Any]] = {}
@@ -300,6 +304,9 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
             raise ArtstyleError(f"{run_dir} has no resumable state (last_state.json); it was not trained by artstyle "
                                 "or never finished an epoch")
         info = _load_state(run_dir, unwrapped, optimizer, scheduler)
+        if accelerator.is_main_process:  # temporaries of writes that a SIGKILL cut off (atomic_path's names)
+            for stale in run_dir.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
         # Drop metric lines of an epoch that was logged but whose checkpoint never landed.
         kept = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("epoch", 0) <= info["epoch"]]
         write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))

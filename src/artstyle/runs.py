@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from contextlib import contextmanager
@@ -139,6 +140,12 @@ def prepare_run_dir(out: str | os.PathLike, overwrite: bool = False) -> Path:
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ArtstyleError(f"run directory {out} already exists; pass --overwrite or choose another --out")
+    if overwrite and (out / "config.json").is_file():
+        # An earlier artstyle run: its checkpoints, resume state and metrics lines would otherwise be taken
+        # for the new run's (a later --resume would continue the old run). A folder that is not a run is
+        # written into but never emptied.
+        for child in out.iterdir():
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
     out.mkdir(parents=True, exist_ok=True)
     try:
         # mkdir is atomic: of two runs started at once with the same --out, only one creates figures/.
