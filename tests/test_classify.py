@@ -300,7 +300,7 @@ def test_ddp_two_cpu_processes(tiny_folder: Path, tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
            "-m", "artstyle.cli", "classify", "train", "--data", str(tiny_folder), "--size", "32", "--epochs", "1",
            "--batch-size", "4", "--width", "8", "--workers", "0", "--no-progress", "--max-steps-per-epoch", "2",
-           "--out", str(out)]
+           "--out", str(out), "--time-budget", "600"]  # a budget: the processes agree on the deadline each step
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     model, info = load_classifier(out)

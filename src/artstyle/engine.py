@@ -198,6 +198,21 @@ def _load_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Op
 # ---------------------------------------------------------------- the loop
 
 
+def past_deadline(deadline: float, accelerator: Any) -> bool:
+    """Whether the time budget is spent, agreed by every process (any one past it stops them all).
+
+    Each process reading its own clock could disagree near the deadline: one would stop while another waits
+    forever at the next collective. Without a budget (``inf``) no collective runs.
+    """
+    if deadline == float("inf"):
+        return False
+    late = time.perf_counter() > deadline
+    if accelerator.num_processes == 1:
+        return late
+    flag = torch.tensor([1.0 if late else 0.0], device=accelerator.device)
+    return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
+
+
 def train_one_epoch(model: torch.nn.Module, task: Task, loader: Iterable, optimizer: torch.optim.Optimizer,
                     scheduler: Any, accelerator: Any, epoch: int, settings: TrainSettings,
                     params: list[torch.nn.Parameter], deadline: float = float("inf")) -> dict[str, float]:
@@ -214,7 +229,7 @@ def train_one_epoch(model: torch.nn.Module, task: Task, loader: Iterable, optimi
     n_images, wait, t_start = 0, 0.0, time.perf_counter()
     t_fetch = time.perf_counter()
     for step, batch in enumerate(loader):
-        if step >= total or time.perf_counter() > deadline:
+        if step >= total or past_deadline(deadline, accelerator):
             break
         wait += time.perf_counter() - t_fetch
         with accelerator.autocast():
@@ -340,7 +355,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
             info["bad_epochs"] += 1
         info["epoch"] = epoch
         stop = None
-        if time.perf_counter() > deadline:
+        if past_deadline(deadline, accelerator):
             stop = f"time budget of {settings.time_budget:.0f} s reached"
         elif settings.patience and info["bad_epochs"] >= settings.patience:
             stop = f"early stop: no {task.monitor} improvement for {settings.patience} epochs"
