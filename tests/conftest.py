@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -34,6 +36,29 @@ def make_folder(root: Path, classes: dict[str, int], splits: tuple[str, ...] = (
                 arr = np.clip(base + noise, 0, 255).astype(np.uint8)
                 write_image(root / split / cls / f"{i}.png", arr)
     return root
+
+
+@contextmanager
+def interrupted_at_epoch(epoch: int) -> Iterator[None]:
+    """Run the body with training interrupted (KeyboardInterrupt, as on Ctrl-C) when the engine starts ``epoch``.
+
+    The interruption is expected: the block fails if training gets through without it.
+    """
+    import artstyle.engine as engine
+
+    real = engine.train_one_epoch
+
+    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if args[6] == epoch:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    engine.train_one_epoch = crash
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield
+    finally:
+        engine.train_one_epoch = real
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from artstyle.data.sampler import ClassBalancedSampler
 from artstyle.errors import ArtstyleError
 from artstyle.models.classifier import CLASSIFIERS, build_classifier
 from artstyle.runs import load_safetensors, read_json, read_jsonl
-from conftest import make_folder
+from conftest import interrupted_at_epoch, make_folder
 
 FAST = dict(size=32, epochs=2, batch_size=8, workers=0, progress=False, width=8, max_steps_per_epoch=3)
 
@@ -138,24 +138,13 @@ def test_each_strategy_trains(tiny_folder: Path) -> None:
             assert all(torch.equal(s1[k], s2[k]) for k in s1 if not k.startswith("head."))  # features frozen
 
 
-def test_resume_matches_uninterrupted_run(tiny_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import artstyle.engine as engine
-
+def test_resume_matches_uninterrupted_run(tiny_folder: Path, tmp_path: Path) -> None:
     cfg = dict(data=str(tiny_folder), imbalance="resample", per_class=8, **FAST)
     cfg["epochs"] = 3
     full = train_classifier(ClassifyConfig(out=str(tmp_path / "full"), **cfg))
 
-    real = engine.train_one_epoch
-
-    def crash_on_epoch_3(*args, **kwargs):  # noqa: ANN002, ANN003
-        if args[6] == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "train_one_epoch", crash_on_epoch_3)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_at_epoch(3):
         train_classifier(ClassifyConfig(out=str(tmp_path / "cut"), **cfg))
-    monkeypatch.setattr(engine, "train_one_epoch", real)
     assert [r["epoch"] for r in read_jsonl(tmp_path / "cut" / "metrics.jsonl")] == [1, 2]
     # A kill in the middle of the next checkpoint: new weights half-written, its state file never named by
     # last_state.json. Resume must use the epoch-2 checkpoint, weights and state together.
@@ -309,25 +298,13 @@ def test_ddp_two_cpu_processes(tiny_folder: Path, tmp_path: Path) -> None:
     assert len(list((tmp_path / "runs").glob("classify/*"))) == 0  # no stray second run directory
 
 
-def test_overwrite_starts_clean_and_resume_continues_the_new_run(tiny_folder: Path, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import artstyle.engine as engine
-
+def test_overwrite_starts_clean_and_resume_continues_the_new_run(tiny_folder: Path, tmp_path: Path) -> None:
     out = str(tmp_path / "r")
     train_classifier(ClassifyConfig(data=str(tiny_folder), imbalance="crt", crt_epochs=1, per_class=8, out=out,
                                     **{**FAST, "epochs": 2}))
-    real = engine.train_one_epoch
-
-    def crash_on_epoch_2(*args, **kwargs):  # noqa: ANN002, ANN003
-        if args[6] == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "train_one_epoch", crash_on_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_at_epoch(2):
         train_classifier(ClassifyConfig(data=str(tiny_folder), imbalance="none", out=out, overwrite=True,
                                         **{**FAST, "epochs": 2}))
-    monkeypatch.setattr(engine, "train_one_epoch", real)
     run = Path(out)
     # Nothing of the crt run survives the overwrite: no stage-1 marker, no cRT folder, no old metrics lines.
     assert not (run / "stage1_summary.json").exists() and not (run / "crt").exists()

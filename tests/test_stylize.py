@@ -18,7 +18,7 @@ from artstyle.models.stylizer import Stylizer
 from artstyle.runs import load_safetensors, read_json, read_jsonl
 from artstyle.stylize import (PSNR_CAP, StylizeConfig, StylizeTask, evaluate_pairs, load_stylizer, mean_codes, psnr,
                               render, resolve_styles, sample_pairs, ssim, style_grams, stylize_arrays, train_stylizer)
-from conftest import make_folder
+from conftest import interrupted_at_epoch, make_folder
 
 CLASSES = {"Baroque": 12, "Pop_Art": 8, "Ukiyo_e": 6}
 TINY = dict(size=32, batch_size=8, workers=0, progress=False, width=8, threads=1)
@@ -311,23 +311,12 @@ def test_cli_train_render_reload(assets: dict, tmp_path: Path) -> None:
     assert res.exit_code != 0 and "Known styles" in str(res.exception)
 
 
-def test_resume_matches_uninterrupted_run(assets: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import artstyle.engine as engine
-
+def test_resume_matches_uninterrupted_run(assets: dict, tmp_path: Path) -> None:
     cfg = dict(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=2, max_steps_per_epoch=2,
                style_source="mean-latent", classifier=str(assets["clf"]), **TINY)
     full = train_stylizer(StylizeConfig(out=str(tmp_path / "full"), **cfg))
-    real = engine.train_one_epoch
-
-    def crash_on_epoch_2(*args, **kwargs):  # noqa: ANN002, ANN003
-        if args[6] == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "train_one_epoch", crash_on_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_at_epoch(2):
         train_stylizer(StylizeConfig(out=str(tmp_path / "cut"), **cfg))
-    monkeypatch.setattr(engine, "train_one_epoch", real)
     train_stylizer(StylizeConfig(resume=str(tmp_path / "cut"), progress=False))
     a, b = load_safetensors(full / "last.safetensors"), load_safetensors(tmp_path / "cut" / "last.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -27,8 +27,8 @@ from artstyle.config import config_dict, opt
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
 from artstyle.engine import TrainSettings, fit, to_float
 from artstyle.errors import ArtstyleError
-from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_dir, read_json, write_bytes,
-                           write_json)
+from artstyle.runs import (create_run, find_run, load_safetensors, load_weights, prepare_run_dir, read_json,
+                           write_bytes, write_json)
 
 IMBALANCE = ("none", "resample", "weighted-loss", "logit-adjust", "crt")
 DATA_HELP = ("Dataset: 'builtin' (synthetic), 'builtin:<scale>', an image-folder root, hf:<hub id>, a "
@@ -277,14 +277,7 @@ def load_classifier(run: str | Path, weights: str = "best") -> tuple[torch.nn.Mo
     if "model" not in info or "arch" not in info.get("model", {}):
         raise ArtstyleError(f"{run} is not a classifier run (config.json has no model section)")
     classes = read_json(run / "classes.json")["classes"]
-    model = _build(info["model"])
-    state = load_safetensors(run / f"{weights}.safetensors")
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ArtstyleError(f"{run / (weights + '.safetensors')} does not match the architecture in config.json "
-                            f"({str(exc).splitlines()[0]}); the checkpoint was tampered with or is from another run") from None
-    model.eval()
+    model = load_weights(_build(info["model"]), run / f"{weights}.safetensors")
     return model, {"classes": classes, "size": info["model"]["img_size"], "config": info}
 
 

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import tomllib
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, TypeVar
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 from artstyle.errors import ArtstyleError
 
@@ -52,6 +56,17 @@ def _check_choices(cfg: Any) -> None:
             raise ArtstyleError(f"{flag} {value!r} is not one of: {', '.join(choices)}")
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The parsed ``--config`` file; a missing or malformed one is a clear error naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtstyleError(f"--config {path} does not exist")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ArtstyleError(f"--config {path} is not valid TOML: {exc}") from None
+
+
 def load_config(cls: type[T], toml: str | Path | None = None, overrides: dict[str, Any] | None = None,
                 section: str | None = None) -> T:
     """Build ``cls`` from defaults, then a TOML file (optionally one ``[section]``), then ``overrides``.
@@ -61,12 +76,7 @@ def load_config(cls: type[T], toml: str | Path | None = None, overrides: dict[st
     values: dict[str, Any] = {}
     if toml:
         path = Path(toml)
-        if not path.is_file():
-            raise ArtstyleError(f"config file {path} does not exist")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ArtstyleError(f"{path} is not valid TOML: {exc}") from None
+        data = read_toml(path)
         if section:
             data = data.get(section, {})
         values.update(data)

@@ -39,8 +39,8 @@ from artstyle.config import config_dict, opt
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
 from artstyle.engine import TrainSettings, fit, set_threads, to_float, to_uint8
 from artstyle.errors import ArtstyleError
-from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_dir, read_json, read_jsonl,
-                           write_bytes, write_json)
+from artstyle.runs import (create_run, find_run, load_weights, prepare_run_dir, read_json, read_jsonl, write_bytes,
+                           write_json)
 
 LOSSES = ("mse", "l1", "l1+ssim")
 SSIM_WEIGHT = 0.84
@@ -434,14 +434,7 @@ def load_autoencoder(run: str | Path, weights: str = "best") -> tuple[torch.nn.M
     if info.get("model", {}).get("arch") not in AUTOENCODERS or "latent_dim" not in info.get("model", {}):
         raise ArtstyleError(f"{run} is not an `artstyle embed train` run (config.json has no autoencoder model "
                             "section); pass the directory printed by `artstyle embed train`")
-    model = _build(info["model"])
-    path = run / f"{weights}.safetensors"
-    try:
-        model.load_state_dict(load_safetensors(path))
-    except RuntimeError as exc:
-        raise ArtstyleError(f"{path} does not match the architecture in config.json "
-                            f"({str(exc).splitlines()[0]}); the checkpoint was tampered with or is from another run") from None
-    model.eval()
+    model = load_weights(_build(info["model"]), run / f"{weights}.safetensors")
     classes = read_json(run / "classes.json")["classes"]
     return model, {"classes": classes, "size": info["model"]["img_size"], "latent_dim": info["model"]["latent_dim"],
                    "loss": info.get("config", {}).get("loss", "mse"), "config": info}

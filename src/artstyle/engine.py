@@ -28,7 +28,7 @@ import torch
 
 from artstyle.config import opt
 from artstyle.errors import ArtstyleError
-from artstyle.runs import append_jsonl, load_safetensors, read_json, read_jsonl, save_safetensors, write_json, write_text
+from artstyle.runs import append_jsonl, load_safetensors, read_json, read_jsonl, save_safetensors, write_text
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 

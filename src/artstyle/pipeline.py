@@ -53,7 +53,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from artstyle.config import config_dict, opt
+from artstyle.config import config_dict, opt, read_toml
 from artstyle.errors import ArtstyleError
 
 PIPELINE_VERSION = 1
@@ -220,15 +220,7 @@ _RESERVED = {
 
 
 def _read_toml(path: str) -> dict[str, dict[str, Any]]:
-    import tomllib
-
-    p = Path(path)
-    if not p.is_file():
-        raise ArtstyleError(f"--config {p} does not exist")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ArtstyleError(f"--config {p} is not valid TOML: {exc}") from None
+    p, data = Path(path), read_toml(path)
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise ArtstyleError(f"--config {p}: unknown section(s) [{'], ['.join(unknown)}]; known: "

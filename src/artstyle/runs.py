@@ -179,6 +179,19 @@ def load_safetensors(path: str | os.PathLike) -> dict:
         raise ArtstyleError(f"{path} is not a valid safetensors file ({exc}); it is corrupted or truncated") from None
 
 
+def load_weights(model: Any, path: str | os.PathLike) -> Any:
+    """Load the safetensors file ``path`` into ``model`` (returned), in eval mode.
+
+    A file whose tensors do not fit the architecture built from config.json is a clear error, not a traceback.
+    """
+    try:
+        model.load_state_dict(load_safetensors(path))
+    except RuntimeError as exc:
+        raise ArtstyleError(f"{path} does not match the architecture in config.json ({str(exc).splitlines()[0]}); "
+                            "the checkpoint was tampered with or is from another run") from None
+    return model.eval()
+
+
 def find_run(path: str | os.PathLike, required: str = "config.json") -> Path:
     """Validate a run directory given by the user; the error says what is missing."""
     path = Path(path)

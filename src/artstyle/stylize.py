@@ -34,7 +34,6 @@ evaluation.md and figures/evaluation_grid.png.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import dataclass
@@ -49,8 +48,8 @@ from artstyle.config import config_dict, opt
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
 from artstyle.engine import TrainSettings, fit, to_float, to_uint8
 from artstyle.errors import ArtstyleError
-from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_dir, read_json, save_safetensors,
-                           write_json)
+from artstyle.runs import (create_run, find_run, load_safetensors, load_weights, prepare_run_dir, read_json,
+                           save_safetensors, write_json)
 
 PSNR_CAP = 100.0
 """PSNR is capped at this many dB per pair: an exact copy has infinite PSNR, and means must stay finite."""
@@ -430,14 +429,7 @@ def load_stylizer(run: str | Path, weights: str = "best") -> tuple[torch.nn.Modu
     if cfg.get("model", {}).get("style_source") is None:
         raise ArtstyleError(f"{run} is not a stylize run (config.json has no stylizer model section)")
     classes = read_json(run / "classes.json")["classes"]
-    model = build_stylizer(cfg["model"])
-    path = run / f"{weights}.safetensors"
-    try:
-        model.load_state_dict(load_safetensors(path))
-    except RuntimeError as exc:
-        raise ArtstyleError(f"{path} does not match the architecture in config.json ({str(exc).splitlines()[0]}); "
-                            "the checkpoint was tampered with or is from another run") from None
-    model.eval()
+    model = load_weights(build_stylizer(cfg["model"]), run / f"{weights}.safetensors")
     stats = run / "style_stats.safetensors"
     mean_images = load_safetensors(stats)["mean_images"].numpy() if stats.is_file() else None
     counts = cfg.get("train_counts") or [1] * len(classes)

@@ -22,7 +22,6 @@ class and its key, never on file-system order or ``PYTHONHASHSEED``.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
