@@ -17,7 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
-from artstyle.classify import ClassifyConfig, load_classifier, predict, train_classifier
+from artstyle.classify import ClassifyConfig, predict, train_classifier
 from artstyle.cli import main
 from artstyle.data.cache import prepare_cache, skipped_items
 from artstyle.errors import ArtstyleError
