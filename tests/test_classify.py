@@ -214,7 +214,8 @@ def test_early_stopping_on_validation_balanced_accuracy(tiny_folder: Path, monke
 
 
 def test_classification_report_numbers_and_confusion_figure() -> None:
-    from artstyle.metrics import classification_report, plot_confusion
+    from artstyle.figures.classify import plot_confusion
+    from artstyle.metrics import classification_report
 
     classes = ["A", "B", "C", "D", "E", "Pop_Art"]
     y = np.array([0, 0, 1, 2, 3, 4, 5, 5])

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from artstyle.config import config_dict, opt
+from artstyle.constants import DATA_HELP
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
 from artstyle.engine import TrainSettings, fit, to_float
 from artstyle.errors import ArtstyleError
@@ -31,8 +32,6 @@ from artstyle.runs import (create_run, find_run, load_safetensors, load_weights,
                            write_bytes, write_json)
 
 IMBALANCE = ("none", "resample", "weighted-loss", "logit-adjust", "crt")
-DATA_HELP = ("Dataset: 'builtin' (synthetic), 'builtin:<scale>', an image-folder root, hf:<hub id>, a "
-             "save_to_disk directory or parquet files (huggan/wikiart schema).")
 
 
 @dataclass
@@ -152,23 +151,13 @@ def train_transform(size: int, augment: bool, color_jitter: bool) -> Any:
     return v2.Compose(ops)
 
 
-def open_cache(cfg: Any) -> Any:
-    """The prepared cache for a stage config with ``data``/``cache``/``size``/``label_column``."""
-    from artstyle.data.cache import load_cache, prepare_cache
-
-    if getattr(cfg, "cache", ""):
-        return load_cache(cfg.cache, expect_size=cfg.size)
-    return prepare_cache(cfg.data, size=cfg.size, label_column=getattr(cfg, "label_column", "style"),
-                         progress=cfg.progress)
-
-
 def _model_args(cfg: ClassifyConfig, num_classes: int) -> dict[str, Any]:
     return {"arch": cfg.model, "num_classes": num_classes, "img_size": cfg.size, "width": cfg.width, "depth": cfg.depth}
 
 
 def train_classifier(cfg: ClassifyConfig) -> Path:
     """Train a classifier, evaluate its best checkpoint on the test split, and return the run directory."""
-    from artstyle.data.cache import CachedImages
+    from artstyle.data.cache import CachedImages, open_cache
     from artstyle.data.sampler import ClassBalancedSampler
     from artstyle.models.classifier import build_classifier
 
@@ -318,7 +307,7 @@ def _final_evaluation(run: Path, cache: Any, summary: dict) -> None:
 
 def _save_confusion(report: dict, classes: list[str], synthetic: bool, path: Path) -> None:
     from artstyle.figures import save_figure
-    from artstyle.metrics import plot_confusion
+    from artstyle.figures.classify import plot_confusion
 
     save_figure(plot_confusion(np.array(report["confusion_matrix"]), classes, synthetic=synthetic), path)
 

@@ -58,8 +58,10 @@ def build_app() -> typer.Typer:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    import artstyle.runs as runs
     from artstyle.errors import ArtstyleError
 
+    runs.INVOCATION = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in (argv if argv is not None else sys.argv)
     try:
         build_app()(args=argv, standalone_mode=True)

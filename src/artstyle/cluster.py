@@ -41,15 +41,8 @@ import numpy as np
 
 from artstyle.config import config_dict, opt
 from artstyle.errors import ArtstyleError
-
-SILHOUETTE_MAX_POINTS = 10_000
-"""Silhouette is computed on a seeded random subsample of at most this many points."""
-
-SCORE_NAMES: tuple[str, ...] = ("ari", "nmi", "homogeneity", "completeness", "v_measure", "purity", "silhouette")
-"""Every score :func:`cluster_scores` returns (plus ``n_clusters`` and ``n_noise``)."""
-
-SCORE_LABELS = {"ari": "ARI", "nmi": "NMI", "homogeneity": "homogeneity", "completeness": "completeness",
-                "v_measure": "V-measure", "purity": "purity", "silhouette": "silhouette"}
+from artstyle.metrics import (SCORE_LABELS, SCORE_NAMES, SILHOUETTE_MAX_POINTS, chance_scores, cluster_scores,  # noqa: F401
+                              contingency, purity_from_table, purity_score)
 
 
 @dataclass
@@ -89,88 +82,6 @@ class ClusterConfig:
 
 # --------------------------------------------------------------------------------------------- scores
 
-def contingency(labels_true: np.ndarray, labels_pred: np.ndarray, n_classes: int | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Clusters x classes count table.
-
-    ``labels_true`` (N,) class indices in ``[0, n_classes)``, ``labels_pred`` (N,) any integer cluster ids
-    (``-1`` = noise). Returns ``(cluster_ids (K,), table (K, n_classes) int64)``, clusters in id order.
-    """
-    labels_true = np.asarray(labels_true, dtype=np.int64)
-    labels_pred = np.asarray(labels_pred)
-    n_classes = int(labels_true.max()) + 1 if n_classes is None else n_classes
-    cluster_ids, inverse = np.unique(labels_pred, return_inverse=True)
-    table = np.zeros((len(cluster_ids), n_classes), dtype=np.int64)
-    np.add.at(table, (inverse.ravel(), labels_true), 1)
-    return cluster_ids, table
-
-
-def purity_from_table(table: np.ndarray) -> float:
-    """Purity of a clusters x classes count table ``(K, C)``: sum over clusters of the largest class count / N."""
-    table = np.asarray(table)
-    total = table.sum()
-    return float(table.max(axis=1).sum() / total) if total else float("nan")
-
-
-def purity_score(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
-    """Purity: each cluster votes for its majority class; the fraction of points in their cluster's class.
-
-    1.0 for a perfect clustering, but also for one cluster per point, so read it with ARI/NMI.
-    """
-    return purity_from_table(contingency(labels_true, labels_pred)[1])
-
-
-def cluster_scores(labels_true: np.ndarray, labels_pred: np.ndarray, X: np.ndarray | None = None,
-                   seed: int = 0, silhouette_max_points: int = SILHOUETTE_MAX_POINTS) -> dict[str, Any]:
-    """Score a clustering against the true labels.
-
-    ``labels_true`` (N,) and ``labels_pred`` (N,) integer labels (``-1`` in ``labels_pred`` is HDBSCAN
-    noise and is scored as a cluster of its own); ``X`` (N, D) the features the clustering saw, for the
-    silhouette (computed on a seeded subsample of at most ``silhouette_max_points``; None when ``X`` is
-    not given or there are fewer than 2 clusters). Returns ``ari``, ``nmi``, ``homogeneity``,
-    ``completeness``, ``v_measure``, ``purity``, ``silhouette``, ``n_clusters`` (excluding noise) and
-    ``n_noise``. NMI uses arithmetic averaging, so it equals the V-measure; both are kept for readers who
-    know one name only.
-    """
-    from sklearn import metrics
-
-    labels_true = np.asarray(labels_true)
-    labels_pred = np.asarray(labels_pred)
-    if labels_true.shape != labels_pred.shape or labels_true.ndim != 1:
-        raise ValueError(f"labels_true {labels_true.shape} and labels_pred {labels_pred.shape} must be equal 1-D shapes")
-    h, c, v = metrics.homogeneity_completeness_v_measure(labels_true, labels_pred)
-    found = np.unique(labels_pred)
-    scores: dict[str, Any] = {
-        "ari": float(metrics.adjusted_rand_score(labels_true, labels_pred)),
-        "nmi": float(metrics.normalized_mutual_info_score(labels_true, labels_pred)),
-        "homogeneity": float(h),
-        "completeness": float(c),
-        "v_measure": float(v),
-        "purity": purity_score(labels_true, labels_pred),
-        "silhouette": None,
-        "n_clusters": int((found >= 0).sum()),
-        "n_noise": int((labels_pred < 0).sum()),
-    }
-    if X is not None and 2 <= len(found) < len(labels_pred):
-        n = len(labels_pred)
-        sample = silhouette_max_points if n > silhouette_max_points else None
-        try:
-            scores["silhouette"] = float(metrics.silhouette_score(X, labels_pred, sample_size=sample,
-                                                                  random_state=seed))
-        except ValueError:  # the subsample drew a single cluster: no silhouette is defined
-            scores["silhouette"] = None
-    return scores
-
-
-def chance_scores(labels_true: np.ndarray, n_clusters: int, seed: int = 0) -> dict[str, Any]:
-    """Scores of a uniform random labelling into ``n_clusters`` clusters: the floor to compare against.
-
-    ARI is ~0 by construction, but NMI and purity are not (purity is at least the largest style's share).
-    """
-    # A separate stream, so a seed that also generated the labels cannot reproduce them by accident.
-    rng = np.random.default_rng((seed, 0xC0FFEE))
-    random_pred = rng.integers(0, max(1, n_clusters), size=len(labels_true))
-    return cluster_scores(labels_true, random_pred)
 
 
 # --------------------------------------------------------------------------------------------- features

@@ -155,6 +155,44 @@ def typer_command(app: Any, name: str, cls: type, run: Callable[[Any], Any], hel
     app.command(name, help=help)(command)
 
 
+def command_line(command: str, cfg: Any, extra: dict[str, Any] | None = None) -> str:
+    """The CLI line that reproduces ``cfg``: ``command`` plus a flag for every field that differs from its default.
+
+    ``command`` is e.g. ``"artstyle classify train"``; fields with ``cli=False`` are left out, positional fields
+    come first, lists are comma-joined and booleans become ``--x``/``--no-x``. ``extra`` adds options that
+    are not config fields, in the order given (``None`` values are left out).
+    """
+    import shlex
+
+    words, flags = [command], []
+    for f in fields(cfg):
+        if not f.metadata.get("cli", True):
+            continue
+        value = getattr(cfg, f.name)
+        if f.metadata.get("positional"):
+            words.append(shlex.quote(str(value)))
+            continue
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        if value == default or value is None:
+            continue
+        flags += _flag(f.name, value)
+    for name, value in (extra or {}).items():
+        if value is not None:
+            flags += _flag(name, value)
+    return " ".join(words + flags)
+
+
+def _flag(name: str, value: Any) -> list[str]:
+    import shlex
+
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, bool):
+        return [flag if value else f"--no-{name.replace('_', '-')}"]
+    if isinstance(value, (list, tuple)):
+        value = ",".join(map(str, value))
+    return [flag, shlex.quote(str(value))]
+
+
 def _default_hint(f: dataclasses.Field) -> str:
     if f.default is not MISSING:
         return f" (default: {f.default})" if f.default not in (None, "") else ""
@@ -163,4 +201,4 @@ def _default_hint(f: dataclasses.Field) -> str:
     return ""
 
 
-__all__ = ["opt", "load_config", "config_dict", "typer_command", "field_help", "dataclass"]
+__all__ = ["opt", "load_config", "config_dict", "typer_command", "field_help", "command_line", "dataclass"]

@@ -34,7 +34,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from artstyle.classify import DATA_HELP, open_cache
+from artstyle.constants import DATA_HELP
+from artstyle.data.cache import open_cache
 from artstyle.config import config_dict, opt
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
 from artstyle.engine import TrainSettings, fit, set_threads, to_float, to_uint8

@@ -15,46 +15,18 @@ non-finite loss that keeps the last good checkpoint.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
 import numpy as np
 import torch
 
-from artstyle.config import opt
 from artstyle.errors import ArtstyleError
 from artstyle.runs import append_jsonl, load_safetensors, read_json, read_jsonl, save_safetensors, write_text
-
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-
-@dataclass
-class TrainSettings:
-    """Engine settings. Stage configs subclass this, so these options show in every stage's ``--help``."""
-
-    epochs: int = opt(10, "Training epochs (an upper bound when --patience is set).")
-    batch_size: int = opt(64, "Images per optimiser step (per process under accelerate launch).")
-    lr: float = opt(2e-3, "Peak AdamW learning rate (after warmup, then cosine decay).")
-    weight_decay: float = opt(0.05, "AdamW weight decay (not applied to biases and norms).")
-    warmup_epochs: float = opt(1.0, "Linear warmup length in epochs.")
-    grad_clip: float = opt(1.0, "Clip the gradient norm to this (0 = off).")
-    precision: str = opt("auto", "fp32, bf16, fp16 (CUDA only) or auto: bf16 where the hardware has native "
-                         "bf16, else fp32.", choices=PRECISIONS)
-    channels_last: bool = opt(True, "Use channels_last memory format (faster convolutions on CPU and GPU).")
-    workers: int = opt(1, "DataLoader worker processes (augmentation runs there).")
-    seed: int = opt(0, "Random seed: same seed, same data order, same result on the CPU.")
-    patience: int = opt(0, "Early stopping: epochs without improvement of the validation metric (0 = off).")
-    threads: int = opt(0, "torch CPU threads (0 = torch's default). Set it when other processes share the CPU.")
-    max_steps_per_epoch: int = opt(0, "Cap on optimiser steps per epoch (0 = full passes); for quick runs.")
-    time_budget: float = opt(0.0, "Stop training after this many seconds (0 = no limit); for equal-budget "
-                                  "comparisons. A run stopped by it counts as finished: --resume does not extend it.")
-    progress: bool = opt(True, "Show progress bars.")
-
+from artstyle.settings import PRECISIONS, TrainSettings  # noqa: F401  (TrainSettings: the engine's settings)
 
 class Task(Protocol):
     monitor: str
@@ -119,13 +91,14 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int) -> Any:
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(1, warmup_steps)
-        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    """Linear warm-up over ``warmup_steps``, then cosine decay to 0 at ``total_steps``: torch's own schedulers."""
+    from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    decay = CosineAnnealingLR(optimizer, T_max=max(1, total_steps - warmup_steps))
+    if warmup_steps <= 0:
+        return decay
+    warmup = LinearLR(optimizer, start_factor=1.0 / (warmup_steps + 1), end_factor=1.0, total_iters=warmup_steps)
+    return SequentialLR(optimizer, [warmup, decay], milestones=[warmup_steps])
 
 
 # ---------------------------------------------------------------- training state (safetensors + JSON)

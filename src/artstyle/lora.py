@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from artstyle.config import config_dict, opt
+from artstyle.constants import DATA_HELP
 from artstyle.errors import ArtstyleError
 
 WEIGHTS_NAME = "pytorch_lora_weights.safetensors"
@@ -49,8 +50,6 @@ DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 DEFAULT_TEMPLATE = "a painting in the style of {style}[, {genre}][, by {artist}]"
 TEMPLATE_FIELDS = ("style", "genre", "artist")
 LR_SCHEDULERS = ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial")
-DATA_HELP = ("Dataset: 'builtin' (synthetic), 'builtin:<scale>', an image-folder root, hf:<hub id> (e.g. "
-             "hf:huggan/wikiart), a save_to_disk directory or parquet files (huggan/wikiart schema).")
 # Settings a resumed run must share with its checkpoint: they define the shapes or the precision of the saved state.
 _LOCKED_ON_RESUME = ("pretrained", "revision", "variant", "rank", "lora_alpha", "target_modules", "train_text_encoder",
                      "text_encoder_target_modules", "mixed_precision")

@@ -1,16 +1,23 @@
-"""Classification metrics with the baselines beside them, and the confusion-matrix figure.
+"""Numbers only: classification, image-similarity and clustering metrics. No pictures, no files.
 
-Usage: ``m = classification_report(y_true, probs, classes, train_counts)`` -> JSON-able dict.
+Usage::
+
+    m = classification_report(y_true, probs, classes, train_counts)   # JSON-able dict with baselines
+    ssim(x, y), psnr(x, y)                                            # (N,) per image pair, torch tensors
+    cluster_scores(labels_true, labels_pred, X)                       # {"ari": ..., "purity": ...}
+
+The ground floor: imports numpy at module level and torch/sklearn inside the functions that need them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from artstyle.figures import new_figure, stamp_synthetic
-from artstyle.styles import display_name
+if TYPE_CHECKING:
+    import torch
+
 
 
 def frequency_groups(train_counts: np.ndarray) -> tuple[list[int], list[int], list[int], dict[str, Any]]:
@@ -83,27 +90,173 @@ def classification_report(y_true: np.ndarray, probs: np.ndarray, classes: list[s
     }
 
 
-def plot_confusion(matrix: np.ndarray, classes: list[str], ax: Any = None, synthetic: bool = False,
-                   title: str = "Confusion matrix (rows: true style, normalised)") -> Any:
-    """Row-normalised confusion matrix heatmap labelled with style names."""
-    m = np.asarray(matrix, dtype=float)
-    rows = m.sum(1, keepdims=True)
-    norm = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
-    n = len(classes)
-    fig, ax = new_figure(ax, figsize=(0.32 * n + 3, 0.32 * n + 2.5))
-    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    names = [display_name(c) for c in classes]
-    ax.set_xticks(range(n), names, rotation=90, fontsize=7)
-    ax.set_yticks(range(n), names, fontsize=7)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if n <= 30:
-        for i in range(n):
-            for j in range(n):
-                if norm[i, j] >= 0.1:
-                    ax.text(j, i, f"{norm[i, j]:.1f}"[1:] if norm[i, j] < 1 else "1", ha="center", va="center",
-                            fontsize=5.5, color="white" if norm[i, j] > 0.5 else "black")
-    fig.colorbar(im, ax=ax, fraction=0.04)
-    ax.set_title(title + (" - synthetic data" if synthetic else ""), fontsize=9)
-    stamp_synthetic(fig, synthetic)
-    return fig
+# ------------------------------------------------------------------ image similarity (SSIM, PSNR)
+
+PSNR_CAP = 100.0
+"""PSNR of identical images is infinite; every PSNR here is capped at this many dB."""
+
+
+def _gaussian_window(size: int, sigma: float, dtype: "torch.dtype", device: "torch.device") -> "torch.Tensor":
+    import torch
+
+    g = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
+    g = torch.exp(-g ** 2 / (2 * sigma ** 2))
+    return g / g.sum()
+
+
+def ssim(x: "torch.Tensor", y: "torch.Tensor", data_range: float = 1.0, window: int = 11,
+         sigma: float = 1.5) -> "torch.Tensor":
+    """Differentiable SSIM (Wang et al. 2004) per image: ``(N, C, H, W)`` twice -> ``(N,)``.
+
+    Gaussian window (11, sigma 1.5; the largest odd size that fits for smaller images), valid region only,
+    K1 = 0.01, K2 = 0.03 scaled by ``data_range``, per channel then averaged. Computed in float64 when an
+    input is float64 (identical images then give exactly 1), else in float32, also under autocast.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    dtype = torch.float64 if torch.float64 in (x.dtype, y.dtype) else torch.float32
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        x, y = x.to(dtype), y.to(dtype)
+        size = min(window, x.shape[-1], x.shape[-2])
+        size -= (size + 1) % 2  # an odd window keeps the filter centred
+        g = _gaussian_window(size, sigma, dtype, x.device)
+        c = x.shape[1]
+        kx, ky = g.view(1, 1, 1, -1).repeat(c, 1, 1, 1), g.view(1, 1, -1, 1).repeat(c, 1, 1, 1)
+
+        def filt(t: torch.Tensor) -> torch.Tensor:  # separable: two 1-D passes instead of one 2-D
+            return F.conv2d(F.conv2d(t, kx, groups=c), ky, groups=c)
+
+        c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+        mx, my = filt(x), filt(y)
+        sxx, syy, sxy = filt(x * x) - mx * mx, filt(y * y) - my * my, filt(x * y) - mx * my
+        num = (2 * mx * my + c1) * (2 * sxy + c2)
+        den = (mx * mx + my * my + c1) * (sxx + syy + c2)
+        return (num / den).mean((1, 2, 3))
+
+
+def psnr(x: "torch.Tensor", y: "torch.Tensor", data_range: float = 1.0, cap: float = PSNR_CAP) -> "torch.Tensor":
+    """PSNR in dB per image of ``(N, C, H, W)`` twice, capped at ``cap`` (identical images: ``cap``) -> ``(N,)``."""
+    import torch
+
+    dtype = torch.float64 if torch.float64 in (x.dtype, y.dtype) else torch.float32
+    mse = (x.to(dtype) - y.to(dtype)).pow(2).flatten(1).mean(1) / data_range ** 2
+    return (-10 * torch.log10(mse.clamp_min(10 ** (-cap / 10)))).clamp_max(cap)
+
+
+def ssim_uint8(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`ssim` of uint8 images ``(N, H, W, 3)`` twice, in float64 -> ``(N,)`` float64."""
+    import torch
+
+    x = torch.from_numpy(np.asarray(a)).permute(0, 3, 1, 2).double()
+    y = torch.from_numpy(np.asarray(b)).permute(0, 3, 1, 2).double()
+    return ssim(x, y, data_range=255.0).numpy()
+
+
+def psnr_uint8(a: np.ndarray, b: np.ndarray, cap: float = PSNR_CAP) -> np.ndarray:
+    """PSNR in dB per pair of uint8 ``(N, H, W, 3)`` images, capped at ``cap`` (identical images: ``cap``)."""
+    mse = ((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2).reshape(len(a), -1).mean(1)
+    with np.errstate(divide="ignore"):
+        value = 10 * np.log10(255.0 ** 2 / mse)
+    return np.minimum(value, cap)
+
+
+# ------------------------------------------------------------------ clustering against the true labels
+
+SILHOUETTE_MAX_POINTS = 10_000
+"""Silhouette is computed on a seeded random subsample of at most this many points."""
+
+SCORE_NAMES: tuple[str, ...] = ("ari", "nmi", "homogeneity", "completeness", "v_measure", "purity", "silhouette")
+"""Every score :func:`cluster_scores` returns (plus ``n_clusters`` and ``n_noise``)."""
+
+SCORE_LABELS = {"ari": "ARI", "nmi": "NMI", "homogeneity": "homogeneity", "completeness": "completeness",
+                "v_measure": "V-measure", "purity": "purity", "silhouette": "silhouette"}
+
+
+
+def contingency(labels_true: np.ndarray, labels_pred: np.ndarray, n_classes: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Clusters x classes count table.
+
+    ``labels_true`` (N,) class indices in ``[0, n_classes)``, ``labels_pred`` (N,) any integer cluster ids
+    (``-1`` = noise). Returns ``(cluster_ids (K,), table (K, n_classes) int64)``, clusters in id order.
+    """
+    from sklearn.metrics.cluster import contingency_matrix
+
+    labels_true = np.asarray(labels_true, dtype=np.int64)
+    labels_pred = np.asarray(labels_pred)
+    n_classes = int(labels_true.max()) + 1 if n_classes is None else n_classes
+    cluster_ids = np.unique(labels_pred)
+    # sklearn's table is (classes present, clusters); widen it to every class index, absent ones at zero.
+    present = contingency_matrix(labels_true, labels_pred).T.astype(np.int64)
+    table = np.zeros((len(cluster_ids), n_classes), dtype=np.int64)
+    table[:, np.unique(labels_true)] = present
+    return cluster_ids, table
+
+
+def purity_from_table(table: np.ndarray) -> float:
+    """Purity of a clusters x classes count table ``(K, C)``: sum over clusters of the largest class count / N."""
+    table = np.asarray(table)
+    total = table.sum()
+    return float(table.max(axis=1).sum() / total) if total else float("nan")
+
+
+def purity_score(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
+    """Purity: each cluster votes for its majority class; the fraction of points in their cluster's class.
+
+    1.0 for a perfect clustering, but also for one cluster per point, so read it with ARI/NMI.
+    """
+    return purity_from_table(contingency(labels_true, labels_pred)[1])
+
+
+def cluster_scores(labels_true: np.ndarray, labels_pred: np.ndarray, X: np.ndarray | None = None,
+                   seed: int = 0, silhouette_max_points: int = SILHOUETTE_MAX_POINTS) -> dict[str, Any]:
+    """Score a clustering against the true labels.
+
+    ``labels_true`` (N,) and ``labels_pred`` (N,) integer labels (``-1`` in ``labels_pred`` is HDBSCAN
+    noise and is scored as a cluster of its own); ``X`` (N, D) the features the clustering saw, for the
+    silhouette (computed on a seeded subsample of at most ``silhouette_max_points``; None when ``X`` is
+    not given or there are fewer than 2 clusters). Returns ``ari``, ``nmi``, ``homogeneity``,
+    ``completeness``, ``v_measure``, ``purity``, ``silhouette``, ``n_clusters`` (excluding noise) and
+    ``n_noise``. NMI uses arithmetic averaging, so it equals the V-measure; both are kept for readers who
+    know one name only.
+    """
+    from sklearn import metrics
+
+    labels_true = np.asarray(labels_true)
+    labels_pred = np.asarray(labels_pred)
+    if labels_true.shape != labels_pred.shape or labels_true.ndim != 1:
+        raise ValueError(f"labels_true {labels_true.shape} and labels_pred {labels_pred.shape} must be equal 1-D shapes")
+    h, c, v = metrics.homogeneity_completeness_v_measure(labels_true, labels_pred)
+    found = np.unique(labels_pred)
+    scores: dict[str, Any] = {
+        "ari": float(metrics.adjusted_rand_score(labels_true, labels_pred)),
+        "nmi": float(metrics.normalized_mutual_info_score(labels_true, labels_pred)),
+        "homogeneity": float(h),
+        "completeness": float(c),
+        "v_measure": float(v),
+        "purity": purity_score(labels_true, labels_pred),
+        "silhouette": None,
+        "n_clusters": int((found >= 0).sum()),
+        "n_noise": int((labels_pred < 0).sum()),
+    }
+    if X is not None and 2 <= len(found) < len(labels_pred):
+        n = len(labels_pred)
+        sample = silhouette_max_points if n > silhouette_max_points else None
+        try:
+            scores["silhouette"] = float(metrics.silhouette_score(X, labels_pred, sample_size=sample,
+                                                                  random_state=seed))
+        except ValueError:  # the subsample drew a single cluster: no silhouette is defined
+            scores["silhouette"] = None
+    return scores
+
+
+def chance_scores(labels_true: np.ndarray, n_clusters: int, seed: int = 0) -> dict[str, Any]:
+    """Scores of a uniform random labelling into ``n_clusters`` clusters: the floor to compare against.
+
+    ARI is ~0 by construction, but NMI and purity are not (purity is at least the largest style's share).
+    """
+    # A separate stream, so a seed that also generated the labels cannot reproduce them by accident.
+    rng = np.random.default_rng((seed, 0xC0FFEE))
+    random_pred = rng.integers(0, max(1, n_clusters), size=len(labels_true))
+    return cluster_scores(labels_true, random_pred)

@@ -27,6 +27,9 @@ from artstyle.errors import ArtstyleError
 
 DEFAULT_RUNS_ROOT = Path("runs")
 
+INVOCATION: list[str] | None = None
+"""The command line of this process when it is the ``artstyle`` CLI (set by ``cli.main``); None from Python."""
+
 
 def _umask() -> int:
     mask = os.umask(0o022)
@@ -190,6 +193,30 @@ def load_weights(model: Any, path: str | os.PathLike) -> Any:
         raise ArtstyleError(f"{path} does not match the architecture in config.json ({str(exc).splitlines()[0]}); "
                             "the checkpoint was tampered with or is from another run") from None
     return model.eval()
+
+
+def write_config(run: str | os.PathLike, stage: str, command: str, payload: dict[str, Any]) -> Path:
+    """Write ``run/config.json``: the run's ``stage``, the ``command`` that reproduces it, and ``payload``.
+
+    ``stage`` names what made the run (``classify``, ``classify-compare``, ``embed``, ``embed-export``,
+    ``cluster``, ``cluster-compare``, ``stylize``, ``lora``, ``lora-generate``, ``data-stats``, ``evaluate``,
+    ``pipeline``), so a reader never infers it from which files exist. ``command`` is the ``artstyle`` command
+    line that reproduces this run on its own (built from the resolved config); ``argv`` records what was
+    actually typed when the CLI made it (a pipeline's stages carry the pipeline's command line there).
+    """
+    import shlex
+
+    argv = shlex.join(["artstyle", *INVOCATION]) if INVOCATION is not None else None
+    return write_json(Path(run) / "config.json", {"stage": stage, "command": command, "argv": argv, **payload})
+
+
+def run_stage(run: str | os.PathLike) -> tuple[str | None, str | None]:
+    """``(stage, command)`` recorded in ``run/config.json``; ``(None, None)`` for runs written before they were."""
+    path = Path(run) / "config.json"
+    if not path.is_file():
+        return None, None
+    c = read_json(path)
+    return (c.get("stage"), c.get("command")) if isinstance(c, dict) else (None, None)
 
 
 def find_run(path: str | os.PathLike, required: str = "config.json") -> Path:

@@ -291,7 +291,7 @@ def mean_codes(model: torch.nn.Module, dataset: Any, device: torch.device | str 
 
 
 def _open_data(cfg: Any) -> Any:
-    from artstyle.classify import open_cache
+    from artstyle.data.cache import open_cache
 
     if cfg.size % 4:
         raise ArtstyleError(f"--size {cfg.size}: the stylizer needs a multiple of 4 (e.g. 64 or 128)")

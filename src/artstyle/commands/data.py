@@ -7,12 +7,10 @@ from typing import Optional
 
 import typer
 
+from artstyle.constants import DATA_HELP
+
 app = typer.Typer(help="Datasets: the built-in painted dataset, the decode-once cache, statistics.",
                   no_args_is_help=True)
-
-DATA_HELP = ("Dataset: 'builtin' (synthetic, default; 'builtin:0.1' for a tenth), an image-folder root "
-             "(ROOT/{train,test}/<Style>/* or ROOT/<Style>/*), 'hf:<hub id>' such as hf:huggan/wikiart, a "
-             "save_to_disk directory, or parquet files in the huggan/wikiart schema.")
 
 
 @app.command("synth")

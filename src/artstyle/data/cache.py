@@ -301,3 +301,11 @@ class CachedImages:
         if self.transform is not None:
             img = self.transform(img)
         return img, int(self.labels[i])
+
+
+def open_cache(cfg: Any) -> Any:
+    """The prepared cache for a stage config with ``data``/``cache``/``size``/``label_column``."""
+    if getattr(cfg, "cache", ""):
+        return load_cache(cfg.cache, expect_size=cfg.size)
+    return prepare_cache(cfg.data, size=cfg.size, label_column=getattr(cfg, "label_column", "style"),
+                         progress=cfg.progress)

@@ -27,12 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from artstyle.constants import IMAGE_EXTENSIONS, SPLITS, SYNTHETIC_MARKER
 from artstyle.errors import ArtstyleError
 from artstyle.styles import canonical_style
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-SPLITS = ("train", "val", "test")
-SYNTHETIC_MARKER = "artstyle-synthetic.json"
 
 
 @dataclass(frozen=True)

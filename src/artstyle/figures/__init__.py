@@ -17,7 +17,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-SYNTHETIC_NOTE = "SYNTHETIC DATA: artstyle's built-in procedurally painted dataset, not WikiArt"
+from artstyle.constants import SYNTHETIC_NOTE
 
 
 def plt() -> Any:
@@ -54,21 +54,6 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt().close(fig)
     return write_bytes(path, buf.getvalue())
-
-
-def image_grid(images: Any, nrow: int, pad: int = 2, pad_value: int = 255) -> Any:
-    """Tile uint8 images ``(N, H, W, 3)`` into one ``(rows*H, nrow*W, 3)`` uint8 array, row-major."""
-    import numpy as np
-
-    images = np.asarray(images)
-    n, h, w, c = images.shape
-    rows = -(-n // nrow)
-    grid = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, c), pad_value, dtype=np.uint8)
-    for i, img in enumerate(images):
-        r, col = divmod(i, nrow)
-        y, x = pad + r * (h + pad), pad + col * (w + pad)
-        grid[y:y + h, x:x + w] = img
-    return grid
 
 
 def save_png(array: Any, path: str | Path) -> Path:

@@ -94,7 +94,7 @@ def plot_contingency(labels_true: np.ndarray, labels_pred: np.ndarray, classes: 
     ``labels_true`` (N,) indices into ``classes``; ``labels_pred`` (N,) cluster ids (-1 = noise). Only styles
     present are shown; rows are sorted by majority style (see :func:`_sorted_rows`).
     """
-    from artstyle.cluster import contingency
+    from artstyle.metrics import contingency
     from artstyle.styles import display_name
 
     cluster_ids, table = contingency(labels_true, labels_pred, len(classes))
