@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from artstyle.constants import SYNTHETIC_MARKER as MARKER_NAME
 from artstyle.data import synth
-from artstyle.data.synth import MARKER_NAME, SYNTH_VERSION, class_counts, paint, write_builtin
+from artstyle.data.synth import SYNTH_VERSION, class_counts, paint, registry, write_builtin, writer
 from artstyle.styles import STYLE_NAMES, STYLES
 
 
@@ -131,7 +132,7 @@ def test_interrupted_write_leaves_no_marker(tmp_path: Path, monkeypatch: pytest.
             raise KeyboardInterrupt  # as if the run were killed part-way
         return real_paint(style, rng, size)
 
-    monkeypatch.setattr(synth, "paint", flaky)
+    monkeypatch.setattr(writer, "paint", flaky)
     with pytest.raises(KeyboardInterrupt):
         write_builtin(out, scale=0.01, size=24, seed=1, workers=1, progress=False)
     assert not (out / MARKER_NAME).exists()
@@ -145,7 +146,7 @@ def test_marker_name_matches_sources() -> None:
 
 def test_file_names_are_ascii_lowercase() -> None:
     pattern = re.compile(r"^[a-z_]+_\d{5}\.jpg$")
-    assert all(pattern.match(synth._file_name(s, 12)) for s in STYLE_NAMES)
+    assert all(pattern.match(writer._file_name(s, 12)) for s in STYLE_NAMES)
 
 
 @pytest.mark.parametrize("group", [
@@ -155,8 +156,8 @@ def test_file_names_are_ascii_lowercase() -> None:
     ("Impressionism", "Pointillism", "Post_Impressionism"),
 ])
 def test_confusable_neighbours_share_a_painter(group: tuple[str, ...]) -> None:
-    painters = {synth._PAINTERS[s][0] for s in group}
-    params = [synth._PAINTERS[s][1] for s in group]
+    painters = {registry._PAINTERS[s][0] for s in group}
+    params = [registry._PAINTERS[s][1] for s in group]
     assert len(painters) == 1, group
     assert all(a != b for i, a in enumerate(params) for b in params[i + 1:]), group
 

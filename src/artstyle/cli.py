@@ -57,28 +57,62 @@ def build_app() -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point: runs the CLI, then exits with its status (0 on success)."""
     import artstyle.runs as runs
     from artstyle.errors import ArtstyleError
 
-    runs.INVOCATION = list(argv if argv is not None else sys.argv[1:])
-    debug = "--debug" in (argv if argv is not None else sys.argv)
+    args = list(argv if argv is not None else sys.argv[1:])
+    runs.INVOCATION = args
+    debug = "--debug" in args or bool(os.environ.get("ARTSTYLE_DEBUG"))
     try:
-        build_app()(args=argv, standalone_mode=True)
+        code = _invoke(args)
     except ArtstyleError as exc:
         if debug or os.environ.get("ARTSTYLE_DEBUG"):
             raise
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        code = 2
     except OSError as exc:  # permissions, a full disk, a missing path: the OS names the file; say it in one line
         if debug or os.environ.get("ARTSTYLE_DEBUG"):
             raise
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"error: {exc.strerror or exc}{where} (rerun with --debug for the traceback)", file=sys.stderr)
-        sys.exit(2)
+        code = 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        code = 130
+    sys.exit(code)
+
+
+def _invoke(args: list[str]) -> int:
+    """Run the click command behind the typer app; a usage error becomes one ``error:`` line and status 2.
+
+    Typer's own handling would print a multi-line panel; artstyle's errors are one line naming the option.
+    """
+    import typer
+
+    try:  # typer >= 0.20 vendors click; older typers use the click package
+        from typer._click import exceptions as click_errors
+    except ImportError:
+        from click import exceptions as click_errors
+
+    command = typer.main.get_command(build_app())
+    try:
+        result = command.main(args=args, prog_name="artstyle", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:  # `artstyle classify` alone: show that group's help
+        print(exc.ctx.get_help() if exc.ctx else "")
+        return 0
+    except click_errors.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
+        return 2
+    except (typer.Abort, getattr(click_errors, "Abort", typer.Abort)):
+        raise KeyboardInterrupt from None
+    except click_errors.ClickException as exc:  # e.g. a file option that cannot be opened
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        return 2
+    if result == 130:  # typer turns Ctrl-C into Exit(130)
+        raise KeyboardInterrupt
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
 
 if __name__ == "__main__":

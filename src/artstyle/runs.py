@@ -95,23 +95,38 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def append_jsonl(path: str | os.PathLike, record: dict) -> None:
-    """Append one JSON line atomically: the whole file is rewritten via a temp file and rename.
+    """Append one JSON line and fsync it: O(1) per line, so a long LoRA run's log stays cheap.
 
-    metrics.jsonl stays small (one line per epoch/eval), so rewriting is cheap and a kill can never leave
-    a half-written line.
+    A kill mid-write can leave a torn last line; :func:`read_jsonl` drops it. A file whose last line was torn
+    gets a newline first, so the new record starts on a line of its own.
     """
     path = Path(path)
-    old = path.read_bytes() if path.exists() else b""
-    line = json.dumps(record, default=_json_default) + "\n"
-    write_bytes(path, old + line.encode("utf-8"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(record, default=_json_default) + "\n").encode("utf-8")
+    with open(path, "ab+") as fh:
+        if fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                line = b"\n" + line
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """All records of a JSON-lines file (empty list when missing)."""
+    """All records of a JSON-lines file (empty list when missing); a torn line left by a kill is dropped."""
     path = Path(path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # only a line cut short by a kill can be invalid: every line is written whole by append_jsonl
+    return records
 
 
 def _slug(name: str) -> str:

@@ -230,8 +230,9 @@ def _build(source: Source, root: Path, size: int, policy: str, workers: int | No
         write_text(tmp / "index.jsonl", "".join(json.dumps(r) + "\n" for r in index))
         write_text(tmp / "skipped.jsonl", "".join(json.dumps(r) + "\n" for r in skipped))
         write_json(tmp / "classes.json", {"classes": present, "source": source.spec, "synthetic": source.synthetic})
-        meta = dict(wanted, n=len(index), n_found=n_found + len(source.skipped),
-                    n_skipped=len(skipped) - (len(label_ids) - len(present)),
+        # Files found: those decoded plus those skipped; skipped folders and dropped classes are not files.
+        meta = dict(wanted, n=len(index), n_found=n_found + sum(1 for k, _ in source.skipped if is_file_key(k)),
+                    n_skipped=sum(1 for s in skipped if is_file_key(s["key"])),
                     seconds=round(time.perf_counter() - t0, 2), created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         write_json(tmp / "meta.json", meta)  # last: its presence marks a complete cache
         if root.exists():
@@ -271,6 +272,11 @@ def load_cache(root: str | os.PathLike, expect_size: int | None = None) -> Cache
 def skipped_items(cache: Cache) -> list[dict[str, str]]:
     """The ``skipped.jsonl`` records of a cache."""
     return read_jsonl(cache.root / "skipped.jsonl")
+
+
+def is_file_key(key: str) -> bool:
+    """Whether a skipped record names a file (``found = cached + skipped files``), not a folder or a class."""
+    return not key.startswith("class:") and not key.endswith("/")
 
 
 # ---------------------------------------------------------------- torch dataset

@@ -230,7 +230,8 @@ def _open_folder(root: Path, spec: str, options: dict[str, Any]) -> Source:
         for split in split_dirs:
             _list_class_dir(root, root / split, split, skipped, found)
         for other in sorted(p for p in root.iterdir() if p.name not in SPLITS and p.name != SYNTHETIC_MARKER):
-            skipped.append((other.name, "not a split folder (expected train/, val/, test/)"))
+            name = other.name + ("/" if other.is_dir() else "")  # folder keys end in "/": they are not files found
+            skipped.append((name, "not a split folder (expected train/, val/, test/)"))
     else:
         _list_class_dir(root, root, None, skipped, found)
     if not found:
@@ -259,17 +260,27 @@ def _open_folder(root: Path, spec: str, options: dict[str, Any]) -> Source:
 
 # --------------------------------------------------------------------------- Hugging Face datasets
 
-_HF_CACHE: dict[str, Any] = {}
+_HF_CACHE: dict[tuple[Any, ...], Any] = {}
 
 
 def _looks_like_hf_dir(path: Path) -> bool:
     return (path / "dataset_info.json").is_file() or (path / "state.json").is_file() or any(path.glob("**/*.parquet"))
 
 
+def _hf_cache_key(spec: str) -> tuple[Any, ...]:
+    """``spec`` plus the size and mtime of every local file behind it: a file changed in place is read again."""
+    path = Path(spec)
+    if spec.startswith("hf:") or not path.exists():
+        return (spec,)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return (spec, *((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
 def _load_hf(spec: str) -> Any:
     """The ``datasets.Dataset`` for a spec, with images left undecoded (we decode ourselves)."""
-    if spec in _HF_CACHE:
-        return _HF_CACHE[spec]
+    key = _hf_cache_key(spec)
+    if key in _HF_CACHE:
+        return _HF_CACHE[key]
     try:
         import datasets
     except ImportError:
@@ -298,7 +309,8 @@ def _load_hf(spec: str) -> Any:
         raise ArtstyleError(f"--data {spec}: no 'image' column (columns: {', '.join(ds.column_names)}); "
                             "expected the huggan/wikiart schema")
     ds = ds.cast_column("image", datasets.Image(decode=False))
-    _HF_CACHE[spec] = ds
+    _HF_CACHE.clear()  # one dataset at a time: a stale entry would pin its memory
+    _HF_CACHE[key] = ds
     return ds
 
 
