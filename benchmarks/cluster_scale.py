@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from artstyle.cluster import cluster_scores, compute_map, fit_predict, prepare_features
+    from artstyle.cluster import compute_map, fit_predict, prepare_features
+    from artstyle.metrics import cluster_scores
 
     rows: list[tuple[str, float, float, str]] = []
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from artstyle.cluster import (METHODS, SCORE_NAMES, ClusterConfig, chance_scores, cluster_embeddings, cluster_scores,
-                              compare_embeddings, contingency, fit_predict, purity_from_table, purity_score)
+from artstyle.cluster import METHODS, ClusterConfig, cluster_embeddings, compare_embeddings, fit_predict
 from artstyle.embeddings import load_embeddings, save_embeddings
 from artstyle.errors import ArtstyleError
+from artstyle.metrics import SCORE_NAMES, chance_scores, cluster_scores, contingency, purity_from_table, purity_score
 from artstyle.styles import STYLE_NAMES, display_name
 
 

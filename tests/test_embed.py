@@ -10,8 +10,9 @@ import torch
 
 from artstyle.data.cache import prepare_cache
 from artstyle.embed import (EMBEDDERS, EmbedTrainConfig, color_histogram, export_embeddings, image_scores,
-                            load_autoencoder, plot_learning_curves, psnr, reconstruction_loss, reconstruction_metrics,
-                            ssim, train_autoencoder)
+                            load_autoencoder, reconstruction_loss, reconstruction_metrics, train_autoencoder)
+from artstyle.figures.embed import plot_learning_curves
+from artstyle.metrics import psnr, ssim
 from artstyle.embeddings import load_embeddings
 from artstyle.errors import ArtstyleError
 from artstyle.models.autoencoder import AUTOENCODERS, build_autoencoder

@@ -14,10 +14,13 @@ from artstyle.classify import (ClassifyConfig, evaluate_on_cache, load_classifie
                                train_classifier)
 from artstyle.data.cache import CachedImages, prepare_cache
 from artstyle.errors import ArtstyleError
+from artstyle.metrics import PSNR_CAP
+from artstyle.metrics import psnr_uint8 as psnr
+from artstyle.metrics import ssim_uint8 as ssim
 from artstyle.models.stylizer import Stylizer
 from artstyle.runs import load_safetensors, read_json, read_jsonl
-from artstyle.stylize import (PSNR_CAP, StylizeConfig, StylizeTask, evaluate_pairs, load_stylizer, mean_codes, psnr,
-                              render, resolve_styles, sample_pairs, ssim, style_grams, stylize_arrays, train_stylizer)
+from artstyle.stylize import (StylizeConfig, StylizeTask, evaluate_pairs, load_stylizer, mean_codes, render,
+                              resolve_styles, sample_pairs, style_grams, stylize_arrays, train_stylizer)
 from conftest import interrupted_at_epoch, make_folder
 
 CLASSES = {"Baroque": 12, "Pop_Art": 8, "Ukiyo_e": 6}

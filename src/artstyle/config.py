@@ -155,18 +155,20 @@ def typer_command(app: Any, name: str, cls: type, run: Callable[[Any], Any], hel
     app.command(name, help=help)(command)
 
 
-def command_line(command: str, cfg: Any, extra: dict[str, Any] | None = None) -> str:
+def command_line(command: str, cfg: Any, extra: dict[str, Any] | None = None,
+                 skip: tuple[str, ...] = ("out", "resume")) -> str:
     """The CLI line that reproduces ``cfg``: ``command`` plus a flag for every field that differs from its default.
 
-    ``command`` is e.g. ``"artstyle classify train"``; fields with ``cli=False`` are left out, positional fields
-    come first, lists are comma-joined and booleans become ``--x``/``--no-x``. ``extra`` adds options that
-    are not config fields, in the order given (``None`` values are left out).
+    ``command`` is e.g. ``"artstyle classify train"``; fields with ``cli=False`` and those in ``skip`` (by default
+    the output folder and ``--resume``: a rerun makes a new run) are left out, positional fields come first,
+    lists are comma-joined and booleans become ``--x``/``--no-x``. ``extra`` adds options that are not config
+    fields, in the order given (``None`` values are left out).
     """
     import shlex
 
     words, flags = [command], []
     for f in fields(cfg):
-        if not f.metadata.get("cli", True):
+        if not f.metadata.get("cli", True) or f.name in skip:
             continue
         value = getattr(cfg, f.name)
         if f.metadata.get("positional"):

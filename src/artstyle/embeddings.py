@@ -129,6 +129,11 @@ def save_embeddings(path: str | os.PathLike, vectors: Any, labels: Any, classes:
     if thumbs is not None:
         arrays["thumbs"] = np.asarray(thumbs)
     _validate(arrays, "save_embeddings")
+    return write_npz(path, arrays)
+
+
+def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
+    """Atomically write ``arrays`` as an uncompressed ``.npz`` (no pickled objects); return ``path``."""
     # np.savez appends ".npz" to file names lacking it, which would defeat the temp-file rename:
     # serialise to memory and write the bytes atomically instead.
     from artstyle.runs import write_bytes
@@ -171,4 +176,4 @@ def load_embeddings(path: str | os.PathLike) -> Embeddings:
     )
 
 
-__all__ = ["Embeddings", "REQUIRED_KEYS", "save_embeddings", "load_embeddings"]
+__all__ = ["Embeddings", "REQUIRED_KEYS", "save_embeddings", "load_embeddings", "write_npz"]

@@ -214,8 +214,8 @@ def write_config(run: str | os.PathLike, stage: str, command: str, payload: dict
     """Write ``run/config.json``: the run's ``stage``, the ``command`` that reproduces it, and ``payload``.
 
     ``stage`` names what made the run (``classify``, ``classify-compare``, ``embed``, ``embed-export``,
-    ``cluster``, ``cluster-compare``, ``stylize``, ``lora``, ``lora-generate``, ``data-stats``, ``evaluate``,
-    ``pipeline``), so a reader never infers it from which files exist. ``command`` is the ``artstyle`` command
+    ``cluster``, ``cluster-compare``, ``stylize``, ``stylize-render``, ``lora``, ``lora-generate``, ``data-stats``,
+    ``evaluate``, ``pipeline``), so a reader never infers it from which files exist. ``command`` is the ``artstyle`` command
     line that reproduces this run on its own (built from the resolved config); ``argv`` records what was
     actually typed when the CLI made it (a pipeline's stages carry the pipeline's command line there).
     """

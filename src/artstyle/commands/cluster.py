@@ -18,7 +18,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from artstyle.cluster import ClusterConfig
+from artstyle.cluster.config import ClusterConfig
 from artstyle.config import typer_command
 
 

@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 
 from artstyle.config import typer_command
+from artstyle.embed.config import EmbedTrainConfig
 
 app = typer.Typer(help="Compressed representations of paintings: train a convolutional autoencoder from scratch "
                        "(compared with PCA at the same latent size) and export embeddings (autoencoder latents, "
@@ -25,7 +26,7 @@ KINDS_HELP = ("ae (autoencoder latents; needs --run of `embed train`), classifie
               "--run of `classify train`), pixels (16x16x3 raw pixels), color-hist (8x8x8 RGB histogram).")
 
 
-def _train(cfg) -> None:  # noqa: ANN001
+def _train(cfg: EmbedTrainConfig) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -49,7 +50,7 @@ def _train(cfg) -> None:  # noqa: ANN001
     typer.echo(f"run: {run}")
 
 
-typer_command(app, "train", __import__("artstyle.embed", fromlist=["EmbedTrainConfig"]).EmbedTrainConfig, _train,
+typer_command(app, "train", EmbedTrainConfig, _train,
               help="Train a convolutional autoencoder from scratch on --data, then compare its best checkpoint with "
                    "a PCA baseline of the same latent size on the validation images (PSNR, SSIM). Writes "
                    "runs/embed/<timestamp>-<name>/ with per-epoch reconstruction figures.")

@@ -13,6 +13,9 @@ from typing import List, Optional
 import typer
 
 from artstyle.config import typer_command
+from artstyle.errors import ArtstyleError
+from artstyle.runs import read_json
+from artstyle.stylize.config import StylizeConfig
 
 app = typer.Typer(help="Re-render images in any training style with a from-scratch, style-conditioned "
                        "encoder-decoder, and measure whether the style input matters.", no_args_is_help=True)
@@ -23,9 +26,8 @@ def _print_evaluation(ev: dict | None) -> None:
         typer.echo(ev["table_markdown"])
 
 
-def _train(cfg) -> None:  # noqa: ANN001
+def _train(cfg: StylizeConfig) -> None:
     from artstyle.dist import is_main_process
-    from artstyle.runs import read_json
     from artstyle.stylize import train_stylizer
 
     run = train_stylizer(cfg)
@@ -38,7 +40,7 @@ def _train(cfg) -> None:  # noqa: ANN001
     typer.echo(f"run: {run}")
 
 
-typer_command(app, "train", __import__("artstyle.stylize", fromlist=["StylizeConfig"]).StylizeConfig, _train,
+typer_command(app, "train", StylizeConfig, _train,
               help="Train a style-conditioned encoder-decoder (AdaIN decoder; learned or mean-latent style vectors) "
                    "against a frozen from-scratch classifier, then evaluate it with an independent judge when --judge "
                    "is given. Writes runs/stylize/<timestamp>-<name>/.")
@@ -54,7 +56,6 @@ def render(run: Path = typer.Argument(..., help="A stylize run directory."),
            out: Optional[Path] = typer.Option(None, help="Output folder (default: RUN/renders/<timestamp>/)."),
            ) -> None:
     """Re-render each image in each style: a grid PNG (original first, then one column per style) plus one PNG per (image, style) named <stem>__<Style>.png. Unreadable images are skipped and listed."""  # noqa: E501 - one paragraph in --help
-    from artstyle.errors import ArtstyleError
     from artstyle.stylize import render as run_render
 
     paths = list(images or []) + list(more or [])

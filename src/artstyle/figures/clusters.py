@@ -3,19 +3,21 @@
 Usage::
 
     fig = plot_style_map(xy, labels, classes, title="UMAP map")      # xy: (N, 2), labels: (N,)
-    save_figure(fig, run / "figures" / "map_umap.png")
+    save_cluster_figure(fig, run / "figures" / "map_umap.png", synthetic=True)
 
-Every function is pure: it draws into ``ax`` (or a new figure) and returns the Figure; callers save it.
+Every plot function is pure: it draws into ``ax`` (or a new figure) and returns the Figure; callers save it
+(with :func:`save_cluster_figure`, which makes room for the synthetic-data stamp).
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from artstyle.figures import new_figure, plt
+from artstyle.figures import new_figure, plt, save_figure, stamp_synthetic
 
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
 """Marker shapes; style i gets colour ``i % 10`` and marker ``i // 10``, so 27 styles stay distinguishable."""
@@ -145,7 +147,7 @@ def plot_thumbnail_map(xy: np.ndarray, thumbs: np.ndarray, ax: Any = None, grid:
     return fig
 
 
-def plot_comparison(results: dict[str, dict[str, dict[str, Any]]], methods: Sequence[str],
+def plot_embedding_comparison(results: dict[str, dict[str, dict[str, Any]]], methods: Sequence[str],
                     scores: Sequence[str] = ("ari", "nmi", "purity"),
                     chance: dict[str, dict[str, Any]] | None = None, title: str = "") -> Any:
     """Grouped bars: one panel per score, methods on the x axis, one bar per representation.
@@ -178,4 +180,19 @@ def plot_comparison(results: dict[str, dict[str, dict[str, Any]]], methods: Sequ
     return fig
 
 
-__all__ = ["plot_style_map", "plot_contingency", "plot_thumbnail_map", "plot_comparison", "style_marker", "MARKERS"]
+def save_cluster_figure(fig: Any, path: Path, synthetic: bool) -> Path:
+    """Save a cluster figure as PNG (atomically, then closed), stamped when the data is synthetic."""
+    import warnings
+
+    if synthetic:
+        # Pull rotated tick labels and outside legends into the figure, leaving the bottom strip to the
+        # stamp; otherwise the tight bounding box would grow around them and the stamp would overprint them.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig.tight_layout(rect=(0, 0.035, 1, 1))
+    stamp_synthetic(fig, synthetic)
+    return save_figure(fig, path)
+
+
+__all__ = ["plot_style_map", "plot_contingency", "plot_thumbnail_map", "plot_embedding_comparison",
+           "save_cluster_figure", "style_marker", "MARKERS"]

@@ -1,0 +1,132 @@
+"""What ``artstyle embed export --kind`` can embed with, by name: uint8 images in, one vector per image out.
+
+Usage::
+
+    embedder = EMBEDDERS["ae"](run, None)        # a factory (run, size) -> Embedder
+    vectors = embedder.fn(images)                # uint8 (B, S, S, 3) -> (B, D), S = embedder.size
+    color_histogram(images)                      # (B, 512), rows sum to 1
+    thumbnails(images)                           # uint8 (B, 32, 32, 3)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from artstyle.embed.measure import default_device
+from artstyle.embed.train import load_autoencoder
+from artstyle.engine import to_float
+from artstyle.errors import ArtstyleError
+from artstyle.runs import find_run, read_json
+
+THUMB_SIZE = 32
+
+
+@dataclass
+class Embedder:
+    """What an export kind needs: the cache ``size`` to decode at and ``fn``: uint8 ``(B, S, S, 3)`` -> ``(B, D)``."""
+
+    size: int
+    fn: Callable[[np.ndarray], np.ndarray]
+
+
+def _run_size(run: Path, size: int | None, trained: int, kind: str) -> int:
+    if size is not None and size != trained:
+        raise ArtstyleError(f"--size {size} does not match the {trained} px the --run {run} was trained at; "
+                            f"drop --size for --kind {kind}")
+    return trained
+
+
+def _needs_run(kind: str, run: Path | None, producer: str) -> Path:
+    if run is None:
+        raise ArtstyleError(f"--kind {kind} needs --run: the directory of an `artstyle {producer}` run")
+    return find_run(run)
+
+
+def _ae_embedder(run: Path | None, size: int | None) -> Embedder:
+    run = _needs_run("ae", run, "embed train")
+    model, info = load_autoencoder(run)
+    device = default_device()
+    model.to(device)
+
+    @torch.no_grad()
+    def fn(images: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).to(device)
+        return model.encode(to_float(x)).float().cpu().numpy()
+
+    return Embedder(_run_size(run, size, info["size"], "ae"), fn)
+
+
+def _classifier_embedder(run: Path | None, size: int | None) -> Embedder:
+    # The classify stage's public loader: the one thing a stage may take from another.
+    from artstyle.classify import load_classifier
+    from artstyle.models.classifier import CLASSIFIERS
+
+    run = _needs_run("classifier", run, "classify train")
+    arch = read_json(run / "config.json").get("model", {}).get("arch")
+    if arch not in CLASSIFIERS:
+        raise ArtstyleError(f"--run {run} is not a classifier run (model {arch!r}); for an autoencoder run use "
+                            "--kind ae")
+    model, info = load_classifier(run)
+    device = default_device()
+    model.to(device)
+
+    @torch.no_grad()
+    def fn(images: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).to(device)
+        return model.forward_features(to_float(x)).float().flatten(1).cpu().numpy()
+
+    return Embedder(_run_size(run, size, info["size"], "classifier"), fn)
+
+
+def _resize(images: np.ndarray, size: int) -> torch.Tensor:
+    """uint8 ``(B, S, S, 3)`` -> float ``(B, 3, size, size)`` in [0, 1], antialiased."""
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+    if x.shape[-1] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+
+
+def _pixels_embedder(run: Path | None, size: int | None) -> Embedder:
+    def fn(images: np.ndarray) -> np.ndarray:  # 16x16x3 = 768-d, channel-major, in [0, 1]
+        return _resize(images, 16).flatten(1).numpy()
+
+    return Embedder(size or 64, fn)
+
+
+def color_histogram(images: np.ndarray, bins: int = 8) -> np.ndarray:
+    """Joint RGB histogram with ``bins`` per channel: uint8 ``(B, H, W, 3)`` -> float32 ``(B, bins**3)``, rows sum to 1."""
+    q = (images.astype(np.int64) * bins) // 256  # bin per channel
+    idx = (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
+    n, b3 = len(images), bins ** 3
+    flat = (idx.reshape(n, -1) + np.arange(n)[:, None] * b3).ravel()  # one bincount for the whole batch
+    counts = np.bincount(flat, minlength=n * b3).reshape(n, b3)
+    return (counts / counts.sum(1, keepdims=True)).astype(np.float32)
+
+
+def _color_hist_embedder(run: Path | None, size: int | None) -> Embedder:
+    return Embedder(size or 64, color_histogram)
+
+
+EMBEDDERS: dict[str, Callable[[Path | None, int | None], Embedder]] = {
+    "ae": _ae_embedder,
+    "classifier": _classifier_embedder,
+    "pixels": _pixels_embedder,
+    "color-hist": _color_hist_embedder,
+}
+"""Export kind -> factory ``(run, size) -> Embedder``: ``ae`` autoencoder latents (needs an embed run),
+``classifier`` penultimate features (needs a classify run), ``pixels`` 16x16x3 raw pixels in [0, 1],
+``color-hist`` 8x8x8 joint RGB histogram (normalised)."""
+
+
+def thumbnails(images: np.ndarray, size: int = THUMB_SIZE) -> np.ndarray:
+    """uint8 ``(B, S, S, 3)`` -> uint8 ``(B, size, size, 3)`` thumbnails."""
+    return (_resize(images, size) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+__all__ = ["EMBEDDERS", "Embedder", "THUMB_SIZE", "color_histogram", "thumbnails"]

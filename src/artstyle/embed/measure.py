@@ -1,0 +1,110 @@
+"""Reconstructions of cached images and their scores, for the autoencoder and its PCA baseline.
+
+Usage::
+
+    recon = reconstruct(model, images)                              # uint8 (N, H, W, 3) -> uint8 (N, H, W, 3)
+    ae = reconstruction_metrics(model, cache.images, "mse", rows)   # {"loss", "mse", "psnr", "ssim"} means
+    pca = fit_pca(cache, cache.indices("train"), n_components=256)
+    base = pca_metrics(pca, cache.images, "mse", rows)              # the same scores for the baseline
+
+``images`` may be the cache's memmap: it is read a batch of rows at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from artstyle.embed.task import image_scores
+from artstyle.engine import to_float, to_uint8
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def default_device() -> torch.device:
+    """Where trained models run for evaluation and export: the GPU when there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@torch.no_grad()
+def reconstruct(model: torch.nn.Module, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    """uint8 ``(N, H, W, 3)`` -> the model's uint8 reconstructions ``(N, H, W, 3)`` (eval mode, restored after)."""
+    was_training, device = model.training, _device(model)
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).permute(0, 3, 1, 2).to(device)
+        out.append(to_uint8(model(to_float(x))).permute(0, 2, 3, 1).cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros_like(images)
+
+
+def _batches(images: np.ndarray, rows: np.ndarray | None, batch_size: int) -> Iterator[np.ndarray]:
+    """Yield uint8 ``(B, H, W, 3)`` arrays of ``images[rows]`` (all rows when None), one batch in memory at a time."""
+    rows = np.arange(len(images)) if rows is None else np.asarray(rows)
+    for i in range(0, len(rows), batch_size):
+        yield np.ascontiguousarray(images[rows[i:i + batch_size]])
+
+
+@torch.no_grad()
+def reconstruction_metrics(model: torch.nn.Module, images: np.ndarray, loss: str = "mse", rows: np.ndarray | None = None,
+                           batch_size: int = 128) -> dict[str, float]:
+    """Mean ``loss``, ``mse``, ``psnr``, ``ssim`` of ``model`` on uint8 ``images[rows]`` ``(N, H, W, 3)``.
+
+    ``images`` may be the cache's memmap: it is read ``batch_size`` rows at a time.
+    """
+    was_training, device = model.training, _device(model)
+    model.eval()
+    parts: dict[str, list[torch.Tensor]] = {}
+    for batch in _batches(images, rows, batch_size):
+        x = to_float(torch.from_numpy(batch).permute(0, 3, 1, 2).to(device))
+        for k, v in image_scores(model(x), x, loss).items():
+            parts.setdefault(k, []).append(v.cpu())
+    model.train(was_training)
+    return {k: float(torch.cat(v).mean()) for k, v in parts.items()}
+
+
+# ---------------------------------------------------------------- PCA baseline
+
+
+def fit_pca(cache: Any, rows: np.ndarray, n_components: int, max_samples: int = 2000, seed: int = 0,
+            memory_budget: int = 1 << 30) -> Any:
+    """sklearn PCA (randomized SVD) fitted on the pixels of up to ``max_samples`` of ``rows`` (in [0, 1]).
+
+    The sample is also capped so the float32 pixel matrix stays under ``memory_budget`` bytes. With fewer
+    images than ``n_components`` the PCA gets as many components as images.
+    """
+    from sklearn.decomposition import PCA
+
+    dim = cache.size * cache.size * 3
+    cap = max(2, min(max_samples, memory_budget // (4 * dim)))
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(rows, size=min(cap, len(rows)), replace=False))  # sorted: sequential memmap reads
+    x = np.asarray(cache.images[pick], dtype=np.float32).reshape(len(pick), -1) / 255.0
+    k = min(n_components, len(pick), dim)
+    return PCA(n_components=k, svd_solver="randomized", random_state=seed).fit(x)
+
+
+def pca_reconstruct(pca: Any, images: np.ndarray) -> torch.Tensor:
+    """uint8 ``(N, H, W, 3)`` -> PCA reconstructions as float32 ``(N, 3, H, W)`` in [-1, 1] (clipped)."""
+    x = np.asarray(images, dtype=np.float32).reshape(len(images), -1) / 255.0
+    rec = np.clip(pca.inverse_transform(pca.transform(x)), 0, 1).reshape(images.shape)
+    return torch.from_numpy(rec.astype(np.float32)).permute(0, 3, 1, 2) * 2 - 1
+
+
+def pca_metrics(pca: Any, images: np.ndarray, loss: str = "mse", rows: np.ndarray | None = None,
+                batch_size: int = 256) -> dict[str, float]:
+    """The same metrics as :func:`reconstruction_metrics`, for the PCA baseline, on ``images[rows]``."""
+    parts: dict[str, list[torch.Tensor]] = {}
+    for batch in _batches(images, rows, batch_size):
+        target = to_float(torch.from_numpy(batch).permute(0, 3, 1, 2))
+        for k, v in image_scores(pca_reconstruct(pca, batch), target, loss).items():
+            parts.setdefault(k, []).append(v)
+    return {k: float(torch.cat(v).mean()) for k, v in parts.items()}
+
+
+__all__ = ["default_device", "fit_pca", "pca_metrics", "pca_reconstruct", "reconstruct", "reconstruction_metrics"]

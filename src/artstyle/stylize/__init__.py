@@ -1,0 +1,44 @@
+"""Re-render any image in any training style with a style-conditioned encoder-decoder, and measure it.
+
+Usage::
+
+    run = train_stylizer(StylizeConfig(data="builtin:0.1", size=64, judge="auto"))
+    model, info = load_stylizer(run)
+    render(run, ["photo.jpg"], styles=["Ukiyo-e", "Pointillism"])       # grid PNG + one PNG per style
+    evaluate_stylizer(run, judge="runs/classify/<other run>", pairs=500)
+
+Modules: ``config`` (StylizeConfig, torch-free), ``task`` (the objective), ``train``, ``load`` (reload and
+re-render arrays), ``rendering`` (image files in, PNGs out) and ``evaluate`` (the judge and the baselines).
+Only ``config`` is imported with the package; the rest load on first use, so the CLI's ``--help`` needs no torch.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from artstyle.stylize.config import StylizeConfig
+
+_LAZY = {
+    "StylizeTask": "task", "gram": "task", "style_grams": "task", "mean_codes": "task",
+    "train_stylizer": "train", "style_mean_images": "train",
+    "load_stylizer": "load", "stylize_arrays": "load",
+    "render": "rendering", "resolve_styles": "rendering", "expand_images": "rendering",
+    "evaluate_stylizer": "evaluate", "evaluate_pairs": "evaluate", "evaluation_markdown": "evaluate",
+    "evaluation_grid": "evaluate", "classifier_outputs": "evaluate", "cosine_distance": "evaluate",
+    "sample_pairs": "evaluate", "METHODS": "evaluate", "METHOD_LABELS": "evaluate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule defining ``name`` on first use (they import torch)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+__all__ = ["StylizeConfig", *_LAZY]

@@ -1,0 +1,51 @@
+"""The ``artstyle stylize train`` settings, importable without torch (the CLI builds ``--help`` from them).
+
+Usage: ``train_stylizer(StylizeConfig(data="builtin:0.1", size=64, judge="auto"))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from artstyle.config import opt
+from artstyle.constants import DATA_HELP
+from artstyle.settings import TrainSettings
+
+STYLE_SOURCES = ("learned", "mean-latent")
+
+
+@dataclass
+class StylizeConfig(TrainSettings):
+    data: str = opt("builtin", DATA_HELP)
+    label_column: str = opt("style", "Label column for Hugging Face sources.")
+    size: int = opt(128, "Image size in pixels (a multiple of 4).")
+    style_source: str = opt("learned", "Style vectors: learned (an embedding per style, trained end to end) or "
+                            "mean-latent (the mean pooled encoder output of each style's training images).",
+                            choices=STYLE_SOURCES)
+    width: int = opt(32, "Base channel width of the encoder-decoder (the bottleneck has 4x this).")
+    blocks: int = opt(2, "AdaIN residual blocks at the bottleneck.")
+    classifier: str = opt("", "A classify run (from scratch) whose frozen predictions and features give the style "
+                          "loss. Empty: train a small resnet first, into <run>/classifier/.")
+    judge: str = opt("", "An INDEPENDENT classify run for the final evaluation; 'auto' trains a simple-cnn with "
+                     "another seed into <run>/judge/; empty: no evaluation (run `artstyle stylize evaluate` later).")
+    classifier_epochs: int = opt(8, "Epochs for a classifier or judge trained here (--classifier empty, --judge auto).")
+    classifier_width: int = opt(16, "Width of a classifier or judge trained here.")
+    w_rec: float = opt(1.0, "Weight of the L1 reconstruction with the image's own style.")
+    w_style: float = opt(0.5, "Weight of the classifier cross-entropy towards the target style.")
+    w_gram: float = opt(1.0, "Weight of the Gram-matrix loss against the target style's mean Gram matrices "
+                        "(needs a resnet classifier; 0 = off).")
+    w_content: float = opt(0.5, "Weight of the classifier-feature content loss on re-renderings (0 = off).")
+    ema: float = opt(0.9, "mean-latent: momentum of the per-batch moving average of each style's mean code "
+                     "(recomputed exactly over the training set after every epoch).")
+    augment: bool = opt(True, "Random horizontal flips during training.")
+    eval_pairs: int = opt(500, "Mismatched (test image, target style) pairs for the final evaluation.")
+    lr: float = opt(1e-3, "Peak AdamW learning rate (after warmup, then cosine decay).")
+    weight_decay: float = opt(0.0, "AdamW weight decay (not applied to biases and norms).")
+    name: str = opt("", "Run name (default: the style source).")
+    out: str = opt("", "Explicit run directory (default: runs/stylize/<timestamp>-<name>/).")
+    overwrite: bool = opt(False, "Allow --out to be an existing, non-empty directory.")
+    resume: str = opt("", "Continue the run in this directory exactly where its last checkpoint left off.")
+    cache: str = opt("", "Use this prepared cache directory instead of preparing --data.")
+
+
+__all__ = ["StylizeConfig", "STYLE_SOURCES"]

@@ -1,0 +1,56 @@
+"""Reload a trained stylizer from its run directory alone, and re-render uint8 arrays with it.
+
+Usage::
+
+    model, info = load_stylizer("runs/stylize/<run>")
+    out = stylize_arrays(model, images, targets)      # uint8 (N, S, S, 3), style indices (N,) -> uint8 (N, S, S, 3)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from artstyle.engine import to_float, to_uint8
+from artstyle.errors import ArtstyleError
+from artstyle.runs import find_run, load_safetensors, load_weights, read_json
+
+
+def load_stylizer(run: str | Path, weights: str = "best") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild a trained stylizer from its run directory alone. Returns ``(model in eval mode, info)``.
+
+    ``info``: ``classes``, ``size``, ``style_source``, ``policy`` (resize), ``synthetic``, ``train_counts``,
+    ``mean_images`` (``(K, S, S, 3)`` float32 or None) and the saved ``config``.
+    """
+    from artstyle.models.stylizer import build_stylizer
+
+    run = find_run(run)
+    cfg = read_json(run / "config.json")
+    if cfg.get("model", {}).get("style_source") is None:
+        raise ArtstyleError(f"{run} is not a stylize run (config.json has no stylizer model section)")
+    classes = read_json(run / "classes.json")["classes"]
+    model = load_weights(build_stylizer(cfg["model"]), run / f"{weights}.safetensors")
+    stats = run / "style_stats.safetensors"
+    mean_images = load_safetensors(stats)["mean_images"].numpy() if stats.is_file() else None
+    counts = cfg.get("train_counts") or [1] * len(classes)
+    return model, {"classes": classes, "size": cfg["model"]["img_size"], "style_source": cfg["model"]["style_source"],
+                   "policy": cfg.get("input", {}).get("resize", "center-crop"),
+                   "synthetic": bool(cfg.get("data", {}).get("synthetic")), "train_counts": np.asarray(counts),
+                   "mean_images": mean_images, "config": cfg, "run": run}
+
+
+@torch.no_grad()
+def stylize_arrays(model: torch.nn.Module, images: np.ndarray, targets: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Re-render uint8 ``images (N, S, S, 3)`` in style indices ``targets (N,)`` -> uint8 ``(N, S, S, 3)``."""
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = to_float(torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).permute(0, 3, 1, 2))
+        t = torch.as_tensor(np.asarray(targets[i:i + batch_size]), dtype=torch.long)
+        out.append(to_uint8(model(x, t)).permute(0, 2, 3, 1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.uint8)
+
+
+__all__ = ["load_stylizer", "stylize_arrays"]

@@ -1,0 +1,174 @@
+"""Re-render image files in chosen training styles: one PNG per (image, style) and one captioned grid.
+
+Usage::
+
+    result = render("runs/stylize/<run>", ["photo.jpg", "folder/"], styles=["Ukiyo-e", "Pointillism"])
+    result["grid"]          # <out>/grid.png: the input first, then one column per style
+    resolve_styles("pop art,ukiyo-e", classes)                   # -> style indices, aliases allowed
+
+The output folder (``RUN/renders/<timestamp>/`` or ``out``) gets a config.json with stage ``stylize-render``
+and the ``artstyle stylize render`` line that reproduces it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from artstyle.constants import IMAGE_EXTENSIONS
+from artstyle.data.decode import DecodeError, decode_image
+from artstyle.data.sources import class_name
+from artstyle.errors import ArtstyleError
+from artstyle.figures import save_png
+from artstyle.figures.grids import captioned_grid
+from artstyle.runs import run_stage, write_config
+from artstyle.styles import display_name
+from artstyle.stylize.load import load_stylizer, stylize_arrays
+
+RENDER_STAGE = "stylize-render"
+
+
+def resolve_styles(names: Sequence[str] | str | None, classes: list[str]) -> list[int]:
+    """Style indices for user-given names (``None``/``"all"``: every class). Aliases via canonical_style.
+
+    Unknown names raise an :class:`ArtstyleError` listing the known styles.
+    """
+    if names is None or names == "all" or (not isinstance(names, str) and list(names) in ([], ["all"])):
+        return list(range(len(classes)))
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+
+    def key(n: str) -> str:  # case, spaces, hyphens and underscores do not matter
+        return re.sub(r"[\s_-]+", "_", class_name(n.strip()).lower())
+
+    lookup = {key(c): i for i, c in enumerate(classes)}
+    out, unknown = [], []
+    for n in names:
+        i = lookup.get(key(n))
+        if i is None:
+            unknown.append(n)
+        elif i not in out:
+            out.append(i)
+    if unknown:
+        raise ArtstyleError(f"--styles: unknown style(s) {', '.join(repr(u) for u in unknown)}. Known styles: "
+                            f"{', '.join(classes)} (or 'all')")
+    return out
+
+
+def expand_images(paths: Sequence[str | Path]) -> list[Path]:
+    """Files as given; a directory contributes its image files (sorted, not recursive)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file()))
+        else:
+            out.append(p)
+    return out
+
+
+def _safe_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "image"
+
+
+def _fresh_dir(parent: Path) -> Path:
+    """A new ``parent/<yyyymmdd-hhmmss>[-n]/`` (two renders in one second do not share a folder)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    stem = time.strftime("%Y%m%d-%H%M%S")
+    for i in range(1, 10_000):
+        path = parent / (stem if i == 1 else f"{stem}-{i}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise ArtstyleError(f"could not create an output folder under {parent}; pass --out")
+
+
+def _render_command(run: Path, images: Sequence[str | Path], styles: list[str], all_styles: bool, dest: Path) -> str:
+    """The ``artstyle stylize render`` line that writes the same files into ``dest`` again."""
+    words = ["artstyle", "stylize", "render", str(run)]
+    for path in images:
+        words += ["--images", str(path)]
+    if not all_styles:
+        words += ["--styles", ",".join(styles)]
+    return shlex.join(words + ["--out", str(dest)])
+
+
+def _record_render(dest: Path, command: str, payload: dict[str, Any]) -> None:
+    """Write ``dest/config.json``, but never over one that something else wrote (``--out`` may be any folder)."""
+    if (dest / "config.json").exists():
+        try:
+            stage, _ = run_stage(dest)
+        except ArtstyleError:  # unreadable: not ours either
+            stage = None
+        if stage != RENDER_STAGE:
+            return
+    write_config(dest, RENDER_STAGE, command, payload)
+
+
+def _decode_inputs(paths: Sequence[Path], size: int, policy: str) -> tuple[list[np.ndarray], list[str], list[dict]]:
+    """Decoded uint8 ``(S, S, 3)`` images and their stems, and ``{"path", "reason"}`` for each unreadable one."""
+    decoded, stems, skipped = [], [], []
+    for path in paths:
+        try:
+            decoded.append(decode_image(Path(path).read_bytes(), size, policy))
+            stems.append(Path(path).stem)
+        except (OSError, DecodeError) as exc:
+            reason = str(exc) if isinstance(exc, DecodeError) else f"cannot read: {exc.strerror or exc}"
+            skipped.append({"path": str(path), "reason": reason})
+    return decoded, stems, skipped
+
+
+def _save_singles(outputs: np.ndarray, stems: list[str], names: list[str], dest: Path) -> list[Path]:
+    """Save ``outputs (n, k, S, S, 3)`` as ``<stem>__<Style>.png``, one per (input, style)."""
+    files, used = [], set()
+    for i, stem in enumerate(stems):
+        stem = _safe_stem(stem)
+        unique, j = stem, 2
+        while unique in used:  # two inputs with one name (from different folders) keep both results
+            unique, j = f"{stem}-{j}", j + 1
+        used.add(unique)
+        for j, name in enumerate(names):
+            files.append(save_png(outputs[i, j], dest / f"{unique}__{_safe_stem(name)}.png"))
+    return files
+
+
+def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] | str | None = "all",
+           out: str | Path | None = None) -> dict[str, Any]:
+    """Re-render each image in each style. Writes ``grid.png`` and ``<stem>__<Style>.png`` into ``out``.
+
+    The grid has one row per readable input: the input (decoded and resized as in training) first, then one
+    column per style. Returns ``{"out", "grid", "files", "skipped", "styles", "layout"}``; unreadable
+    inputs are skipped and listed in ``skipped`` with the reason.
+    """
+    images = list(images)  # read twice: the inputs, then the command line that reproduces this render
+    model, info = load_stylizer(run)
+    idx = resolve_styles(styles, info["classes"])
+    names = [info["classes"][t] for t in idx]
+    decoded, stems, skipped = _decode_inputs(expand_images(images), info["size"], info["policy"])
+    if not decoded:
+        raise ArtstyleError("--images: no readable image among the inputs ("
+                            + "; ".join(f"{s['path']}: {s['reason']}" for s in skipped) + ")" if skipped
+                            else "--images: no input images given")
+    dest = Path(out) if out else _fresh_dir(info["run"] / "renders")
+    dest.mkdir(parents=True, exist_ok=True)
+    x = np.stack(decoded)
+    n, k = len(x), len(idx)
+    outputs = stylize_arrays(model, np.repeat(x, k, axis=0), np.tile(np.asarray(idx), n)).reshape(n, k, *x.shape[1:])
+    files = _save_singles(outputs, stems, names, dest)
+    cells = np.concatenate([x[:, None], outputs], axis=1)
+    grid, layout = captioned_grid(cells, headers=["Original"] + [display_name(name) for name in names],
+                                  synthetic=info["synthetic"])
+    grid_path = save_png(grid, dest / "grid.png")
+    _record_render(dest, _render_command(info["run"], images, names, idx == list(range(len(info["classes"]))), dest),
+                   {"run": str(info["run"]), "images": [str(p) for p in images], "styles": names,
+                    "skipped": skipped})
+    return {"out": dest, "grid": grid_path, "files": files, "skipped": skipped, "styles": names, "layout": layout}
+
+
+__all__ = ["render", "resolve_styles", "expand_images"]

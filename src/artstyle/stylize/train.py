@@ -1,0 +1,184 @@
+"""Train a stylizer into a run directory: the loss classifier (and judge) first if needed, then the engine.
+
+Usage::
+
+    run = train_stylizer(StylizeConfig(data="builtin:0.1", size=64, classifier="runs/classify/<run>",
+                                       judge="runs/classify/<other run>"))
+
+Without ``--classifier`` a small resnet classifier is trained first, inside the run (``<run>/classifier/``),
+and recorded in config.json; ``--judge auto`` trains the judge, a simple-cnn with another seed, into
+``<run>/judge/``. A run directory holds config.json, classes.json, metrics.jsonl, best/last.safetensors,
+style_stats.safetensors (per-style mean training images) and metrics.json ({"training", "evaluation"}), plus
+what :func:`artstyle.stylize.evaluate.evaluate_stylizer` writes when a judge is given.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from artstyle.classify import ClassifyConfig, load_classifier, map_classes, train_classifier
+from artstyle.config import command_line, config_dict
+from artstyle.data.cache import CachedImages, open_cache
+from artstyle.dist import is_distributed, is_main_process, main_process_first, shared_run_dir
+from artstyle.engine import fit
+from artstyle.errors import ArtstyleError
+from artstyle.models.stylizer import build_stylizer
+from artstyle.runs import create_run, find_run, prepare_run_dir, read_json, save_safetensors, write_config, write_json
+from artstyle.stylize.config import StylizeConfig
+from artstyle.stylize.evaluate import evaluate_stylizer
+from artstyle.stylize.task import StylizeTask, mean_codes, style_grams
+
+
+def style_mean_images(cache: Any, split: str = "train", chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Mean image per class ``(K, S, S, 3)`` float32 (zeros where a class has no image) and counts ``(K,)``."""
+    rows = cache.indices(split)
+    K, S = len(cache.classes), cache.size
+    sums = np.zeros((K, S, S, 3), np.float64)
+    counts = np.bincount(cache.labels[rows], minlength=K)
+    for i in range(0, len(rows), chunk):  # chunked: the whole split may not fit in memory
+        r = rows[i:i + chunk]
+        imgs, labels = cache.images[r], cache.labels[r]
+        for k in np.unique(labels):
+            sums[k] += imgs[labels == k].sum(0, dtype=np.float64)
+    means = sums / np.maximum(counts, 1)[:, None, None, None]
+    return means.astype(np.float32), counts
+
+
+def _open_data(cfg: Any) -> Any:
+    if cfg.size % 4:
+        raise ArtstyleError(f"--size {cfg.size}: the stylizer needs a multiple of 4 (e.g. 64 or 128)")
+    return open_cache(cfg)
+
+
+def _classifier_config(cfg: StylizeConfig, out: Path, model: str, seed: int) -> Any:
+    return ClassifyConfig(data=cfg.data, cache=cfg.cache, label_column=cfg.label_column, size=cfg.size, model=model,
+                          epochs=cfg.classifier_epochs, width=cfg.classifier_width, seed=seed, out=str(out),
+                          overwrite=True, workers=cfg.workers, threads=cfg.threads, precision=cfg.precision,
+                          progress=cfg.progress, max_steps_per_epoch=cfg.max_steps_per_epoch,
+                          batch_size=cfg.batch_size)
+
+
+def _ensure_classifier(cfg: StylizeConfig, run: Path, which: str) -> tuple[str, bool]:
+    """The classify run for ``which`` ('classifier' or 'judge'): given, reused from the run, or trained here."""
+    given = cfg.classifier if which == "classifier" else cfg.judge
+    if given and given != "auto":
+        find_run(given)
+        return given, False
+    if which == "judge" and not given:
+        return "", False
+    dest = run / which
+    if (dest / "metrics.json").is_file():  # trained by an earlier attempt of this run (resume)
+        return str(dest), True
+    # The judge differs from the loss classifier in architecture and seed, so that fooling one does not
+    # automatically fool the other.
+    model, seed = ("resnet", cfg.seed) if which == "classifier" else ("simple-cnn", cfg.seed + 1000)
+    if is_distributed():
+        raise ArtstyleError(f"under accelerate launch / torchrun, train the {which} first (`artstyle classify train`) "
+                            f"and pass --{which} RUN")
+    if cfg.progress:
+        print(f"training the {which} ({model}) into {dest}", flush=True)
+    return str(train_classifier(_classifier_config(cfg, dest, model, seed))), True
+
+
+def _model_args(cfg: StylizeConfig, num_styles: int) -> dict[str, Any]:
+    return {"num_styles": num_styles, "style_source": cfg.style_source, "width": cfg.width, "blocks": cfg.blocks,
+            "hidden": 128, "img_size": cfg.size}
+
+
+def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
+    """``cfg``, or with ``--resume`` the saved config of that run; invalid weights are an error."""
+    if cfg.resume:
+        saved = read_json(find_run(cfg.resume) / "config.json")
+        cfg = StylizeConfig(**{**saved["config"], "resume": cfg.resume, "progress": cfg.progress,
+                               "classifier": saved["classifier"]["run"],
+                               "judge": saved.get("judge", {}).get("run", "")})
+    if cfg.w_rec < 0 or cfg.w_style < 0 or cfg.w_gram < 0 or cfg.w_content < 0:
+        raise ArtstyleError("--w-rec, --w-style, --w-gram and --w-content must be >= 0")
+    if not 0 <= cfg.ema < 1:
+        raise ArtstyleError(f"--ema {cfg.ema}: choose a momentum in [0, 1)")
+    return cfg
+
+
+def _write_run_files(run: Path, cfg: StylizeConfig, cache: Any, counts: np.ndarray, mean_images: np.ndarray,
+                     classifier: dict[str, Any], judge: dict[str, Any]) -> None:
+    """config.json (what the run is and how to rebuild it), classes.json and style_stats.safetensors."""
+    classes = cache.classes
+    write_config(run, "stylize", command_line("artstyle stylize train", cfg), {
+        "config": config_dict(cfg), "model": _model_args(cfg, len(classes)),
+        "input": {"size": cfg.size, "range": [-1, 1], "resize": cache.meta["policy"]},
+        "data": {"source": cache.source, "synthetic": cache.synthetic, "cache": str(cache.root)},
+        "train_counts": counts.tolist(), "classifier": classifier, "judge": judge})
+    write_json(run / "classes.json", {"classes": classes})
+    save_safetensors(run / "style_stats.safetensors", {"mean_images": torch.from_numpy(mean_images),
+                                                      "train_counts": torch.from_numpy(counts)})
+
+
+def _datasets(cfg: StylizeConfig, cache: Any) -> tuple[Any, Any, Any]:
+    """``(train, train without augmentation, validation)``; validation is the test split when there is no val."""
+    transform = None
+    if cfg.augment:
+        from torchvision.transforms import v2
+
+        transform = v2.RandomHorizontalFlip()
+    val_split = "val" if (cache.splits == "val").any() else "test"
+    return (CachedImages(cache, "train", transform=transform), CachedImages(cache, "train"),
+            CachedImages(cache, val_split))
+
+
+def train_stylizer(cfg: StylizeConfig) -> Path:
+    """Train a stylizer, evaluate it with the judge when one is given, and return the run directory."""
+    cfg = _checked_config(cfg)
+    with main_process_first():
+        cache = _open_data(cfg)
+    classes = cache.classes
+    counts = cache.counts("train")
+    allowed = np.flatnonzero(counts > 0)
+    if len(allowed) < 2:
+        raise ArtstyleError(f"--data {cfg.data}: the stylizer needs training images of at least 2 styles, found "
+                            f"{len(allowed)}")
+    if cfg.resume:
+        run = find_run(cfg.resume)
+    else:
+        run = shared_run_dir(lambda: prepare_run_dir(cfg.out, cfg.overwrite) if cfg.out
+                             else create_run("stylize", cfg.name or cfg.style_source))
+    with main_process_first():
+        clf_run, clf_auto = _ensure_classifier(cfg, run, "classifier")
+        judge_run, judge_auto = _ensure_classifier(cfg, run, "judge")
+    classifier, clf_info = load_classifier(clf_run)
+    clf_map = map_classes(clf_info["classes"], classes)  # error when the classifier lacks a style
+    if cfg.w_gram > 0 and not hasattr(classifier, "feature_maps"):
+        raise ArtstyleError(f"--w-gram needs a resnet classifier (feature_maps); {clf_run} is a "
+                            f"{clf_info['config']['model']['arch']}. Pass --w-gram 0 or another --classifier")
+    mean_images, _ = style_mean_images(cache, "train")
+    if not cfg.resume and is_main_process():
+        _write_run_files(run, cfg, cache, counts, mean_images,
+                         classifier={"run": clf_run, "trained_here": clf_auto, "classes": clf_info["classes"]},
+                         judge={"run": judge_run, "trained_here": judge_auto})
+    train_rows = cache.indices("train")
+    grams = None
+    if cfg.w_gram > 0:
+        grams = style_grams(classifier, clf_info["size"], cache.images[train_rows], cache.labels[train_rows],
+                            len(classes))
+    train_ds, train_eval, val_ds = _datasets(cfg, cache)
+    torch.manual_seed(cfg.seed)
+    model = build_stylizer(_model_args(cfg, len(classes)))
+    if cfg.style_source == "mean-latent" and not cfg.resume:
+        model.set_style_means(*mean_codes(model, train_eval))  # start from the exact means of the initial encoder
+    task = StylizeTask(cfg, classifier, clf_info["size"], clf_map, allowed, grams, train_eval)
+    t0 = time.perf_counter()
+    summary = fit(model, task, train_ds, val_ds, run, cfg, resume=bool(cfg.resume),
+                  metadata={"arch": "stylizer", "style_source": cfg.style_source})
+    summary["train_seconds"] = time.perf_counter() - t0
+    if summary["is_main_process"]:
+        write_json(run / "metrics.json", {"training": summary, "evaluation": None})
+        if judge_run:
+            evaluate_stylizer(run, judge_run, cache=cache, pairs=cfg.eval_pairs, seed=cfg.seed)
+    return run
+
+
+__all__ = ["train_stylizer", "style_mean_images"]
