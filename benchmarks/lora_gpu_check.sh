@@ -46,7 +46,7 @@ check() {  # check MODE EXTRA_TRAIN_FLAGS...
     local mode=$1; shift
     local run="$WORK/run-$mode" log="$WORK/$mode.log" ok=1
     "${ART[@]}" lora train --pretrained "$WORK/tiny-sd" --data "$WORK/paintings" --out "$run" --overwrite \
-        --mixed-precision "$mode" --max-steps "$STEPS" --resolution 64 --batch-size 2 --gradient-accumulation 2 \
+        --precision "$mode" --max-steps "$STEPS" --resolution 64 --batch-size 2 --gradient-accumulation 2 \
         --learning-rate 1e-3 --gradient-checkpointing --snr-gamma 5 --checkpoint-every $((STEPS / 2)) \
         --validate-every $((STEPS / 2)) --validation-inference-steps 4 --log-every 5 --workers 2 --no-progress \
         "$@" >"$log" 2>&1 || ok=0

@@ -313,3 +313,76 @@ def test_user_errors_before_any_model_is_loaded(env) -> None:  # noqa: ANN001
     assert isinstance(result.exception, ArtstyleError) and "--target-modules no_such_layer" in str(result.exception)
     result = _invoke(["train", "--pretrained", str(env["data"]), "--data", data])
     assert isinstance(result.exception, ArtstyleError) and "model_index.json is missing" in str(result.exception)
+
+
+# ------------------------------------------------------------------------------------------------ --precision
+
+
+def test_precision_and_its_deprecated_alias_train_alike(fast_env, tmp_path: Path) -> None:  # noqa: ANN001
+    """``--precision fp32`` and the old ``--mixed-precision fp32`` make the same run; only the old one warns."""
+    common = ["train", "--pretrained", str(fast_env["model"]), "--data", str(fast_env["data"]), "--max-steps", "1",
+              "--batch-size", "2", "--gradient-accumulation", "1", "--checkpoint-every", "0", "--validate-every", "0",
+              *FAST]
+    saved = {}
+    for flag in ("--precision", "--mixed-precision"):
+        out = tmp_path / flag.strip("-")
+        result = _invoke([*common, "--out", str(out), flag, "fp32"])
+        _ok(result)
+        warnings = [line for line in result.stderr.splitlines() if "deprecated" in line]
+        assert len(warnings) == (1 if flag == "--mixed-precision" else 0), result.stderr
+        saved[flag] = json.loads((out / "config.json").read_text())
+    for info in saved.values():
+        assert info["stage"] == "lora" and info["command"].startswith("artstyle lora train ")
+        assert info["config"]["precision"] == "fp32" and "mixed_precision" not in info["config"]
+        assert info["training"]["mixed_precision"] == "no"
+        assert "--precision fp32" in info["command"] and "--mixed-precision" not in info["command"]
+    # The same run but for its --out: the same settings and the same reproducing command.
+    new, old = (saved[f] for f in ("--precision", "--mixed-precision"))
+    assert {**new["config"], "out": ""} == {**old["config"], "out": ""}
+    assert new["command"].replace(new["config"]["out"], "OUT") == old["command"].replace(old["config"]["out"], "OUT")
+
+
+def test_mixed_precision_from_toml_still_works_and_warns(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from artstyle.config import load_config
+    from artstyle.lora import LoraTrainConfig
+
+    toml = tmp_path / "lora.toml"
+    toml.write_text('mixed_precision = "no"\n')
+    cfg = load_config(LoraTrainConfig, toml)
+    assert cfg.precision == "fp32" and cfg.mixed_precision == ""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "deprecated" in err[0] and "--precision fp32" in err[0]
+    assert load_config(LoraTrainConfig, overrides={"precision": "bf16"}).precision == "bf16"
+    assert capsys.readouterr().err == ""  # the new name does not warn
+    with pytest.raises(ArtstyleError, match="contradicts --precision bf16"):
+        LoraTrainConfig(precision="bf16", mixed_precision="fp16")
+    with pytest.raises(ArtstyleError, match="--mixed-precision 'fp64'"):
+        LoraTrainConfig(mixed_precision="fp64")
+
+
+def test_a_run_saved_with_mixed_precision_resumes_and_generates(fast_env, tmp_path: Path,  # noqa: ANN001
+                                                                capsys: pytest.CaptureFixture) -> None:
+    from artstyle.lora import LoraTrainConfig
+    from artstyle.lora.checkpoints import merge_resume
+
+    run = tmp_path / "old-run"
+    shutil.copytree(fast_env["run"], run)
+    info = json.loads((run / "config.json").read_text())
+    for key in ("stage", "command", "argv"):  # written before runs said what they are
+        info.pop(key, None)
+    info["config"]["mixed_precision"] = "no"
+    del info["config"]["precision"]
+    (run / "config.json").write_text(json.dumps(info))
+    # The old key is read as --precision: resuming keeps it, and changing it is refused like any locked setting.
+    assert merge_resume(LoraTrainConfig(resume=str(run)), info["config"]).precision == "fp32"
+    with pytest.raises(ArtstyleError, match="--precision 'fp32' -> 'bf16'"):
+        merge_resume(LoraTrainConfig(resume=str(run), precision="bf16"), info["config"])
+    assert "deprecated" not in capsys.readouterr().err  # reading an old run is not the user's doing
+    out = tmp_path / "gen"
+    _ok(_invoke(["generate", str(run), "--styles", "Pop_Art", "--n", "1", "--steps", "1", "--out", str(out),
+                 "--no-progress"]))
+    assert json.loads((out / "generate.json").read_text())["files"] == ["Pop_Art.png"]
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["stage"] == "lora-generate" and saved["run"] == str(run)
+    assert saved["command"] == (f"artstyle lora generate {run} --styles Pop_Art --n 1 --steps 1 --out {out} "
+                                "--no-progress")

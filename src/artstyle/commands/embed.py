@@ -65,12 +65,15 @@ def export(data: str = typer.Option("builtin", help="Dataset to embed (labels an
                                                          "--run, else runs/embed/<timestamp>-<kind>/embeddings.npz)."),
            size: Optional[int] = typer.Option(None, help="Decode size in px (default: the run's size; 64 for "
                                                          "pixels and color-hist)."),
+           label_column: str = typer.Option("style", help="Label column for Hugging Face sources (style, genre or "
+                                                          "artist): what the maps are coloured and scored by."),
            progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")) -> None:
     """Write an embeddings file (vectors, labels, classes, paths, splits, 32 px thumbnails) for `artstyle cluster`."""
     from artstyle.embed import export_embeddings
     from artstyle.embeddings import load_embeddings
 
-    path = export_embeddings(data, kind, run=run, split=split, out=out, size=size, progress=progress)
+    path = export_embeddings(data, kind, run=run, split=split, out=out, size=size, progress=progress,
+                             label_column=label_column)
     emb = load_embeddings(path)
     typer.echo(f"{len(emb)} x {emb.dim} {emb.kind} embeddings of {len(emb.classes)} classes"
                + (" (SYNTHETIC built-in data)" if emb.synthetic else "") + f": {path}")

@@ -4,8 +4,8 @@ Usage: ``artstyle lora train --pretrained stable-diffusion-v1-5/stable-diffusion
 ``artstyle lora generate runs/lora/<run> --styles Baroque,Ukiyo-e --compare``;
 ``accelerate launch -m artstyle.cli lora train ...`` on several GPUs.
 
-diffusers, peft and torch are imported inside the commands (artstyle.lora imports them lazily), so ``--help``
-stays fast.
+The settings come from the torch-free ``artstyle.lora.config``; diffusers, peft and torch are imported inside the
+commands, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 from artstyle.config import typer_command
-from artstyle.lora import LoraGenerateConfig, LoraTrainConfig
+from artstyle.lora.config import LoraGenerateConfig, LoraTrainConfig
 
 app = typer.Typer(help="LoRA fine-tuning of a pretrained text-to-image model (Stable Diffusion 1.x/2.x class) on the "
                        "styles of --data, and per-style image generation with the result. Needs the base model's "

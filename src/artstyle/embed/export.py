@@ -29,23 +29,26 @@ def _check_args(kind: str, split: str, size: int | None) -> None:
         raise ArtstyleError(f"--size {size}: choose a size between 8 and 2048 pixels")
 
 
-def _new_export_run(data: str, kind: str, split: str, size: int | None) -> Path:
+def _new_export_run(data: str, kind: str, split: str, size: int | None, label_column: str) -> Path:
     """A fresh ``runs/embed/<timestamp>-<kind>/`` whose config.json says how to export it again."""
     run = create_run("embed", kind)
     words = ["artstyle", "embed", "export", "--data", data, "--kind", kind, "--split", split]
     words += ["--size", str(size)] if size is not None else []
-    write_config(run, "embed-export", shlex.join(words),
-                 {"data": data, "kind": kind, "split": split, "size": size, "embeddings": "embeddings.npz"})
+    words += ["--label-column", label_column] if label_column != "style" else []
+    write_config(run, "embed-export", shlex.join(words), {"data": data, "kind": kind, "split": split, "size": size,
+                                                          "label_column": label_column, "embeddings": "embeddings.npz"})
     return run
 
 
 def export_embeddings(data: str, kind: str, run: Path | None = None, split: str = "all", out: Path | None = None,
-                      size: int | None = None, batch_size: int = 256, progress: bool = True) -> Path:
+                      size: int | None = None, batch_size: int = 256, progress: bool = True,
+                      label_column: str = "style") -> Path:
     """Embed every image of ``split`` of ``data`` with ``kind`` and write an embeddings file; return its path.
 
     Default path: ``RUN/embeddings-<kind>.npz`` with a run, else ``runs/embed/<timestamp>-<kind>/embeddings.npz``.
     Labels, classes (sorted), paths (cache keys) and splits come from the data's cache, so a model trained on
-    other data still gets the labels of ``data``. Images stream from the memory-mapped cache in batches.
+    other data still gets the labels of ``data`` (``label_column`` of a Hugging Face source: style, genre or
+    artist). Images stream from the memory-mapped cache in batches.
     """
     from tqdm.auto import tqdm
 
@@ -56,7 +59,7 @@ def export_embeddings(data: str, kind: str, run: Path | None = None, split: str 
     set_threads(0)
     run = Path(run) if run is not None else None
     embedder = EMBEDDERS[kind](run, size)
-    cache = prepare_cache(data, size=embedder.size, progress=progress)
+    cache = prepare_cache(data, size=embedder.size, label_column=label_column, progress=progress)
     rows = cache.indices(split)
     if len(rows) == 0:
         raise ArtstyleError(f"--data {data} has no '{split}' images; choose another --split (all, train, val, test)")
@@ -74,7 +77,7 @@ def export_embeddings(data: str, kind: str, run: Path | None = None, split: str 
     bar.close()
     if out is None:
         out = (run / f"embeddings-{kind}.npz" if run is not None
-               else _new_export_run(data, kind, split, size) / "embeddings.npz")
+               else _new_export_run(data, kind, split, size, label_column) / "embeddings.npz")
     return save_embeddings(out, vectors, cache.labels[rows], cache.classes, [cache.index[r]["key"] for r in rows],
                            cache.splits[rows], kind=kind, synthetic=cache.synthetic, thumbs=thumbs)
 
