@@ -263,6 +263,30 @@ def test_compare_writes_mean_std_table_and_chart(tiny_folder: Path) -> None:
         compare_strategies(ClassifyConfig(data=str(tiny_folder), **FAST), ["focal"], seeds=1)
 
 
+def test_compare_cli_writes_into_out(tiny_folder: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from artstyle.commands.classify import app
+
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(app, ["compare", "--data", str(tiny_folder), "--size", "32", "--epochs", "1",
+                                   "--batch-size", "8", "--workers", "0", "--no-progress", "--width", "8",
+                                   "--max-steps-per-epoch", "2", "--strategies", "none", "--seeds", "1",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, f"{res.output}\n{res.exception!r}"
+    assert (out / "comparison.json").is_file() and (out / "comparison.md").is_file()
+    assert (out / "runs" / "resnet-none-seed0" / "metrics.json").is_file()
+    assert not list((tmp_path / "runs").glob("classify/*"))  # nothing went to the default runs/classify/
+    config = read_json(out / "config.json")
+    assert config["stage"] == "classify-compare" and config["strategies"] == ["none"]
+    assert config["command"].startswith("artstyle classify compare --data ") and f"--out {out}" in config["command"]
+    inner = out / "runs" / "resnet-none-seed0"
+    assert read_json(inner / "config.json")["stage"] == "classify"
+    ev = evaluate_classifier(inner, str(tiny_folder), out=tmp_path / "ev")
+    assert read_json(ev / "config.json")["stage"] == "evaluate" and (ev / "metrics.json").is_file()
+    assert read_json(ev / "config.json")["command"].startswith(f"artstyle classify evaluate {inner} --data ")
+
+
 def test_evaluation_maps_classes_by_name(tiny_folder: Path, tmp_path: Path) -> None:
     run = train_classifier(ClassifyConfig(data=str(tiny_folder), **FAST))
     # Evaluation data with a subset of classes: Pop_Art is index 0 here but index 1 in the run.

@@ -8,17 +8,17 @@ from typing import List, Optional
 
 import typer
 
+from artstyle.classify.config import ClassifyConfig
 from artstyle.config import typer_command
 
 app = typer.Typer(help="Style classifiers trained from scratch (no pretrained weights), with class-imbalance "
                        "strategies and honest metrics.", no_args_is_help=True)
 
 
-def _train(cfg) -> None:  # noqa: ANN001
+def _train(cfg: ClassifyConfig) -> None:
     from artstyle.classify import train_classifier
-    from artstyle.runs import read_json
-
     from artstyle.dist import is_main_process
+    from artstyle.runs import read_json
 
     run = train_classifier(cfg)
     if not is_main_process():
@@ -47,7 +47,7 @@ def _print_report(m: dict) -> None:
     Console().print(t)
 
 
-typer_command(app, "train", __import__("artstyle.classify", fromlist=["ClassifyConfig"]).ClassifyConfig, _train,
+typer_command(app, "train", ClassifyConfig, _train,
               help="Train a style classifier from scratch on --data, then evaluate its best checkpoint on the test "
                    "split against the majority-class and chance baselines. Writes runs/classify/<timestamp>-<name>/.")
 
@@ -93,16 +93,18 @@ def predict(run: Path = typer.Argument(..., help="A classify run directory."),
         raise typer.Exit(1)
 
 
-def _compare(cfg, strategies: str, seeds: int, models: str) -> None:  # noqa: ANN001
+def _compare(cfg: ClassifyConfig, strategies: str, seeds: int, models: str) -> None:
     from artstyle.classify import compare_strategies
 
+    # --out, --name and --overwrite name the comparison run; the runs it trains go inside it.
     out = compare_strategies(cfg, [s.strip() for s in strategies.split(",") if s.strip()], seeds,
-                             [m.strip() for m in models.split(",") if m.strip()] or None)
+                             [m.strip() for m in models.split(",") if m.strip()] or None,
+                             out=Path(cfg.out) if cfg.out else None, name=cfg.name or None, overwrite=cfg.overwrite)
     typer.echo((out / "comparison.md").read_text())
     typer.echo(f"comparison: {out}")
 
 
-typer_command(app, "compare", __import__("artstyle.classify", fromlist=["ClassifyConfig"]).ClassifyConfig, _compare,
+typer_command(app, "compare", ClassifyConfig, _compare,
               help="Train every imbalance strategy (and model) for several seeds; write a mean ± std table and a bar chart.",
               extra={"strategies": (str, typer.Option("none,resample,weighted-loss,logit-adjust,crt",
                                                       help="Comma-separated strategies.")),

@@ -66,7 +66,7 @@ def stats(data: str = typer.Option("builtin", help=DATA_HELP),
     from artstyle.styles import display_name
 
     cache = prepare_cache(data, size=size, label_column=label_column)  # first: a bad --data leaves no empty --out
-    run = write_stats(cache, prepare_run_dir(out, overwrite) if out is not None else None)
+    run = write_stats(cache, prepare_run_dir(out, overwrite) if out is not None else None, data, label_column)
     st = read_json(run / "stats.json")
     table = Table(title=f"{st['source']}" + (" (SYNTHETIC built-in dataset)" if st["synthetic"] else ""))
     splits = list(st["counts"])

@@ -13,6 +13,10 @@ from typing import List, Optional
 
 import typer
 
+from artstyle.errors import ArtstyleError
+from artstyle.pipeline.config import PipelineConfig
+from artstyle.pipeline.profiles import PROFILE_NAMES
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``run`` and ``report`` commands to the root ``app``."""
@@ -39,9 +43,7 @@ def register(app: typer.Typer) -> None:
                                           "lines.")) -> None:
         """Run the whole pipeline: data, stats, classifier (+ judge, + imbalance strategies), autoencoder,
         embeddings, clustering and maps, stylizer, LoRA (with --pretrained), and the report. Resumable."""
-        from artstyle.pipeline import PROFILE_NAMES, PipelineConfig, run_pipeline
-
-        from artstyle.errors import ArtstyleError
+        from artstyle.pipeline import run_pipeline
 
         if profile and profile not in PROFILE_NAMES:
             raise ArtstyleError(f"--profile {profile!r} is not one of: {', '.join(PROFILE_NAMES)}")

@@ -5,6 +5,7 @@ Usage: ``run = write_stats(prepare_cache("builtin"))`` -> ``runs/data/<ts>-stats
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,7 @@ from artstyle.constants import SPLITS, SYNTHETIC_NOTE
 from artstyle.figures import save_figure, save_png
 from artstyle.figures.data import plot_class_counts, plot_sample_grid
 from artstyle.figures.grids import captioned_grid
-from artstyle.runs import create_run, write_json
-from artstyle.styles import display_name
+from artstyle.runs import create_run, write_config, write_json
 
 
 def dataset_stats(cache: Cache) -> dict[str, Any]:
@@ -56,10 +56,23 @@ def sample_cells(cache: Cache, per_class: int = 6, seed: int = 0) -> np.ndarray:
     return cells
 
 
-def write_stats(cache: Cache, out: Path | None = None) -> Path:
-    """Write stats.json, ``figures/class_counts.png`` and ``figures/samples.png``; return the run dir."""
+def stats_command(data: str, size: int, label_column: str = "style") -> str:
+    """The ``artstyle data stats`` line for a dataset at ``size`` px."""
+    words = ["artstyle", "data", "stats", "--data", data, "--size", str(size)]
+    return shlex.join(words + (["--label-column", label_column] if label_column != "style" else []))
+
+
+def write_stats(cache: Cache, out: Path | None = None, data: str | None = None, label_column: str = "style") -> Path:
+    """Write config.json, stats.json, ``figures/class_counts.png`` and ``figures/samples.png``; return the run dir.
+
+    ``data``, ``label_column``: the ``--data`` and ``--label-column`` the cache was prepared from, for the
+    command config.json records (default: the cache's source).
+    """
     run = out or create_run("data", "stats")
     (run / "figures").mkdir(parents=True, exist_ok=True)
+    data = data or cache.source
+    write_config(run, "data-stats", stats_command(data, cache.size, label_column),
+                 {"data": data, "size": cache.size, "label_column": label_column, "cache": str(cache.root)})
     stats = dataset_stats(cache)
     write_json(run / "stats.json", stats)
     write_json(run / "classes.json", {"classes": cache.classes})
@@ -70,4 +83,4 @@ def write_stats(cache: Cache, out: Path | None = None) -> Path:
     return run
 
 
-__all__ = ["dataset_stats", "sample_cells", "write_stats"]
+__all__ = ["dataset_stats", "sample_cells", "stats_command", "write_stats"]

@@ -1,0 +1,132 @@
+"""Evaluate a trained classifier honestly (classes mapped by name, baselines alongside) and predict styles.
+
+Usage::
+
+    dest = evaluate_classifier(run, data="/data/wikiart")        # runs/evaluate/<ts>-<run>/metrics.json
+    preds, skipped = predict(run, ["a.jpg"], topk=5)
+    probs = predict_arrays(model, images)                       # (N, C) from uint8 (N, H, W, 3)
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from artstyle.classify.load import load_classifier
+from artstyle.engine import to_float
+from artstyle.errors import ArtstyleError
+from artstyle.runs import create_run, write_config, write_json
+
+
+def map_classes(run_classes: list[str], data_classes: list[str]) -> np.ndarray:
+    """Index map ``data class index -> run class index``, by canonical name; unknown names are an error."""
+    from artstyle.data.sources import class_name
+
+    lookup = {class_name(c): i for i, c in enumerate(run_classes)}
+    unknown = [c for c in data_classes if class_name(c) not in lookup]
+    if unknown:
+        raise ArtstyleError(f"the data has classes the model was not trained on: {', '.join(unknown)}. "
+                            f"Known classes: {', '.join(run_classes)}")
+    return np.array([lookup[class_name(c)] for c in data_classes], dtype=np.int64)
+
+
+@torch.no_grad()
+def predict_arrays(model: torch.nn.Module, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    """Softmax probabilities ``(N, C)`` for uint8 images ``(N, H, W, 3)``."""
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).permute(0, 3, 1, 2)
+        out.append(model(to_float(x)).float().softmax(-1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def evaluate_on_cache(model: torch.nn.Module, classes: list[str], cache: Any, split: str,
+                      train_counts: np.ndarray) -> dict[str, Any]:
+    """Metrics of ``model`` (trained on ``classes``) on one split of ``cache``, classes mapped by name."""
+    from artstyle.metrics import classification_report
+
+    rows = cache.indices(split)
+    if len(rows) == 0:
+        raise ArtstyleError(f"the data has no '{split}' split to evaluate on")
+    mapping = map_classes(classes, cache.classes)
+    y = mapping[cache.labels[rows]]
+    probs = predict_arrays(model, cache.images[rows])  # rows ascend, so this is one sequential memmap read
+    return classification_report(y, probs, classes, np.asarray(train_counts))
+
+
+def save_confusion(report: dict, classes: list[str], synthetic: bool, path: Path) -> None:
+    """``report``'s confusion matrix as a PNG at ``path``."""
+    from artstyle.figures import save_figure
+    from artstyle.figures.classify import plot_confusion
+
+    save_figure(plot_confusion(np.array(report["confusion_matrix"]), classes, synthetic=synthetic), path)
+
+
+def final_evaluation(run: Path, cache: Any, summary: dict) -> None:
+    """Test-split report of the best checkpoint: metrics.json and figures/confusion.png."""
+    model, info = load_classifier(run)
+    report = evaluate_on_cache(model, info["classes"], cache, "test", train_counts=cache.counts("train"))
+    report["training"] = summary
+    report["data"] = {"source": cache.source, "synthetic": cache.synthetic, "split": "test"}
+    write_json(run / "metrics.json", report)
+    save_confusion(report, info["classes"], cache.synthetic, run / "figures" / "confusion.png")
+
+
+def evaluate_command(run: str | Path, data: str, split: str, label_column: str, out: str | Path | None) -> str:
+    """The ``artstyle classify evaluate`` line for these arguments."""
+    words = ["artstyle", "classify", "evaluate", str(run), "--data", data, "--split", split]
+    if label_column != "style":
+        words += ["--label-column", label_column]
+    if out:
+        words += ["--out", str(out)]
+    return shlex.join(words)
+
+
+def evaluate_classifier(run: str | Path, data: str = "builtin", split: str = "test", label_column: str = "style",
+                        out: str | Path | None = None) -> Path:
+    """Evaluate a trained run on any dataset, mapping classes by name. Returns the evaluation directory."""
+    from artstyle.data.cache import prepare_cache
+
+    model, info = load_classifier(run)
+    cache = prepare_cache(data, size=info["size"], label_column=label_column)
+    train_counts = np.array(info["config"].get("strategy", {}).get("train_counts") or np.ones(len(info["classes"])))
+    report = evaluate_on_cache(model, info["classes"], cache, split, train_counts)
+    report["data"] = {"source": cache.source, "synthetic": cache.synthetic, "split": split, "run": str(run)}
+    dest = Path(out) if out else create_run("evaluate", Path(run).name)
+    write_config(dest, "evaluate", evaluate_command(run, data, split, label_column, out),
+                 {"run": str(run), "data": data, "split": split, "label_column": label_column})
+    write_json(dest / "metrics.json", report)
+    save_confusion(report, info["classes"], cache.synthetic, dest / "figures" / "confusion.png")
+    return dest
+
+
+def predict(run: str | Path, images: list[str | Path], topk: int = 5) -> tuple[list[dict], list[dict]]:
+    """Top-k styles per image. Returns ``(predictions, skipped)``; unreadable files are skipped with a reason."""
+    from artstyle.data.decode import DecodeError, decode_image
+
+    model, info = load_classifier(run)
+    decoded, names, skipped = [], [], []
+    policy = info["config"].get("input", {}).get("resize", "center-crop")
+    for path in images:
+        try:
+            data = Path(path).read_bytes()
+            decoded.append(decode_image(data, info["size"], policy))
+            names.append(str(path))
+        except (OSError, DecodeError) as exc:
+            reason = str(exc) if isinstance(exc, DecodeError) else f"cannot read: {exc.strerror or exc}"
+            skipped.append({"path": str(path), "reason": reason})
+    probs = predict_arrays(model, np.stack(decoded)) if decoded else np.zeros((0, len(info["classes"])))
+    k = min(topk, len(info["classes"]))
+    preds = []
+    for name, p in zip(names, probs):
+        top = np.argsort(-p)[:k]
+        preds.append({"path": name, "top": [{"style": info["classes"][i], "probability": float(p[i])} for i in top]})
+    return preds, skipped
+
+
+__all__ = ["evaluate_classifier", "evaluate_command", "evaluate_on_cache", "final_evaluation", "map_classes",
+           "predict", "predict_arrays", "save_confusion"]

@@ -1,0 +1,145 @@
+"""Train a style classifier from scratch with an imbalance strategy, then evaluate its best checkpoint.
+
+Usage: ``run = train_classifier(ClassifyConfig(data="builtin", imbalance="crt", epochs=10))``.
+
+A run directory holds config.json, classes.json, metrics.jsonl (per epoch), best/last.safetensors,
+metrics.json (test-split evaluation with baselines) and figures/confusion.png; a crt run also holds
+stage1_best.safetensors, stage1_summary.json and crt/ (the head re-training, resumable on its own).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from artstyle.classify.config import ClassifyConfig, train_command
+from artstyle.classify.evaluate import final_evaluation
+from artstyle.classify.load import build_from_args
+from artstyle.classify.task import ClassificationTask, class_weights, logit_offsets
+from artstyle.config import config_dict
+from artstyle.dist import is_main_process, main_process_first, shared_run_dir
+from artstyle.engine import fit
+from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_dir, read_json, write_bytes, write_config,
+                           write_json)
+
+
+def train_transform(size: int, augment: bool, color_jitter: bool) -> Any:
+    """torchvision.transforms.v2 pipeline on uint8 CHW tensors (None when nothing to do)."""
+    if not augment and not color_jitter:
+        return None
+    from torchvision.transforms import v2
+
+    ops = []
+    if augment:
+        ops += [v2.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True), v2.RandomHorizontalFlip()]
+    if color_jitter:
+        ops.append(v2.ColorJitter(0.2, 0.2, 0.2, 0.02))
+    return v2.Compose(ops)
+
+
+def _model_args(cfg: ClassifyConfig, num_classes: int) -> dict[str, Any]:
+    return {"arch": cfg.model, "num_classes": num_classes, "img_size": cfg.size, "width": cfg.width, "depth": cfg.depth}
+
+
+def _write_run_files(run: Path, cfg: ClassifyConfig, cache: Any, strategy: dict[str, Any]) -> None:
+    """config.json (what the run is and how to rebuild its model) and classes.json (the label map)."""
+    write_config(run, "classify", train_command(cfg),
+                 {"config": config_dict(cfg), "model": _model_args(cfg, len(cache.classes)),
+                  "input": {"size": cfg.size, "range": [-1, 1], "resize": cache.meta["policy"]},
+                  "data": {"source": cache.source, "synthetic": cache.synthetic, "cache": str(cache.root)},
+                  "strategy": strategy})
+    write_json(run / "classes.json", {"classes": cache.classes})
+
+
+def train_classifier(cfg: ClassifyConfig) -> Path:
+    """Train a classifier, evaluate its best checkpoint on the test split, and return the run directory."""
+    from artstyle.data.cache import CachedImages, open_cache
+    from artstyle.data.sampler import ClassBalancedSampler
+    from artstyle.models.classifier import build_classifier
+
+    if cfg.resume:
+        run = find_run(cfg.resume)
+        saved = read_json(run / "config.json")["config"]
+        cfg = ClassifyConfig(**{**saved, "resume": cfg.resume, "progress": cfg.progress})
+    with main_process_first():
+        cache = open_cache(cfg)
+    counts = cache.counts("train")
+    if not cfg.resume:
+        name = cfg.name or f"{cfg.model}-{cfg.imbalance}"
+        run = shared_run_dir(lambda: prepare_run_dir(cfg.out, cfg.overwrite) if cfg.out else create_run("classify", name))
+    torch.manual_seed(cfg.seed)
+    model = build_classifier(cfg.model, len(cache.classes), cfg.size, cfg.width, cfg.depth)
+    weights = class_weights(counts, cfg.weighting, cfg.beta) if cfg.imbalance == "weighted-loss" else None
+    offsets = logit_offsets(counts, cfg.tau) if cfg.imbalance == "logit-adjust" else None
+    strategy = {"imbalance": cfg.imbalance, "train_counts": counts.tolist(),
+                "class_weights": None if weights is None else weights.tolist(),
+                "logit_offsets": None if offsets is None else offsets.tolist()}
+    if not cfg.resume and is_main_process():
+        _write_run_files(run, cfg, cache, strategy)
+    train_ds = CachedImages(cache, "train", transform=train_transform(cfg.size, cfg.augment, cfg.color_jitter))
+    val_split = "val" if (cache.splits == "val").any() else "test"
+    val_ds = CachedImages(cache, val_split)
+    sampler = ClassBalancedSampler(train_ds.labels, cfg.per_class, cfg.seed) if cfg.imbalance == "resample" else None
+    task = ClassificationTask(weights, offsets, cfg.label_smoothing, cfg.channels_last)
+    t0 = time.perf_counter()
+    stage1 = run / "stage1_summary.json"
+    stage1_done = bool(cfg.resume) and cfg.imbalance == "crt" and stage1.is_file()  # interrupted during cRT: stage 1 must not run again
+    if stage1_done:
+        summary = {**read_json(stage1), "is_main_process": is_main_process()}
+    else:
+        summary = fit(model, task, train_ds, val_ds, run, cfg, sampler=sampler, resume=bool(cfg.resume),
+                      metadata={"arch": cfg.model})
+    if cfg.imbalance == "crt":
+        summary["crt"] = _classifier_retraining(cfg, run, cache, _model_args(cfg, len(cache.classes)),
+                                                stage1_summary=None if stage1_done else dict(summary))
+    summary["train_seconds"] = time.perf_counter() - t0
+    if summary["is_main_process"]:
+        final_evaluation(run, cache, summary)
+    return run
+
+
+def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_args: dict,
+                           stage1_summary: dict | None) -> dict:
+    """cRT (Kang et al. 2020): freeze the features, re-initialise the head, retrain it class-balanced.
+
+    ``stage1_summary``: given when stage 1 was just trained, so cRT starts over from its best checkpoint
+    (the summary is saved last, as the marker that stage 1 is complete); ``None``: an interrupted cRT resumes.
+    """
+    fresh = stage1_summary is not None
+    import shutil
+
+    from artstyle.data.cache import CachedImages
+    from artstyle.data.sampler import ClassBalancedSampler
+
+    crt_dir = run / "crt"
+    with main_process_first():
+        if is_main_process() and fresh:  # nothing of an earlier cRT (--overwrite) may survive a new stage 1
+            shutil.rmtree(crt_dir, ignore_errors=True)
+            write_bytes(run / "stage1_best.safetensors", (run / "best.safetensors").read_bytes())  # atomic
+            write_json(run / "stage1_summary.json", {k: v for k, v in stage1_summary.items()
+                                                     if k != "is_main_process"})
+        crt_dir.mkdir(exist_ok=True)
+        model = build_from_args(model_args)
+        model.load_state_dict(load_safetensors(run / "stage1_best.safetensors"))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.head.reset_parameters()
+    head = list(model.head.parameters())
+    for p in head:
+        p.requires_grad_(True)
+    train_ds = CachedImages(cache, "train")  # no augmentation: the features are fixed
+    val_split = "val" if (cache.splits == "val").any() else "test"
+    sampler = ClassBalancedSampler(train_ds.labels, cfg.per_class, cfg.seed + 1)
+    settings = ClassifyConfig(**{**config_dict(cfg), "epochs": cfg.crt_epochs, "warmup_epochs": 0.0, "patience": 0})
+    task = ClassificationTask(None, None, cfg.label_smoothing, cfg.channels_last, frozen_features=True)
+    summary = fit(model, task, train_ds, CachedImages(cache, val_split), crt_dir, settings, sampler=sampler,
+                  resume=not fresh and (crt_dir / "last_state.json").exists(), params=head)
+    if is_main_process():
+        write_bytes(run / "best.safetensors", (crt_dir / "best.safetensors").read_bytes())  # atomic
+    return summary
+
+
+__all__ = ["train_classifier", "train_transform"]
