@@ -142,3 +142,29 @@ def test_captioned_grid_layout() -> None:
     img, lay = captioned_grid(cells, row_captions=["first row", "a much longer second caption than the grid"])
     y = lay["row_y"][1]
     assert (img[y:y + 8, x:x + 8] == 200).all() and img.shape[1] > 3 * 10 + 2  # widened to fit the caption
+
+
+def test_time_budget_counts_the_whole_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache build that alone outlasts --time-budget leaves no time to train: the budget is the command's."""
+    import time
+
+    import artstyle.data.cache as cache_mod
+    from artstyle.classify import ClassifyConfig, train_classifier
+    from artstyle.runs import read_json, read_jsonl
+
+    root = make_folder(tmp_path / "d", {"Baroque": 6, "Pop_Art": 6})
+    real = cache_mod.open_cache
+
+    def slow_open(cfg):  # noqa: ANN001, ANN202
+        cache = real(cfg)
+        time.sleep(1.2)  # the budget below is spent before training starts
+        return cache
+
+    monkeypatch.setattr(cache_mod, "open_cache", slow_open)
+    cfg = ClassifyConfig(data=str(root), size=16, epochs=3, batch_size=4, width=8, time_budget=1.0, progress=False,
+                         imbalance="crt", crt_epochs=2, workers=0, out=str(tmp_path / "run"))
+    run = train_classifier(cfg)
+    records = [r for r in read_jsonl(run / "metrics.jsonl") if "epoch" in r]
+    assert len(records) == 1 and records[0]["train_seconds"] < 0.5  # stopped at the first deadline check
+    assert "time budget" in read_json(run / "stage1_summary.json")["stopped"]
+    assert len([r for r in read_jsonl(run / "crt" / "metrics.jsonl") if "epoch" in r]) == 1  # crt: no time left

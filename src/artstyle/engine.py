@@ -171,6 +171,12 @@ def _load_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Op
 # ---------------------------------------------------------------- the loop
 
 
+def budget_deadline(budget: float, started: float, share: float = 1.0) -> float:
+    """The ``time.perf_counter()`` value at which ``share`` of a ``budget`` of seconds counted from ``started``
+    (the command's start) is spent; ``inf`` without a budget."""
+    return started + budget * share if budget > 0 else float("inf")
+
+
 def past_deadline(deadline: float, accelerator: Any) -> bool:
     """Whether the time budget is spent, agreed by every process (any one past it stops them all).
 
@@ -273,9 +279,12 @@ def make_loader(dataset: Any, batch_size: int, sampler: Any = None, shuffle_seed
 def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir: Path, settings: TrainSettings,
         sampler: Any = None, resume: bool = False, params: list[torch.nn.Parameter] | None = None,
         on_epoch_end: Callable[[torch.nn.Module, int, dict], None] | None = None,
-        metadata: dict[str, str] | None = None, best_name: str = "best") -> dict[str, Any]:
+        metadata: dict[str, str] | None = None, best_name: str = "best",
+        deadline: float | None = None) -> dict[str, Any]:
     """Train ``model`` on ``train_ds``, evaluating on ``val_ds`` each epoch. Returns a summary dict.
 
+    ``deadline`` (a ``time.perf_counter()`` value, from :func:`budget_deadline`) stops training when the
+    command's ``--time-budget`` is spent; without it the budget counts from this call.
     Writes into ``run_dir``: ``metrics.jsonl`` (one line per epoch), ``<best_name>.safetensors`` (best
     weights by ``task.monitor``), ``last.safetensors`` plus ``last_state.*`` (for ``resume=True``).
     ``params`` limits which parameters train (e.g. the head only); the rest stay frozen.
@@ -318,7 +327,8 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     # A run that stopped early (patience, time budget) and is resumed stays stopped: resuming finishes runs,
     # it does not extend them.
     stopped = info.get("stopped") or "completed"
-    deadline = time.perf_counter() + settings.time_budget if settings.time_budget > 0 else float("inf")
+    if deadline is None:
+        deadline = budget_deadline(settings.time_budget, time.perf_counter())
     first = settings.epochs + 1 if info.get("stopped") else info["epoch"] + 1
     for epoch in range(first, settings.epochs + 1):
         # Accelerate's loader sets its sampler's epoch from its own iteration counter at every __iter__,

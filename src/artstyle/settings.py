@@ -30,6 +30,9 @@ class TrainSettings:
     patience: int = opt(0, "Early stopping: epochs without improvement of the validation metric (0 = off).")
     threads: int = opt(0, "torch CPU threads (0 = torch's default). Set it when other processes share the CPU.")
     max_steps_per_epoch: int = opt(0, "Cap on optimiser steps per epoch (0 = full passes); for quick runs.")
-    time_budget: float = opt(0.0, "Stop training after this many seconds (0 = no limit); for equal-budget "
-                                  "comparisons. A run stopped by it counts as finished: --resume does not extend it.")
+    time_budget: float = opt(0.0, "Wall-clock seconds for the whole training command, counted from its start "
+                                  "(cache build, validation, checkpoints and crt's head re-training included; crt "
+                                  "gets its epochs' share). Training stops when it is spent, then the best "
+                                  "checkpoint is evaluated (0 = no limit). A run stopped by it counts as finished: "
+                                  "--resume does not extend it.")
     progress: bool = opt(True, "Show progress bars.")

@@ -21,7 +21,7 @@ from artstyle.classify.load import build_from_args
 from artstyle.classify.task import ClassificationTask, class_weights, logit_offsets
 from artstyle.config import config_dict
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
-from artstyle.engine import fit
+from artstyle.engine import budget_deadline, fit
 from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_dir, read_json, write_bytes, write_config,
                            write_json)
 
@@ -60,6 +60,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     from artstyle.data.sampler import ClassBalancedSampler
     from artstyle.models.classifier import build_classifier
 
+    started = time.perf_counter()  # --time-budget counts the whole command from here
     if cfg.resume:
         run = find_run(cfg.resume)
         saved = read_json(run / "config.json")["config"]
@@ -90,11 +91,14 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     if stage1_done:
         summary = {**read_json(stage1), "is_main_process": is_main_process()}
     else:
+        # With crt, stage 1 gets the budget's share of its epochs, so the head re-training fits in the rest.
+        share = cfg.epochs / (cfg.epochs + cfg.crt_epochs) if cfg.imbalance == "crt" else 1.0
         summary = fit(model, task, train_ds, val_ds, run, cfg, sampler=sampler, resume=bool(cfg.resume),
-                      metadata={"arch": cfg.model})
+                      metadata={"arch": cfg.model}, deadline=budget_deadline(cfg.time_budget, started, share))
     if cfg.imbalance == "crt":
         summary["crt"] = _classifier_retraining(cfg, run, cache, _model_args(cfg, len(cache.classes)),
-                                                stage1_summary=None if stage1_done else dict(summary))
+                                                stage1_summary=None if stage1_done else dict(summary),
+                                                deadline=budget_deadline(cfg.time_budget, started))
     summary["train_seconds"] = time.perf_counter() - t0
     if summary["is_main_process"]:
         final_evaluation(run, cache, summary)
@@ -102,7 +106,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
 
 
 def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_args: dict,
-                           stage1_summary: dict | None) -> dict:
+                           stage1_summary: dict | None, deadline: float = float("inf")) -> dict:
     """cRT (Kang et al. 2020): freeze the features, re-initialise the head, retrain it class-balanced.
 
     ``stage1_summary``: given when stage 1 was just trained, so cRT starts over from its best checkpoint
@@ -136,7 +140,7 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
     settings = ClassifyConfig(**{**config_dict(cfg), "epochs": cfg.crt_epochs, "warmup_epochs": 0.0, "patience": 0})
     task = ClassificationTask(None, None, cfg.label_smoothing, cfg.channels_last, frozen_features=True)
     summary = fit(model, task, train_ds, CachedImages(cache, val_split), crt_dir, settings, sampler=sampler,
-                  resume=not fresh and (crt_dir / "last_state.json").exists(), params=head)
+                  resume=not fresh and (crt_dir / "last_state.json").exists(), params=head, deadline=deadline)
     if is_main_process():
         write_bytes(run / "best.safetensors", (crt_dir / "best.safetensors").read_bytes())  # atomic
     return summary

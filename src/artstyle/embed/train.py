@@ -27,7 +27,7 @@ from artstyle.embed.config import EmbedTrainConfig
 from artstyle.embed.measure import (default_device, fit_pca, pca_metrics, pca_reconstruct, reconstruct,
                                     reconstruction_metrics)
 from artstyle.embed.task import AutoencoderTask
-from artstyle.engine import fit, to_uint8
+from artstyle.engine import budget_deadline, fit, to_uint8
 from artstyle.errors import ArtstyleError
 from artstyle.runs import (create_run, find_run, load_weights, prepare_run_dir, read_json, read_jsonl, write_bytes,
                            write_config, write_json)
@@ -74,6 +74,7 @@ def _write_run_files(run: Path, cfg: EmbedTrainConfig, cache: Any, val_split: st
 
 def train_autoencoder(cfg: EmbedTrainConfig) -> Path:
     """Train an autoencoder, compare its best checkpoint with PCA on the validation images; return the run."""
+    started = time.perf_counter()  # --time-budget counts the whole command from here
     from artstyle.data.cache import CachedImages
     from artstyle.figures import save_png
     from artstyle.figures.embed import plot_reconstructions
@@ -117,7 +118,8 @@ def train_autoencoder(cfg: EmbedTrainConfig) -> Path:
     task = AutoencoderTask(cfg.loss, cfg.channels_last)
     t0 = time.perf_counter()
     summary = fit(model, task, train_ds, val_ds, run, cfg, resume=bool(cfg.resume), on_epoch_end=on_epoch_end,
-                  metadata={"arch": cfg.arch, "latent_dim": str(cfg.latent_dim)})
+                  metadata={"arch": cfg.arch, "latent_dim": str(cfg.latent_dim)},
+                  deadline=budget_deadline(cfg.time_budget, started))
     summary["train_seconds"] = time.perf_counter() - t0
     if summary["is_main_process"]:
         _final_evaluation(run, cfg, cache, val_split, summary)

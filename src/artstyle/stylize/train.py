@@ -25,7 +25,7 @@ from artstyle.classify import ClassifyConfig, load_classifier, map_classes, trai
 from artstyle.config import command_line, config_dict
 from artstyle.data.cache import CachedImages, open_cache
 from artstyle.dist import is_distributed, is_main_process, main_process_first, shared_run_dir
-from artstyle.engine import fit
+from artstyle.engine import budget_deadline, fit
 from artstyle.errors import ArtstyleError
 from artstyle.models.stylizer import build_stylizer
 from artstyle.runs import create_run, find_run, prepare_run_dir, read_json, save_safetensors, write_config, write_json
@@ -132,6 +132,7 @@ def _datasets(cfg: StylizeConfig, cache: Any) -> tuple[Any, Any, Any]:
 
 def train_stylizer(cfg: StylizeConfig) -> Path:
     """Train a stylizer, evaluate it with the judge when one is given, and return the run directory."""
+    started = time.perf_counter()  # --time-budget counts the whole command from here
     cfg = _checked_config(cfg)
     with main_process_first():
         cache = _open_data(cfg)
@@ -172,7 +173,8 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     task = StylizeTask(cfg, classifier, clf_info["size"], clf_map, allowed, grams, train_eval)
     t0 = time.perf_counter()
     summary = fit(model, task, train_ds, val_ds, run, cfg, resume=bool(cfg.resume),
-                  metadata={"arch": "stylizer", "style_source": cfg.style_source})
+                  metadata={"arch": "stylizer", "style_source": cfg.style_source},
+                  deadline=budget_deadline(cfg.time_budget, started))
     summary["train_seconds"] = time.perf_counter() - t0
     if summary["is_main_process"]:
         write_json(run / "metrics.json", {"training": summary, "evaluation": None})
