@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 
 from artstyle.cli import build_app
 from artstyle.errors import ArtstyleError
+from artstyle.metrics import cluster_answer
 from artstyle.pipeline import STAGE_KEYS, PipelineConfig, resolve_settings, run_pipeline
-from artstyle.report import SECTION_TITLES, cluster_answer, run_kind, write_report
+from artstyle.report import SECTION_TITLES, run_kind, write_report
 
 EXPECTED_FIGURES = ("class_counts.png", "samples.png", "confusion.png", "learning_curves.png", "pca_vs_ae.png",
                     "map_pca.png", "evaluation_grid.png")
@@ -227,9 +228,13 @@ def test_report_from_individual_stage_runs(tiny: dict, tmp_path: Path, monkeypat
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("the report must read saved results, not compute them")
 
-    for module, names in (("artstyle.engine", ["fit"]), ("artstyle.classify", ["fit", "train_classifier",
-                          "compare_strategies", "evaluate_classifier"]), ("artstyle.embed", ["fit", "train_autoencoder",
-                          "export_embeddings"]), ("artstyle.stylize", ["fit", "train_stylizer", "evaluate_stylizer"]),
+    for module, names in (("artstyle.engine", ["fit"]), ("artstyle.classify.train", ["fit", "train_classifier"]),
+                          ("artstyle.classify.compare", ["compare_strategies"]),
+                          ("artstyle.classify.evaluate", ["evaluate_classifier"]),
+                          ("artstyle.embed.train", ["fit", "train_autoencoder"]),
+                          ("artstyle.embed.export", ["export_embeddings"]),
+                          ("artstyle.stylize.train", ["fit", "train_stylizer"]),
+                          ("artstyle.stylize.evaluate", ["evaluate_stylizer"]),
                           ("artstyle.cluster", ["cluster_embeddings", "compare_embeddings"]),
                           ("artstyle.lora", ["train_lora", "generate"]), ("artstyle.data.cache", ["prepare_cache"])):
         for name in names:

@@ -260,3 +260,69 @@ def chance_scores(labels_true: np.ndarray, n_clusters: int, seed: int = 0) -> di
     rng = np.random.default_rng((seed, 0xC0FFEE))
     random_pred = rng.integers(0, max(1, n_clusters), size=len(labels_true))
     return cluster_scores(labels_true, random_pred)
+
+
+# ------------------------------------------------------------------ "do styles cluster?", from the scores
+
+
+def _cluster_entries(comparison: dict[str, Any] | None, cluster: dict[str, Any] | None
+                     ) -> tuple[list[dict], list[dict]]:
+    """A cluster comparison's or a single cluster run's scores as ``([{label, kind, methods}], [{label, rows,
+    scores}])``: the representations, and the random-labelling chance rows."""
+    if comparison and comparison.get("rows"):
+        return ([{"label": r["label"], "kind": r["kind"], "methods": r["methods"]} for r in comparison["rows"]],
+                comparison.get("chance", []))
+    if cluster and cluster.get("methods"):
+        label = cluster.get("kind", "embeddings")
+        return ([{"label": label, "kind": label, "methods": cluster["methods"]}],
+                [{"label": "chance (random labelling)", "rows": [label], "scores": cluster.get("chance", {})}])
+    return [], []
+
+
+def cluster_answer(comparison: dict[str, Any] | None, cluster: dict[str, Any] | None = None,
+                   synthetic: bool | None = None) -> str:
+    """One sentence answering "do styles cluster?" from the scores: the best unsupervised clustering against
+    the random-labelling chance row, the other representations, and classifier features as a reference.
+
+    ``comparison`` is a cluster comparison's ``comparison.json``, ``cluster`` a cluster run's ``metrics.json``
+    (used when there is no comparison). The verdict is a fixed function of the best ARI's margin over chance.
+    """
+    entries, chance = _cluster_entries(comparison, cluster)
+    if not entries:
+        return "Do styles cluster? There are no clustering scores to answer from."
+    if synthetic is None:
+        synthetic = bool((comparison or {}).get("synthetic") or (cluster or {}).get("synthetic"))
+
+    def best(e: dict) -> tuple[str, dict]:
+        method = max(e["methods"], key=lambda k: e["methods"][k].get("ari", float("-inf")))
+        return method, e["methods"][method]
+
+    def chance_for(e: dict) -> dict:
+        for c in chance:
+            if e["label"] in c.get("rows", []):
+                return c["scores"]
+        return chance[0]["scores"] if chance else {"ari": 0.0, "nmi": float("nan")}
+
+    unsupervised = [e for e in entries if e["kind"] != "classifier"] or entries
+    top = max(unsupervised, key=lambda e: best(e)[1]["ari"])
+    method, sc = best(top)
+    ch = chance_for(top)
+    margin = sc["ari"] - ch.get("ari", 0.0)
+    verdict = ("No" if margin < 0.02 else "Barely" if margin < 0.1 else "Weakly" if margin < 0.3
+               else "Yes, clearly" if margin < 0.6 else "Yes, strongly")
+    kind = "unsupervised " if top["kind"] != "classifier" else ""
+    chance_nmi = ch.get("nmi")
+    chance_nmi_text = (f"{chance_nmi:.3f}" if isinstance(chance_nmi, (int, float)) and not
+                       (isinstance(chance_nmi, float) and np.isnan(chance_nmi)) else "-")
+    text = (f"Do styles cluster? {verdict}: the best {kind}clustering ({method} on {top['label']} features) matches "
+            f"the styles with ARI {sc['ari']:.3f} and NMI {sc['nmi']:.3f}, against {ch.get('ari', 0.0):.3f} and "
+            f"{chance_nmi_text} for a random labelling")
+    others = [e for e in unsupervised if e is not top]
+    if others:
+        text += "; " + ", ".join(f"{e['label']} reaches ARI {best(e)[1]['ari']:.3f}" for e in
+                                  sorted(others, key=lambda e: -best(e)[1]["ari"]))
+    supervised = [e for e in entries if e["kind"] == "classifier" and e is not top]
+    if supervised:
+        text += (f", while the classifier's features, learned from the style labels, reach ARI "
+                 f"{best(supervised[0])[1]['ari']:.3f}")
+    return text + (" (on synthetic data)." if synthetic else ".")

@@ -13,6 +13,7 @@ killed process leaves either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -133,6 +134,15 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "run"
 
 
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def not_writable(folder: str | os.PathLike, exc: OSError) -> ArtstyleError:
+    """The one-line error for a run folder that cannot be written (read-only file system, no permission)."""
+    return ArtstyleError(f"run folder {folder} is not writable ({exc.strerror or exc}); pass --out with a writable "
+                         "folder, or set ARTSTYLE_RUNS to one")
+
+
 def create_run(stage: str, name: str = "run", root: str | os.PathLike | None = None) -> Path:
     """Create and return a fresh ``<root>/<stage>/<yyyymmdd-hhmmss>-<name>/`` with a ``figures/`` folder.
 
@@ -140,16 +150,21 @@ def create_run(stage: str, name: str = "run", root: str | os.PathLike | None = N
     (``mkdir`` without ``exist_ok`` is atomic, so two processes cannot both claim one name).
     """
     base = Path(root if root is not None else os.environ.get("ARTSTYLE_RUNS", DEFAULT_RUNS_ROOT)) / stage
-    base.mkdir(parents=True, exist_ok=True)
     stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}"
-    for i in range(1, 10_000):
-        run = base / (stem if i == 1 else f"{stem}-{i}")
-        try:
-            run.mkdir()
-        except FileExistsError:
-            continue
-        (run / "figures").mkdir()
-        return run
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        for i in range(1, 10_000):
+            run = base / (stem if i == 1 else f"{stem}-{i}")
+            try:
+                run.mkdir()
+            except FileExistsError:
+                continue
+            (run / "figures").mkdir()
+            return run
+    except OSError as exc:
+        if exc.errno in _READ_ONLY:
+            raise not_writable(base, exc) from None
+        raise
     raise ArtstyleError(f"could not create a run directory under {base}")
 
 
@@ -164,12 +179,16 @@ def prepare_run_dir(out: str | os.PathLike, overwrite: bool = False) -> Path:
         # written into but never emptied.
         for child in out.iterdir():
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    out.mkdir(parents=True, exist_ok=True)
     try:
+        out.mkdir(parents=True, exist_ok=True)
         # mkdir is atomic: of two runs started at once with the same --out, only one creates figures/.
         (out / "figures").mkdir(exist_ok=overwrite)
     except FileExistsError:
         raise ArtstyleError(f"run directory {out} was just claimed by another run; choose another --out") from None
+    except OSError as exc:
+        if exc.errno in _READ_ONLY:
+            raise not_writable(out, exc) from None
+        raise
     return out
 
 
@@ -213,11 +232,10 @@ def load_weights(model: Any, path: str | os.PathLike) -> Any:
 def write_config(run: str | os.PathLike, stage: str, command: str, payload: dict[str, Any]) -> Path:
     """Write ``run/config.json``: the run's ``stage``, the ``command`` that reproduces it, and ``payload``.
 
-    ``stage`` names what made the run (``classify``, ``classify-compare``, ``embed``, ``embed-export``,
-    ``cluster``, ``cluster-compare``, ``stylize``, ``stylize-render``, ``lora``, ``lora-generate``, ``data-stats``,
-    ``evaluate``, ``pipeline``), so a reader never infers it from which files exist. ``command`` is the ``artstyle`` command
-    line that reproduces this run on its own (built from the resolved config); ``argv`` records what was
-    actually typed when the CLI made it (a pipeline's stages carry the pipeline's command line there).
+    ``stage`` names what made the run (the list is in architecture.md), so a reader never infers it from which
+    files exist. ``command`` is the ``artstyle`` command line that reproduces this run on its own (built from the
+    resolved config); ``argv`` records what was actually typed when the CLI made it (a pipeline's stages carry
+    the pipeline's command line there).
     """
     import shlex
 

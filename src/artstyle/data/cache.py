@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from artstyle.data.decode import RESIZE_POLICIES, DecodeError, decode_image, image_size
-from artstyle.data.sources import Item, Source, cache_root, open_source
+from artstyle.data.sources import Item, Source, cache_root, current_source, open_source
 from artstyle.errors import ArtstyleError
 from artstyle.runs import read_json, read_jsonl, write_json, write_text
 
@@ -74,6 +75,10 @@ class Cache:
             if n == 0:
                 self._images = np.zeros((0, s, s, 3), np.uint8)
             else:
+                # Checked again here: the file may have been cut short since load_cache (e.g. in a worker).
+                damage = _images_damage(self.root, self.meta)
+                if damage:
+                    raise ArtstyleError(_damaged_message(self.root, self.meta, damage))
                 self._images = np.memmap(self.root / "images.u8", dtype=np.uint8, mode="r", shape=(n, s, s, 3))
         return self._images
 
@@ -107,6 +112,72 @@ def _wanted_meta(source: Source, size: int, policy: str) -> dict[str, Any]:
 
 def _matches(meta: dict[str, Any], wanted: dict[str, Any]) -> bool:
     return all(meta.get(k) == v for k, v in wanted.items())
+
+
+def _note(message: str) -> None:
+    """Say on the console (stderr) what the cache did that the user did not ask for."""
+    print(f"note: {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- damage and staleness
+
+
+def _images_damage(root: Path, meta: dict[str, Any]) -> str | None:
+    """Why ``images.u8`` cannot be what ``meta`` says it is, or None. A short file is never mapped."""
+    expected, path = int(meta["n"]) * int(meta["size"]) ** 2 * 3, root / "images.u8"
+    actual = path.stat().st_size if path.is_file() else None
+    if actual is None:
+        return "images.u8 is missing"
+    return None if actual == expected else f"images.u8 has {actual} bytes, expected {expected}"
+
+
+def _damage(root: Path, meta: dict[str, Any]) -> str | None:
+    """Why a cache whose meta.json is complete cannot be read as valid, or None."""
+    damage = _images_damage(root, meta)
+    if damage:
+        return damage
+    for name in ("classes.json", "index.jsonl"):
+        if not (root / name).is_file():
+            return f"{name} is missing"
+    rows = len(read_jsonl(root / "index.jsonl"))  # a torn or cut line is dropped, so rows shift against pixels
+    return None if rows == int(meta["n"]) else f"index.jsonl has {rows} rows, expected {meta['n']}"
+
+
+def _damaged_message(root: Path, meta: dict[str, Any], damage: str) -> str:
+    return (f"cache {root} is damaged: {damage}; rebuild it with `artstyle data prepare --data {meta.get('source')} "
+            f"--size {meta.get('size')} --policy {meta.get('policy')} --out {root} --overwrite`")
+
+
+def describe_change(root: Path, source: Source) -> str:
+    """``"2 added, 1 removed"`` between the files a cache saw (rows and skipped) and ``source``'s now."""
+    old = {r["key"] for r in read_jsonl(root / "index.jsonl") + read_jsonl(root / "skipped.jsonl")
+           if is_file_key(r["key"])}
+    new = {i.key for i in source.items} | {k for k, _ in source.skipped if is_file_key(k)}
+    parts = [f"{len(new - old)} added" if new - old else "", f"{len(old - new)} removed" if old - new else ""]
+    return ", ".join(p for p in parts if p) or "files changed in place (size or modification time)"
+
+
+def _stale_sibling(source: Source, wanted: dict[str, Any]) -> Path | None:
+    """The newest default-location cache of the same source and settings, built before the source changed."""
+    found, settings = [], {k: v for k, v in wanted.items() if k != "fingerprint"}
+    for meta_path in (cache_root() / "prepared").glob("*/meta.json"):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if _matches(meta, settings) and meta.get("fingerprint") != wanted["fingerprint"]:
+            found.append((str(meta.get("created", "")), meta_path.parent))
+    return max(found)[1] if found else None
+
+
+def check_source_unchanged(cache: Cache) -> None:
+    """Refuse a cache given by path whose image folder changed since it was built (folders only)."""
+    source = current_source(cache.source, cache.meta.get("options") or {})
+    if source is None or source.fingerprint == cache.meta.get("fingerprint"):
+        return
+    raise ArtstyleError(f"cache {cache.root} was built from {cache.source}, which changed since "
+                        f"({describe_change(cache.root, source)}); rebuild it with `artstyle data prepare --data "
+                        f"{cache.source} --size {cache.size} --out {cache.root} --overwrite`, or pass --data instead")
 
 
 # ---------------------------------------------------------------- worker side (runs in a process pool)
@@ -158,20 +229,39 @@ def prepare_cache(spec: str = "builtin", size: int = 128, policy: str = "center-
     if (root / "meta.json").is_file():
         meta = read_json(root / "meta.json")
         if _matches(meta, wanted):
-            return load_cache(root)
-        if out and not overwrite and (meta.get("size"), meta.get("policy")) != (size, policy):
+            damage = _damage(root, meta)
+            if damage is None:
+                return load_cache(root)
+            # Rebuilt from the source, never patched: a cut file cannot hand training wrong pixels.
+            _note(f"cache {root} is damaged ({damage}): rebuilding it from {source.spec}")
+        elif out and not overwrite and (meta.get("size"), meta.get("policy")) != (size, policy):
             raise ArtstyleError(f"cache {root} was built at {meta.get('size')} px ({meta.get('policy')}), not "
                                 f"{size} px ({policy}); pass --overwrite to rebuild it or choose another --out")
+        elif meta.get("fingerprint") != source.fingerprint:
+            _note(f"{source.spec} changed since cache {root} was built ({describe_change(root, source)}): "
+                  "rebuilding it")
     elif root.exists() and any(root.iterdir()) and not overwrite:
         raise ArtstyleError(f"{root} exists and is not an artstyle cache; choose another --out or pass --overwrite")
+    elif not out and (stale := _stale_sibling(source, wanted)) is not None:
+        _note(f"{source.spec} changed since cache {stale} was built ({describe_change(stale, source)}): "
+              f"building a new cache {root}")
+    _build_or_explain(source, root, size, policy, workers, progress, wanted)
+    return load_cache(root)
+
+
+def _build_or_explain(source: Source, root: Path, size: int, policy: str, workers: int | None, progress: bool,
+                      wanted: dict[str, Any]) -> None:
+    """:func:`_build`, with a full disk or a read-only cache folder said in one line."""
     try:
         _build(source, root, size, policy, workers, progress, wanted)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise ArtstyleError(f"disk full while writing the cache under {root.parent}; free some space or "
                                 "pass --out on a disk with room (the partial cache was removed)") from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise ArtstyleError(f"cache folder {root.parent} is not writable ({exc.strerror}); set ARTSTYLE_CACHE "
+                                "to a writable folder or pass --out") from None
         raise
-    return load_cache(root)
 
 
 def _build(source: Source, root: Path, size: int, policy: str, workers: int | None, progress: bool,
@@ -256,11 +346,9 @@ def load_cache(root: str | os.PathLike, expect_size: int | None = None) -> Cache
     if expect_size is not None and int(meta["size"]) != expect_size:
         raise ArtstyleError(f"cache {root} was built at {meta['size']} px but {expect_size} px was asked for; "
                             f"rebuild it with `artstyle data prepare --size {expect_size}` or drop --size")
-    expected_bytes = int(meta["n"]) * int(meta["size"]) ** 2 * 3
-    actual = (root / "images.u8").stat().st_size if (root / "images.u8").exists() else -1
-    if actual != expected_bytes:
-        raise ArtstyleError(f"cache {root} is damaged: images.u8 has {actual} bytes, expected {expected_bytes}; "
-                            "rebuild it with `artstyle data prepare --overwrite`")
+    damage = _damage(root, meta)
+    if damage:
+        raise ArtstyleError(_damaged_message(root, meta, damage))
     classes = read_json(root / "classes.json")["classes"]
     index = read_jsonl(root / "index.jsonl")
     lookup = {c: i for i, c in enumerate(classes)}
@@ -312,6 +400,8 @@ class CachedImages:
 def open_cache(cfg: Any) -> Any:
     """The prepared cache for a stage config with ``data``/``cache``/``size``/``label_column``."""
     if getattr(cfg, "cache", ""):
-        return load_cache(cfg.cache, expect_size=cfg.size)
+        cache = load_cache(cfg.cache, expect_size=cfg.size)
+        check_source_unchanged(cache)
+        return cache
     return prepare_cache(cfg.data, size=cfg.size, label_column=getattr(cfg, "label_column", "style"),
                          progress=cfg.progress)

@@ -127,6 +127,24 @@ def open_source(spec: str | os.PathLike = "builtin", *, label_column: str = "sty
     return _open_folder(path, spec, options)
 
 
+def current_source(spec: str, options: dict[str, Any]) -> Source | None:
+    """The image folder behind ``spec`` listed again now, to compare with a cache's fingerprint.
+
+    None when that cannot be done cheaply: a Hugging Face dataset, a folder that is gone (a cache outlives
+    its source by design), or a built-in dataset not painted on this machine.
+    """
+    if spec == "builtin" or spec.startswith("builtin:"):
+        root = builtin_root(spec)
+        if not (root / SYNTHETIC_MARKER).is_file():
+            return None
+    else:
+        root = Path(spec).expanduser()
+        if spec.startswith("hf:") or not root.is_dir() or _looks_like_hf_dir(root):
+            return None
+    defaults = {"label_column": "style", "val_fraction": 0.1, "test_fraction": 0.1, "seed": 0}
+    return _open_folder(root, spec, {**defaults, **options})
+
+
 # --------------------------------------------------------------------------- built-in dataset
 
 
@@ -156,12 +174,19 @@ def parse_builtin(spec: str) -> float:
     return scale
 
 
+def builtin_root(spec: str = "builtin", seed: int = 0) -> Path:
+    """Where the built-in dataset ``spec`` is (or would be) painted in the user cache."""
+    from artstyle.data.synth import SYNTH_VERSION
+
+    return cache_root() / "builtin" / f"v{SYNTH_VERSION}-scale{parse_builtin(spec):g}-px{BUILTIN_SIZE}-seed{seed}"
+
+
 def ensure_builtin(spec: str = "builtin", seed: int = 0) -> Path:
     """Paint the built-in dataset into the user cache once and return its root (reused afterwards)."""
-    from artstyle.data.synth import SYNTH_VERSION, write_builtin
+    from artstyle.data.synth import write_builtin
 
     scale = parse_builtin(spec)
-    root = cache_root() / "builtin" / f"v{SYNTH_VERSION}-scale{scale:g}-px{BUILTIN_SIZE}-seed{seed}"
+    root = builtin_root(spec, seed)
     if not (root / SYNTHETIC_MARKER).is_file():  # the marker is written last: its absence means incomplete
         write_builtin(root, scale=scale, size=BUILTIN_SIZE, seed=seed)
     return root
@@ -367,5 +392,5 @@ def describe(source: Source) -> dict[str, Any]:
             "counts": counts, "skipped": len(source.skipped)}
 
 
-__all__ = ["Item", "Source", "open_source", "assign_splits", "class_name", "cache_root", "ensure_builtin",
+__all__ = ["Item", "Source", "open_source", "current_source", "assign_splits", "class_name", "cache_root", "ensure_builtin",
            "describe"]

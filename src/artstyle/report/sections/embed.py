@@ -1,0 +1,42 @@
+"""The report's "The autoencoder" section, from an ``embed train`` run: autoencoder against PCA.
+
+Usage: ``section_autoencoder(doc, found)``.
+"""
+
+from __future__ import annotations
+
+from artstyle.report.document import Doc
+from artstyle.report.find import Found
+from artstyle.report.format import num, pct, training_line
+from artstyle.runs import read_json
+
+
+def section_autoencoder(doc: Doc, f: Found) -> None:
+    doc.h(2, "The autoencoder")
+    if f.embed is None:
+        doc.p("Not run: no `artstyle embed train` run was given (the pipeline's `embed` stage did not complete).")
+        return
+    c = read_json(f.embed / "config.json")
+    m = read_json(f.embed / "metrics.json")
+    ae, pca = m["autoencoder"], m["pca_baseline"]
+    size, d = m.get("size", c.get("model", {}).get("img_size")), m["latent_dim"]
+    ratio = (size * size * 3 / d) if num(size) and d else float("nan")
+    doc.p(f"A convolutional autoencoder trained from scratch compresses each {size} px image to {d} numbers "
+          f"({ratio:.0f}x fewer than its pixels), with the `{m.get('loss')}` loss. It is compared with PCA keeping "
+          f"the same number of dimensions ({pca.get('components')} components fitted on {pca.get('fit_images'):,} "
+          f"training images, {pct(pca.get('explained_variance'))} of the pixel variance), on the same "
+          f"{m['n_images']:,} {m['split']} images. {training_line(m.get('training'))}")
+    doc.table(["metric", "autoencoder", f"PCA ({pca.get('components')} components)", "better"],
+              [["PSNR (dB, higher is better)", f"{ae['psnr']:.2f}", f"{pca['psnr']:.2f}",
+                "autoencoder" if ae["psnr"] > pca["psnr"] else "PCA"],
+               ["SSIM (higher is better)", f"{ae['ssim']:.4f}", f"{pca['ssim']:.4f}",
+                "autoencoder" if ae["ssim"] > pca["ssim"] else "PCA"],
+               ["MSE (lower is better)", f"{ae['mse']:.5f}", f"{pca['mse']:.5f}",
+                "autoencoder" if ae["mse"] < pca["mse"] else "PCA"]])
+    diff = ae["psnr"] - pca["psnr"]
+    doc.p(f"The autoencoder reconstructs {abs(diff):.2f} dB {'better' if diff > 0 else 'worse'} than PCA in PSNR "
+          f"and {'better' if ae['ssim'] > pca['ssim'] else 'worse'} in SSIM ({ae['ssim']:.3f} vs {pca['ssim']:.3f}).")
+    doc.fig(f.embed / "figures" / "learning_curves.png",
+            "Learning curves: training and validation loss, validation PSNR")
+    doc.fig(f.embed / "figures" / "pca_vs_ae.png", "Validation images: originals, autoencoder and PCA reconstructions")
+    doc.fig(f.embed / "figures" / "reconstructions.png", "Reconstructions after the last epoch")

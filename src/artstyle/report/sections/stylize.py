@@ -1,0 +1,64 @@
+"""The report's "Stylization" section, from a ``stylize train`` run: the judge's verdict against baselines.
+
+Usage: ``section_stylization(doc, found)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from artstyle.report.document import Doc
+from artstyle.report.find import Found
+from artstyle.report.format import f3, num, pct, training_line
+from artstyle.runs import read_json
+
+_METHOD_LABELS = {"stylizer": "stylizer (target style)", "identity": "identity (output = input)",
+                  "blend": "50/50 blend with the target style's mean image",
+                  "reconstruction": "reconstruction with the true style"}
+
+
+def section_stylization(doc: Doc, f: Found) -> None:
+    doc.h(2, "Stylization")
+    if f.stylize is None:
+        doc.p("Not run: no `artstyle stylize train` run was given (the pipeline's `stylize` stage did not complete).")
+        return
+    c = read_json(f.stylize / "config.json")
+    m = read_json(f.stylize / "metrics.json")
+    cfg = c.get("config", {})
+    doc.p(f"A style-conditioned encoder-decoder (`{cfg.get('style_source')}` style vectors, width {cfg.get('width')}, "
+          f"{cfg.get('size')} px) re-renders an image in a target style. It was trained against the classifier "
+          f"`{c.get('classifier', {}).get('run')}` and is judged by an independently trained one, "
+          f"`{c.get('judge', {}).get('run') or 'none'}`. {training_line(m.get('training'))}")
+    ev = m.get("evaluation")
+    if not ev:
+        doc.p("Not evaluated: the run had no judge (`artstyle stylize evaluate RUN --judge OTHER_RUN` adds it).")
+    else:
+        _evaluation(doc, ev)
+    doc.fig(f.stylize / "figures" / "evaluation_grid.png",
+            "Test images (left) re-rendered in every training style")
+
+
+def _evaluation(doc: Doc, ev: dict[str, Any]) -> None:
+    """The judge's hit rates, SSIM and PSNR per method, and one sentence on how the stylizer compares."""
+    rows = []
+    for name, v in ev["methods"].items():
+        rows.append([_METHOD_LABELS.get(name, name), f"{pct(v['hit_rate'])} ± {100 * v.get('hit_rate_se', 0):.1f}",
+                     f3(v.get("ssim")), f"{v['psnr']:.2f}" if num(v.get("psnr")) else "-",
+                     f3(v.get("judge_feature_distance"))])
+    doc.table(["method", "judge hit rate on the target style", "SSIM to input", "PSNR to input (dB)",
+               "judge-feature cosine distance"], rows)
+    doc.p(f"{ev['pairs']:,} mismatched (test image, target style) pairs from {ev['test_images']:,} test images, "
+          f"{len(ev.get('targets', []))} target styles. The judge recognises the inputs' true styles "
+          f"{pct(ev.get('judge_accuracy_on_inputs'))} of the time; a random guess hits the target "
+          f"{pct(ev.get('chance_hit_rate'))} of the time.")
+    st = ev["methods"].get("stylizer", {})
+    others = {k: v for k, v in ev["methods"].items() if k != "stylizer"}
+    if st and others:
+        best_base = max(others, key=lambda k: others[k]["hit_rate"])
+        ahead = st["hit_rate"] - others[best_base]["hit_rate"]
+        doc.p(f"The judge takes the stylizer's re-renderings for the target style {pct(st['hit_rate'])} of the time, "
+              f"{abs(100 * ahead):.1f} points {'above' if ahead >= 0 else 'below'} the best baseline "
+              f"({_METHOD_LABELS.get(best_base, best_base)}, {pct(others[best_base]['hit_rate'])}) and "
+              f"{abs(100 * (st['hit_rate'] - ev['chance_hit_rate'])):.1f} points "
+              f"{'above' if st['hit_rate'] >= ev['chance_hit_rate'] else 'below'} chance, while keeping SSIM "
+              f"{f3(st.get('ssim'))} to the input.")
