@@ -24,7 +24,7 @@ class TrainSettings:
     grad_clip: float = opt(1.0, "Clip the gradient norm to this (0 = off).")
     precision: str = opt("auto", "fp32, bf16, fp16 (CUDA only) or auto: bf16 where the hardware has native "
                          "bf16, else fp32.", choices=PRECISIONS)
-    channels_last: bool = opt(True, "Use channels_last memory format (faster convolutions on CPU and GPU).")
+    channels_last: bool = opt(True, "Use the channels_last memory format for convolutions (usually faster; turn off to compare).")
     workers: int = opt(1, "DataLoader worker processes (augmentation runs there).")
     seed: int = opt(0, "Random seed: same seed, same data order, same result on the CPU.")
     patience: int = opt(0, "Early stopping: epochs without improvement of the validation metric (0 = off).")

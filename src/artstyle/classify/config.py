@@ -26,12 +26,12 @@ class ClassifyConfig(TrainSettings):
                      choices=("resnet", "simple-cnn", "inclass"))
     width: int = opt(32, "Base channel width (resnet, simple-cnn).")
     depth: int = opt(1, "Residual blocks per stage (resnet).")
-    imbalance: str = opt("crt", "Class-imbalance strategy: none; resample (N per class per epoch); "
-                         "weighted-loss; logit-adjust (logits + tau*log prior in the training loss); crt "
-                         "(retrain the head with class-balanced sampling after training; the default: in docs/results.md it "
-                         "ties resample on balanced accuracy with 20 points more accuracy, but lower tail recall).",
+    imbalance: str = opt("crt", "Class-imbalance strategy: none; resample (--per-class images per class per "
+                         "epoch); weighted-loss (class weights in the loss); logit-adjust (logits + tau*log prior in "
+                         "the training loss); crt (train as none, then retrain the head with class-balanced sampling "
+                         "for --crt-epochs). `artstyle classify compare` measures them on your data.",
                          choices=IMBALANCE)
-    per_class: int = opt(400, "resample/crt: images drawn per class per epoch (the brief's 400).")
+    per_class: int = opt(400, "resample/crt: images drawn per class per epoch.")
     weighting: str = opt("effective", "weighted-loss: inverse frequency or effective number (Cui 2019).",
                          choices=("inverse", "effective"))
     beta: float = opt(0.999, "weighted-loss effective number: beta.")

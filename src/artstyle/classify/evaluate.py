@@ -86,19 +86,44 @@ def evaluate_command(run: str | Path, data: str, split: str, label_column: str, 
     return shlex.join(words)
 
 
+def run_policy(info: dict[str, Any]) -> str:
+    """The resize policy the run was trained with (config.json ``input.resize``; runs before it: center-crop)."""
+    return info["config"].get("input", {}).get("resize", "center-crop")
+
+
+def _check_out(run: Path, out: Path, overwrite: bool) -> None:
+    """Refuse an ``--out`` that holds the evaluated run, is a file, or is not empty without ``overwrite``."""
+    resolved, source = out.resolve(), run.resolve()
+    if resolved == source or resolved in source.parents:
+        raise ArtstyleError(f"--out {out} holds the run being evaluated; choose another folder")
+    if out.exists() and not out.is_dir():
+        raise ArtstyleError(f"--out {out} is a file; choose a folder")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ArtstyleError(f"--out {out} is not empty; pass --overwrite to replace it or choose another --out")
+
+
 def evaluate_classifier(run: str | Path, data: str = "builtin", split: str = "test", label_column: str = "style",
-                        out: str | Path | None = None) -> Path:
-    """Evaluate a trained run on any dataset, mapping classes by name. Returns the evaluation directory."""
+                        out: str | Path | None = None, overwrite: bool = False) -> Path:
+    """Evaluate a trained run on any dataset, mapping classes by name. Returns the evaluation directory.
+
+    ``data`` is decoded at the run's size with the run's resize policy, as in training. An existing, non-empty
+    ``out`` is refused unless ``overwrite`` (an earlier run there is then emptied, as ``runs.prepare_run_dir`` does).
+    """
     from artstyle.data.cache import prepare_cache
+    from artstyle.runs import prepare_run_dir
 
     model, info = load_classifier(run)
-    cache = prepare_cache(data, size=info["size"], label_column=label_column)
+    if out:  # before the data is decoded: a refused --out costs nothing
+        _check_out(Path(run), Path(out), overwrite)
+    cache = prepare_cache(data, size=info["size"], policy=run_policy(info), label_column=label_column)
     train_counts = np.array(info["config"].get("strategy", {}).get("train_counts") or np.ones(len(info["classes"])))
     report = evaluate_on_cache(model, info["classes"], cache, split, train_counts)
-    report["data"] = {"source": cache.source, "synthetic": cache.synthetic, "split": split, "run": str(run)}
-    dest = Path(out) if out else create_run("evaluate", Path(run).name)
+    report["data"] = {"source": cache.source, "synthetic": cache.synthetic, "split": split, "run": str(run),
+                      "size": cache.size, "resize": cache.meta["policy"]}
+    dest = prepare_run_dir(out, overwrite) if out else create_run("evaluate", Path(run).name)
     write_config(dest, "evaluate", evaluate_command(run, data, split, label_column, out),
-                 {"run": str(run), "data": data, "split": split, "label_column": label_column})
+                 {"run": str(run), "data": data, "split": split, "label_column": label_column,
+                  "input": {"size": cache.size, "resize": cache.meta["policy"]}})
     write_json(dest / "metrics.json", report)
     save_confusion(report, info["classes"], cache.synthetic, dest / "figures" / "confusion.png")
     return dest
@@ -110,7 +135,7 @@ def predict(run: str | Path, images: list[str | Path], topk: int = 5) -> tuple[l
 
     model, info = load_classifier(run)
     decoded, names, skipped = [], [], []
-    policy = info["config"].get("input", {}).get("resize", "center-crop")
+    policy = run_policy(info)
     for path in images:
         try:
             data = Path(path).read_bytes()
@@ -129,4 +154,4 @@ def predict(run: str | Path, images: list[str | Path], topk: int = 5) -> tuple[l
 
 
 __all__ = ["evaluate_classifier", "evaluate_command", "evaluate_on_cache", "final_evaluation", "map_classes",
-           "predict", "predict_arrays", "save_confusion"]
+           "predict", "predict_arrays", "run_policy", "save_confusion"]

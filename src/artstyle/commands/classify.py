@@ -57,12 +57,16 @@ def evaluate(run: Path = typer.Argument(..., help="A classify run directory."),
              data: str = typer.Option("builtin", help="Dataset to evaluate on; classes are matched by name."),
              split: str = typer.Option("test", help="Split to evaluate: train, val or test."),
              label_column: str = typer.Option("style", help="Label column for Hugging Face sources."),
-             out: Optional[Path] = typer.Option(None, help="Output directory (default runs/evaluate/<timestamp>-<run>/).")) -> None:
-    """Evaluate a trained classifier on any dataset, mapping classes by name (unknown names are an error)."""
+             out: Optional[Path] = typer.Option(None, help="Output directory (default runs/evaluate/<timestamp>-<run>/)."),
+             overwrite: bool = typer.Option(False, help="Allow --out to be an existing, non-empty directory (an "
+                                                        "earlier run there is emptied first).")) -> None:
+    """Evaluate a trained classifier on any dataset, mapping classes by name (unknown names are an error).
+
+    The data is decoded at the run's image size with the run's resize policy, as in training."""
     from artstyle.classify import evaluate_classifier
     from artstyle.runs import read_json
 
-    dest = evaluate_classifier(run, data, split, label_column, out)
+    dest = evaluate_classifier(run, data, split, label_column, out, overwrite)
     _print_report(read_json(dest / "metrics.json"))
     typer.echo(f"evaluation: {dest}")
 

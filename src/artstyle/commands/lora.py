@@ -35,11 +35,11 @@ def _train(cfg: LoraTrainConfig) -> None:
     typer.echo(f"run: {run}")
 
 
-def _generate(cfg: LoraGenerateConfig) -> None:
+def _generate(cfg: LoraGenerateConfig, overwrite: bool) -> None:
     from artstyle.lora import generate
     from artstyle.runs import read_json
 
-    out = generate(cfg)
+    out = generate(cfg, overwrite=overwrite)
     files = read_json(out / "generate.json")["files"]
     typer.echo(f"{len(files)} grids in {out}")
 
@@ -53,4 +53,7 @@ typer_command(app, "train", LoraTrainConfig, _train,
 
 typer_command(app, "generate", LoraGenerateConfig, _generate,
               help="Paint --n images per style with a trained LoRA: RUN/figures/generate/<Style>.png, and with "
-                   "--compare <Style>-compare.png (base model above, LoRA below, same seeds).")
+                   "--compare <Style>-compare.png (base model above, LoRA below, same seeds).",
+              extra={"overwrite": (bool, typer.Option(False, help="Allow the output folder (--out, or "
+                                                                  "RUN/figures/generate/) to hold files already; an "
+                                                                  "earlier generate there is emptied first."))})

@@ -54,6 +54,8 @@ def render(run: Path = typer.Argument(..., help="A stylize run directory."),
                                                        "(repeatable; further paths may follow it)."),
            styles: str = typer.Option("all", help="Comma-separated target styles (names or aliases), or 'all'."),
            out: Optional[Path] = typer.Option(None, help="Output folder (default: RUN/renders/<timestamp>/)."),
+           overwrite: bool = typer.Option(False, help="Allow --out to be an existing, non-empty folder (an earlier "
+                                                      "render there is emptied first)."),
            ) -> None:
     """Re-render each image in each style: a grid PNG (original first, then one column per style) plus one PNG per (image, style) named <stem>__<Style>.png. Unreadable images are skipped and listed."""  # noqa: E501 - one paragraph in --help
     from artstyle.stylize import render as run_render
@@ -61,7 +63,7 @@ def render(run: Path = typer.Argument(..., help="A stylize run directory."),
     paths = list(images or []) + list(more or [])
     if not paths:
         raise ArtstyleError("--images: give at least one image file or folder")
-    result = run_render(run, paths, styles, out)
+    result = run_render(run, paths, styles, out, overwrite)
     for s in result["skipped"]:
         typer.echo(f"skipped {s['path']}: {s['reason']}", err=True)
     typer.echo(f"{len(result['files'])} images in {len(result['styles'])} styles")

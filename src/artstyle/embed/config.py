@@ -29,11 +29,10 @@ class EmbedTrainConfig(TrainSettings):
 
     data: str = opt("builtin", DATA_HELP)
     label_column: str = opt("style", "Label column for Hugging Face sources (only used for figures and exports).")
-    size: int = opt(64, "Image size in pixels, a multiple of 16. 64 trains ~4x faster than 128 and keeps palette "
-                    "and composition.")
+    size: int = opt(64, "Image size in pixels, a multiple of 16 (compute grows with its square).")
     arch: str = opt("conv", "Autoencoder architecture.", choices=("conv",))
-    latent_dim: int = opt(256, "Latent vector size: 48x compression at 64 px, small enough for fast clustering.")
-    width: int = opt(32, "Base channel width of the autoencoder (16 is ~3x faster on a CPU).")
+    latent_dim: int = opt(256, "Latent vector size (256 is 48x compression of a 64 px image).")
+    width: int = opt(32, "Base channel width of the autoencoder (compute grows with its square).")
     loss: str = opt("mse", "Reconstruction loss: mse, l1, or l1+ssim (0.84 (1-SSIM) + 0.16 L1).", choices=LOSSES)
     augment: bool = opt(True, "Random horizontal flips during training.")
     pca_samples: int = opt(2000, "Training images the PCA baseline is fitted on (a random subsample).")

@@ -62,7 +62,7 @@ class LoraTrainConfig:
                          "stay fp32). auto = fp16 on a CUDA GPU (or what `accelerate launch` sets), fp32 on CPU.",
                          choices=PRECISIONS)
     mixed_precision: str = opt("", "Deprecated name of --precision (auto, no, fp16 or bf16; no = fp32).")
-    gradient_checkpointing: bool = opt(False, "Recompute activations in the backward pass: much less memory, ~20% slower.")
+    gradient_checkpointing: bool = opt(False, "Recompute activations in the backward pass: less memory, more compute.")
     use_8bit_adam: bool = opt(False, "bitsandbytes 8-bit AdamW (CUDA; pip install bitsandbytes).")
     snr_gamma: float = opt(0.0, "Min-SNR loss weighting gamma (Hang et al. 2023; 5 is the paper's value); 0 = off.")
     rank: int = opt(4, "LoRA rank r (adapter size; 4-16 is typical).")

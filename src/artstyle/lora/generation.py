@@ -9,6 +9,7 @@ Usage::
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -96,6 +97,30 @@ def _read_run(cfg: LoraGenerateConfig) -> _Source:
     return _Source(run, train_cfg, styles, bool(classes_info.get("synthetic")), template, size, pretrained)
 
 
+def output_dir(cfg: LoraGenerateConfig, run: Path, overwrite: bool = False, clear: bool = False) -> Path:
+    """The folder ``generate`` writes into (``--out`` or ``RUN/figures/generate/``), checked before any model loads.
+
+    A non-empty folder is refused unless ``overwrite``; with ``clear`` an earlier ``lora generate`` there is then
+    emptied (``runs.prepare_run_dir``'s rule), and any other folder is written into but never emptied.
+    """
+    from artstyle.runs import run_stage
+
+    out = Path(cfg.out) if cfg.out else run / "figures" / "generate"
+    if cfg.out and (out.resolve() == run.resolve() or out.resolve() in run.resolve().parents):
+        raise ArtstyleError(f"--out {out} holds the lora run itself; choose another folder")
+    if out.exists() and not out.is_dir():
+        raise ArtstyleError(f"--out {out} is a file; choose a folder")
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise ArtstyleError(f"{out} already holds files (an earlier `lora generate`?); pass --overwrite to "
+                                "replace them or choose another --out")
+        stage = run_stage(out)[0] if (out / "config.json").is_file() else None
+        if clear and stage == "lora-generate":
+            for child in out.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    return out
+
+
 def _base_pipeline(cfg: LoraGenerateConfig, src: _Source) -> tuple[Any, str]:
     """``(pipeline with DPM-Solver++ on the device, device)``: fp16 on CUDA, fp32 elsewhere."""
     from diffusers import DPMSolverMultistepScheduler
@@ -115,8 +140,10 @@ def _base_pipeline(cfg: LoraGenerateConfig, src: _Source) -> tuple[Any, str]:
     return pipe, device
 
 
-def generate(cfg: LoraGenerateConfig) -> Path:
+def generate(cfg: LoraGenerateConfig, overwrite: bool = False) -> Path:
     """Paint ``cfg.n`` images per style with the run's LoRA; return the output folder.
+
+    The output folder must be new or empty unless ``overwrite`` (see :func:`output_dir`).
 
     Writes ``<Style>.png`` (one row of images), ``<Style>-compare.png`` with ``--compare`` (base model row above
     the LoRA row, same seeds), ``generate.json`` (prompts, seeds, settings, files) and ``config.json`` (stage
@@ -129,8 +156,9 @@ def generate(cfg: LoraGenerateConfig) -> Path:
     from artstyle.runs import write_config, write_json
 
     src = _read_run(cfg)
+    output_dir(cfg, src.run, overwrite)  # before the model loads: a refused folder costs nothing
     pipe, device = _base_pipeline(cfg, src)
-    out = Path(cfg.out) if cfg.out else src.run / "figures" / "generate"
+    out = output_dir(cfg, src.run, overwrite, clear=True)
     out.mkdir(parents=True, exist_ok=True)
     prompts = {s: render_prompt(src.template, s) for s in src.styles}
     common = dict(steps=cfg.steps, guidance=cfg.guidance, size=src.size, negative=cfg.negative_prompt, batch=cfg.batch)
@@ -164,4 +192,4 @@ def generate(cfg: LoraGenerateConfig) -> Path:
     return out
 
 
-__all__ = ["generate", "paint", "prompt_grid"]
+__all__ = ["generate", "output_dir", "paint", "prompt_grid"]

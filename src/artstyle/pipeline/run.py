@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from artstyle.config import config_dict
+from artstyle.constants import SYNTHETIC_MARKER
 from artstyle.errors import ArtstyleError
 from artstyle.pipeline.config import PipelineConfig, pipeline_command, resolve_settings
 from artstyle.pipeline.stages import STAGES, Stage, not_applicable
-from artstyle.pipeline.state import Context, e, fingerprint, open_pipeline, run_dir_exists
+from artstyle.pipeline.state import Context, e, fingerprint, open_pipeline, release_pipeline, run_dir_exists
 from artstyle.runs import write_config
 
 
@@ -40,6 +41,15 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
                             "the stage commands (e.g. `artstyle classify train`) instead")
     t_start = time.perf_counter()
     ctx = _start(cfg)
+    try:
+        _run_stages(ctx, t_start)
+    finally:  # a Python caller may start another `artstyle run --out` on this folder afterwards
+        release_pipeline(ctx.run)
+    return ctx.run
+
+
+def _run_stages(ctx: Context, t_start: float) -> None:
+    """Every stage in table order; then the summary. Raises at the end when a stage failed."""
     ran: set[str] = set()
     failed: dict[str, str] = {}
     for i, (key, stage) in enumerate(STAGES.items(), 1):
@@ -54,7 +64,6 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         names = ", ".join(f"{k} ({v})" for k, v in failed.items())
         raise ArtstyleError(f"{len(failed)} stage(s) failed: {names}. Fix the cause and run `artstyle run --out "
                             f"{ctx.run}` to resume; stages already done are skipped")
-    return ctx.run
 
 
 def _start(cfg: PipelineConfig) -> Context:
@@ -71,7 +80,7 @@ def _start(cfg: PipelineConfig) -> Context:
                  command=pipeline_command(cfg))
     state.setdefault("environment", collect_environment())
     # Assigned, not kept: resuming with another --data re-runs every stage on it.
-    state["synthetic"] = settings["data"]["data"].startswith("builtin")
+    state["synthetic"] = is_synthetic(settings["data"]["data"])
     write_config(run, "pipeline", pipeline_command(cfg), {"config": config_dict(cfg), "settings": settings})
     ctx = Context(cfg, settings, run, state, console)
     ctx.save()
@@ -81,6 +90,20 @@ def _start(cfg: PipelineConfig) -> Context:
         console.print("[bold red]SYNTHETIC DATA[/]: the built-in procedurally painted stand-in for WikiArt; the "
                       "numbers show that the code works, not how it does on real paintings.")
     return ctx
+
+
+def is_synthetic(data: str) -> bool:
+    """Whether ``--data`` is the built-in synthetic set: ``builtin[:scale]``, or a folder ``artstyle data synth`` wrote.
+
+    Decided from ``--data`` alone, before any stage runs, so the banner shows on a resumed pipeline too (where the
+    ``data`` stage, which reads the cache's flag, is skipped).
+    """
+    if data.startswith("builtin"):
+        return True
+    try:
+        return (Path(data) / SYNTHETIC_MARKER).is_file()
+    except (OSError, ValueError):  # hf:<id> and other specs that are no path
+        return False
 
 
 def _run_stage(ctx: Context, key: str, stage: Stage, ran: set[str], failed: dict[str, str]) -> None:
@@ -175,4 +198,4 @@ def _print_summary(ctx: Context, total: float) -> None:
     ctx.console.print(f"pipeline: {e(ctx.run)}")
 
 
-__all__ = ["duration", "run_pipeline"]
+__all__ = ["duration", "is_synthetic", "run_pipeline"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -89,25 +90,50 @@ def _fresh_dir(parent: Path) -> Path:
     raise ArtstyleError(f"could not create an output folder under {parent}; pass --out")
 
 
-def _render_command(run: Path, images: Sequence[str | Path], styles: list[str], all_styles: bool, dest: Path) -> str:
-    """The ``artstyle stylize render`` line that writes the same files into ``dest`` again."""
+def _explicit_out(out: Path, run: Path, overwrite: bool, clear: bool = False) -> Path:
+    """``--out`` checked before anything is rendered: new or empty, or ``overwrite``.
+
+    With ``overwrite`` and ``clear`` an earlier render there is emptied (``runs.prepare_run_dir``'s rule); any
+    other folder is written into but never emptied, and the run itself is never a render folder.
+    """
+    if out.resolve() == run.resolve() or out.resolve() in run.resolve().parents:
+        raise ArtstyleError(f"--out {out} holds the stylize run itself; choose another folder")
+    if out.exists() and not out.is_dir():
+        raise ArtstyleError(f"--out {out} is a file; choose a folder")
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise ArtstyleError(f"--out {out} is not empty; pass --overwrite to write into it or choose another --out")
+        if clear and (out / "config.json").is_file() and _stage_of(out) == RENDER_STAGE:
+            for child in out.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    return out
+
+
+def _stage_of(folder: Path) -> str | None:
+    try:
+        return run_stage(folder)[0]
+    except ArtstyleError:  # unreadable config.json: not ours
+        return None
+
+
+def _render_command(run: Path, images: Sequence[str | Path], styles: list[str], all_styles: bool) -> str:
+    """The ``artstyle stylize render`` line that renders the same files again.
+
+    Without ``--out``, as every run's command (``config.command_line``): a rerun writes a new folder and never
+    replaces this one.
+    """
     words = ["artstyle", "stylize", "render", str(run)]
     for path in images:
         words += ["--images", str(path)]
     if not all_styles:
         words += ["--styles", ",".join(styles)]
-    return shlex.join(words + ["--out", str(dest)])
+    return shlex.join(words)
 
 
 def _record_render(dest: Path, command: str, payload: dict[str, Any]) -> None:
     """Write ``dest/config.json``, but never over one that something else wrote (``--out`` may be any folder)."""
-    if (dest / "config.json").exists():
-        try:
-            stage, _ = run_stage(dest)
-        except ArtstyleError:  # unreadable: not ours either
-            stage = None
-        if stage != RENDER_STAGE:
-            return
+    if (dest / "config.json").exists() and _stage_of(dest) != RENDER_STAGE:
+        return
     write_config(dest, RENDER_STAGE, command, payload)
 
 
@@ -139,15 +165,18 @@ def _save_singles(outputs: np.ndarray, stems: list[str], names: list[str], dest:
 
 
 def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] | str | None = "all",
-           out: str | Path | None = None) -> dict[str, Any]:
+           out: str | Path | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Re-render each image in each style. Writes ``grid.png`` and ``<stem>__<Style>.png`` into ``out``.
 
     The grid has one row per readable input: the input (decoded and resized as in training) first, then one
     column per style. Returns ``{"out", "grid", "files", "skipped", "styles", "layout"}``; unreadable
-    inputs are skipped and listed in ``skipped`` with the reason.
+    inputs are skipped and listed in ``skipped`` with the reason. An existing, non-empty ``out`` is refused
+    unless ``overwrite`` (see ``_explicit_out``).
     """
     images = list(images)  # read twice: the inputs, then the command line that reproduces this render
     model, info = load_stylizer(run)
+    if out:
+        _explicit_out(Path(out), info["run"], overwrite)
     idx = resolve_styles(styles, info["classes"])
     names = [info["classes"][t] for t in idx]
     decoded, stems, skipped = _decode_inputs(expand_images(images), info["size"], info["policy"])
@@ -155,7 +184,7 @@ def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] 
         raise ArtstyleError("--images: no readable image among the inputs ("
                             + "; ".join(f"{s['path']}: {s['reason']}" for s in skipped) + ")" if skipped
                             else "--images: no input images given")
-    dest = Path(out) if out else _fresh_dir(info["run"] / "renders")
+    dest = _explicit_out(Path(out), info["run"], overwrite, clear=True) if out else _fresh_dir(info["run"] / "renders")
     dest.mkdir(parents=True, exist_ok=True)
     x = np.stack(decoded)
     n, k = len(x), len(idx)
@@ -165,7 +194,7 @@ def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] 
     grid, layout = captioned_grid(cells, headers=["Original"] + [display_name(name) for name in names],
                                   synthetic=info["synthetic"])
     grid_path = save_png(grid, dest / "grid.png")
-    _record_render(dest, _render_command(info["run"], images, names, idx == list(range(len(info["classes"]))), dest),
+    _record_render(dest, _render_command(info["run"], images, names, idx == list(range(len(info["classes"])))),
                    {"run": str(info["run"]), "images": [str(p) for p in images], "styles": names,
                     "skipped": skipped})
     return {"out": dest, "grid": grid_path, "files": files, "skipped": skipped, "styles": names, "layout": layout}
