@@ -56,7 +56,7 @@ NO_VISIBLE_EFFECT: dict[str, str] = {
 
 # Values for options whose type alone does not say what a valid, non-default value is.
 VALUES: dict[str, str] = {
-    "--policy": "pad", "--precision": "bf16", "--model": "simple-cnn", "--imbalance": "resample",
+    "--policy": "pad", "--pool": "gem", "--precision": "bf16", "--model": "simple-cnn", "--imbalance": "resample",
     "--weighting": "inverse", "--arch": "conv", "--loss": "l1", "--kind": "color-hist", "--split": "val",
     "--color-by": "cluster", "--style-source": "mean-latent", "--crop": "random", "--lr-scheduler": "cosine",
     "--mixed-precision": "fp16", "--profile": "tiny", "--methods": "kmeans,gmm", "--maps": "pca",
@@ -205,6 +205,7 @@ def test_every_command_is_known() -> None:
 
 
 def test_every_option_reaches_its_stage(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # the stand-in results are MagicMocks: a path made of one lands here, not in the repo
     for name in ("ARTSTYLE_DEBUG", "ARTSTYLE_THREADS"):  # set, then unset: teardown removes what the CLI sets
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)

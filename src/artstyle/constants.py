@@ -20,6 +20,9 @@ SYNTHETIC_MARKER = "artstyle-synthetic.json"
 # Printed on every figure, grid and report made from the built-in dataset.
 SYNTHETIC_NOTE = "SYNTHETIC DATA: artstyle's built-in procedurally painted dataset, not WikiArt"
 
+# How the resnet classifier pools its last feature map (models.classifier builds them).
+CLASSIFIER_POOLS = ("avg", "gem", "cov")
+
 # The help text of every --data option.
 DATA_HELP = ("Dataset: 'builtin' (synthetic, default; 'builtin:0.1' for a tenth), an image-folder root "
              "(ROOT/{train,test}/<Style>/* or ROOT/<Style>/*), 'hf:<hub id>' such as hf:huggan/wikiart, a "

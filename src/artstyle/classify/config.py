@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from artstyle.config import command_line, opt
-from artstyle.constants import DATA_HELP
+from artstyle.constants import CLASSIFIER_POOLS, DATA_HELP
 from artstyle.settings import TrainSettings
 
 IMBALANCE = ("none", "resample", "weighted-loss", "logit-adjust", "crt")
@@ -21,11 +21,18 @@ IMBALANCE = ("none", "resample", "weighted-loss", "logit-adjust", "crt")
 class ClassifyConfig(TrainSettings):
     data: str = opt("builtin", DATA_HELP)
     label_column: str = opt("style", "Label column for Hugging Face sources (style, genre, artist).")
-    size: int = opt(128, "Image size in pixels (the decode-once cache is built at this size).")
+    size: int = opt(128, "Input size of the network in pixels (the cache is built at this size unless --cache-size).")
+    cache_size: int = opt(0, "Side of the cached images in pixels (0 = --size: whole images downscaled to --size). "
+                          "Larger keeps native-resolution texture: training takes random --size crops of the cached "
+                          "image and prediction averages a --tta grid of crops.")
+    tta: int = opt(0, "Prediction (test report, evaluate, predict) averages the class probabilities of a TTA x TTA "
+                   "grid of --size crops of each cached image (0 = 3 when --cache-size > --size, else 1).")
     model: str = opt("resnet", "Architecture: resnet (compact residual CNN), simple-cnn, or inclass (the course baseline).",
                      choices=("resnet", "simple-cnn", "inclass"))
     width: int = opt(32, "Base channel width (resnet, simple-cnn).")
     depth: int = opt(1, "Residual blocks per stage (resnet).")
+    pool: str = opt("avg", "How resnet pools its last feature map: avg (global average), gem (generalised mean) "
+                    "or cov (second-order: channel covariances, a texture statistic).", choices=CLASSIFIER_POOLS)
     imbalance: str = opt("crt", "Class-imbalance strategy: none; resample (--per-class images per class per "
                          "epoch); weighted-loss (class weights in the loss); logit-adjust (logits + tau*log prior in "
                          "the training loss); crt (train as none, then retrain the head with class-balanced sampling "
@@ -47,6 +54,11 @@ class ClassifyConfig(TrainSettings):
     cache: str = opt("", "Use this prepared cache directory instead of preparing --data.")
 
 
+def resolved_tta(cfg: ClassifyConfig, cache_size: int) -> int:
+    """``--tta``, with 0 resolved: a 3 x 3 grid when the cache is larger than the crop, else the single image."""
+    return cfg.tta if cfg.tta > 0 else (3 if cache_size > cfg.size else 1)
+
+
 def train_command(cfg: ClassifyConfig, command: str = "artstyle classify train",
                   extra: dict[str, Any] | None = None) -> str:
     """The CLI line that reproduces ``cfg`` (``config.command_line``), with ``--data`` and ``--size`` first.
@@ -59,4 +71,4 @@ def train_command(cfg: ClassifyConfig, command: str = "artstyle classify train",
     return command_line(command + lead, replace(cfg, **default), extra)
 
 
-__all__ = ["ClassifyConfig", "IMBALANCE", "train_command"]
+__all__ = ["ClassifyConfig", "IMBALANCE", "resolved_tta", "train_command"]

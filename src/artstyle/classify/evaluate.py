@@ -45,8 +45,14 @@ def predict_arrays(model: torch.nn.Module, images: np.ndarray, batch_size: int =
 
 
 def evaluate_on_cache(model: torch.nn.Module, classes: list[str], cache: Any, split: str,
-                      train_counts: np.ndarray) -> dict[str, Any]:
-    """Metrics of ``model`` (trained on ``classes``) on one split of ``cache``, classes mapped by name."""
+                      train_counts: np.ndarray, size: int | None = None, grid: int = 1,
+                      chunk: int = 512) -> dict[str, Any]:
+    """Metrics of ``model`` (trained on ``classes``) on one split of ``cache``, classes mapped by name.
+
+    Predictions average a ``grid x grid`` grid of ``size`` crops of each cached image (:func:`predict_crops`;
+    ``size`` None = the whole cached image). Images stream from the memory map ``chunk`` rows at a time.
+    """
+    from artstyle.classify.crops import predict_crops
     from artstyle.metrics import classification_report
 
     rows = cache.indices(split)
@@ -54,8 +60,10 @@ def evaluate_on_cache(model: torch.nn.Module, classes: list[str], cache: Any, sp
         raise ArtstyleError(f"the data has no '{split}' split to evaluate on")
     mapping = map_classes(classes, cache.classes)
     y = mapping[cache.labels[rows]]
-    probs = predict_arrays(model, cache.images[rows])  # rows ascend, so this is one sequential memmap read
-    return classification_report(y, probs, classes, np.asarray(train_counts))
+    size = size or cache.size
+    # rows ascend, so each chunk is one sequential memmap read
+    probs = [predict_crops(model, cache.images[rows[i:i + chunk]], size, grid)[0] for i in range(0, len(rows), chunk)]
+    return classification_report(y, np.concatenate(probs), classes, np.asarray(train_counts))
 
 
 def save_confusion(report: dict, classes: list[str], synthetic: bool, path: Path) -> None:
@@ -69,16 +77,21 @@ def save_confusion(report: dict, classes: list[str], synthetic: bool, path: Path
 def final_evaluation(run: Path, cache: Any, summary: dict) -> None:
     """Test-split report of the best checkpoint: metrics.json and figures/confusion.png."""
     model, info = load_classifier(run)
-    report = evaluate_on_cache(model, info["classes"], cache, "test", train_counts=cache.counts("train"))
+    report = evaluate_on_cache(model, info["classes"], cache, "test", train_counts=cache.counts("train"),
+                               size=info["size"], grid=info["tta"])
+    report["tta"] = info["tta"]
     report["training"] = summary
     report["data"] = {"source": cache.source, "synthetic": cache.synthetic, "split": "test"}
     write_json(run / "metrics.json", report)
     save_confusion(report, info["classes"], cache.synthetic, run / "figures" / "confusion.png")
 
 
-def evaluate_command(run: str | Path, data: str, split: str, label_column: str, out: str | Path | None) -> str:
+def evaluate_command(run: str | Path, data: str, split: str, label_column: str, out: str | Path | None,
+                     tta: int = 0) -> str:
     """The ``artstyle classify evaluate`` line for these arguments."""
     words = ["artstyle", "classify", "evaluate", str(run), "--data", data, "--split", split]
+    if tta:
+        words += ["--tta", str(tta)]
     if label_column != "style":
         words += ["--label-column", label_column]
     if out:
@@ -103,11 +116,12 @@ def _check_out(run: Path, out: Path, overwrite: bool) -> None:
 
 
 def evaluate_classifier(run: str | Path, data: str = "builtin", split: str = "test", label_column: str = "style",
-                        out: str | Path | None = None, overwrite: bool = False) -> Path:
+                        out: str | Path | None = None, overwrite: bool = False, tta: int = 0) -> Path:
     """Evaluate a trained run on any dataset, mapping classes by name. Returns the evaluation directory.
 
     ``data`` is decoded at the run's size with the run's resize policy, as in training. An existing, non-empty
     ``out`` is refused unless ``overwrite`` (an earlier run there is then emptied, as ``runs.prepare_run_dir`` does).
+    ``tta``: the crop grid to average over (0 = the run's, as in its test report).
     """
     from artstyle.data.cache import prepare_cache
     from artstyle.runs import prepare_run_dir
@@ -115,13 +129,15 @@ def evaluate_classifier(run: str | Path, data: str = "builtin", split: str = "te
     model, info = load_classifier(run)
     if out:  # before the data is decoded: a refused --out costs nothing
         _check_out(Path(run), Path(out), overwrite)
-    cache = prepare_cache(data, size=info["size"], policy=run_policy(info), label_column=label_column)
+    cache = prepare_cache(data, size=info["cache_size"], policy=run_policy(info), label_column=label_column)
     train_counts = np.array(info["config"].get("strategy", {}).get("train_counts") or np.ones(len(info["classes"])))
-    report = evaluate_on_cache(model, info["classes"], cache, split, train_counts)
+    grid = tta or info["tta"]
+    report = evaluate_on_cache(model, info["classes"], cache, split, train_counts, size=info["size"], grid=grid)
+    report["tta"] = grid
     report["data"] = {"source": cache.source, "synthetic": cache.synthetic, "split": split, "run": str(run),
                       "size": cache.size, "resize": cache.meta["policy"]}
     dest = prepare_run_dir(out, overwrite) if out else create_run("evaluate", Path(run).name)
-    write_config(dest, "evaluate", evaluate_command(run, data, split, label_column, out),
+    write_config(dest, "evaluate", evaluate_command(run, data, split, label_column, out, tta),
                  {"run": str(run), "data": data, "split": split, "label_column": label_column,
                   "input": {"size": cache.size, "resize": cache.meta["policy"]}})
     write_json(dest / "metrics.json", report)
@@ -129,8 +145,13 @@ def evaluate_classifier(run: str | Path, data: str = "builtin", split: str = "te
     return dest
 
 
-def predict(run: str | Path, images: list[str | Path], topk: int = 5) -> tuple[list[dict], list[dict]]:
-    """Top-k styles per image. Returns ``(predictions, skipped)``; unreadable files are skipped with a reason."""
+def predict(run: str | Path, images: list[str | Path], topk: int = 5, tta: int = 0) -> tuple[list[dict], list[dict]]:
+    """Top-k styles per image, from the same crop grid as the test report (``tta`` 0 = the run's grid).
+
+    Returns ``(predictions, skipped)``; each prediction also lists every crop (its box ``[y, x, h, w]`` in the
+    decoded image, and the style it voted for). Unreadable files are skipped with a reason.
+    """
+    from artstyle.classify.crops import grid_offsets, predict_crops
     from artstyle.data.decode import DecodeError, decode_image
 
     model, info = load_classifier(run)
@@ -139,17 +160,24 @@ def predict(run: str | Path, images: list[str | Path], topk: int = 5) -> tuple[l
     for path in images:
         try:
             data = Path(path).read_bytes()
-            decoded.append(decode_image(data, info["size"], policy))
+            decoded.append(decode_image(data, info["cache_size"], policy))
             names.append(str(path))
         except (OSError, DecodeError) as exc:
             reason = str(exc) if isinstance(exc, DecodeError) else f"cannot read: {exc.strerror or exc}"
             skipped.append({"path": str(path), "reason": reason})
-    probs = predict_arrays(model, np.stack(decoded)) if decoded else np.zeros((0, len(info["classes"])))
-    k = min(topk, len(info["classes"]))
+    grid, size, classes = tta or info["tta"], info["size"], info["classes"]
+    probs, per_crop = (predict_crops(model, np.stack(decoded), size, grid) if decoded
+                       else (np.zeros((0, len(classes))), None))
+    offsets = grid_offsets(info["cache_size"], size, grid)
+    boxes = [[y, x, size, size] for y in offsets for x in offsets]
+    k = min(topk, len(classes))
     preds = []
-    for name, p in zip(names, probs):
+    for j, (name, p) in enumerate(zip(names, probs)):
         top = np.argsort(-p)[:k]
-        preds.append({"path": name, "top": [{"style": info["classes"][i], "probability": float(p[i])} for i in top]})
+        crops = [{"box": box, "style": classes[int(c.argmax())], "probability": float(c.max())}
+                 for box, c in zip(boxes, per_crop[j])]
+        preds.append({"path": name, "top": [{"style": classes[i], "probability": float(p[i])} for i in top],
+                      "crops": crops})
     return preds, skipped
 
 

@@ -20,13 +20,14 @@ def build_from_args(model_args: dict) -> torch.nn.Module:
     from artstyle.models.classifier import build_classifier
 
     return build_classifier(model_args["arch"], model_args["num_classes"], model_args["img_size"],
-                            model_args.get("width", 32), model_args.get("depth", 1))
+                            model_args.get("width", 32), model_args.get("depth", 1), model_args.get("pool", "avg"))
 
 
 def load_classifier(run: str | Path, weights: str = "best") -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild a trained classifier from its run directory alone. Returns ``(model in eval mode, info)``.
 
-    ``info`` has ``classes``, ``size`` and the saved config.
+    ``info`` has ``classes``, ``size`` (the network's input), ``cache_size`` (the side images are decoded at
+    before cropping; ``size`` for runs without crops), ``tta`` (the crop grid prediction averages) and the config.
     """
     run = find_run(run)
     info = read_json(run / "config.json")
@@ -34,7 +35,10 @@ def load_classifier(run: str | Path, weights: str = "best") -> tuple[torch.nn.Mo
         raise ArtstyleError(f"{run} is not a classifier run (config.json has no model section)")
     classes = read_json(run / "classes.json")["classes"]
     model = load_weights(build_from_args(info["model"]), run / f"{weights}.safetensors")
-    return model, {"classes": classes, "size": info["model"]["img_size"], "config": info}
+    size = info["model"]["img_size"]
+    crops = info.get("input", {})
+    return model, {"classes": classes, "size": size, "cache_size": crops.get("cache_size", size),
+                   "tta": crops.get("tta", 1), "config": info}
 
 
 __all__ = ["build_from_args", "load_classifier"]

@@ -15,40 +15,30 @@ from typing import Any
 
 import torch
 
-from artstyle.classify.config import ClassifyConfig, train_command
+from artstyle.classify.config import ClassifyConfig, resolved_tta, train_command
+from artstyle.classify.crops import crop_transform
 from artstyle.classify.evaluate import final_evaluation
 from artstyle.classify.load import build_from_args
 from artstyle.classify.task import ClassificationTask, class_weights, logit_offsets
 from artstyle.config import config_dict
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
 from artstyle.engine import budget_deadline, fit
+from artstyle.errors import ArtstyleError
 from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_dir, read_json, write_bytes, write_config,
                            write_json)
 
 
-def train_transform(size: int, augment: bool, color_jitter: bool) -> Any:
-    """torchvision.transforms.v2 pipeline on uint8 CHW tensors (None when nothing to do)."""
-    if not augment and not color_jitter:
-        return None
-    from torchvision.transforms import v2
-
-    ops = []
-    if augment:
-        ops += [v2.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True), v2.RandomHorizontalFlip()]
-    if color_jitter:
-        ops.append(v2.ColorJitter(0.2, 0.2, 0.2, 0.02))
-    return v2.Compose(ops)
-
-
 def _model_args(cfg: ClassifyConfig, num_classes: int) -> dict[str, Any]:
-    return {"arch": cfg.model, "num_classes": num_classes, "img_size": cfg.size, "width": cfg.width, "depth": cfg.depth}
+    return {"arch": cfg.model, "num_classes": num_classes, "img_size": cfg.size, "width": cfg.width, "depth": cfg.depth,
+            "pool": cfg.pool}
 
 
 def _write_run_files(run: Path, cfg: ClassifyConfig, cache: Any, strategy: dict[str, Any]) -> None:
     """config.json (what the run is and how to rebuild its model) and classes.json (the label map)."""
     write_config(run, "classify", train_command(cfg),
                  {"config": config_dict(cfg), "model": _model_args(cfg, len(cache.classes)),
-                  "input": {"size": cfg.size, "range": [-1, 1], "resize": cache.meta["policy"]},
+                  "input": {"size": cfg.size, "range": [-1, 1], "resize": cache.meta["policy"],
+                            "cache_size": cache.size, "tta": resolved_tta(cfg, cache.size)},
                   "data": {"source": cache.source, "synthetic": cache.synthetic, "cache": str(cache.root)},
                   "strategy": strategy})
     write_json(run / "classes.json", {"classes": cache.classes})
@@ -72,7 +62,9 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         name = cfg.name or f"{cfg.model}-{cfg.imbalance}"
         run = shared_run_dir(lambda: prepare_run_dir(cfg.out, cfg.overwrite) if cfg.out else create_run("classify", name))
     torch.manual_seed(cfg.seed)
-    model = build_classifier(cfg.model, len(cache.classes), cfg.size, cfg.width, cfg.depth)
+    if cache.size < cfg.size:
+        raise ArtstyleError(f"--cache-size {cache.size} is smaller than --size {cfg.size}; the cache must hold the crop")
+    model = build_classifier(cfg.model, len(cache.classes), cfg.size, cfg.width, cfg.depth, cfg.pool)
     weights = class_weights(counts, cfg.weighting, cfg.beta) if cfg.imbalance == "weighted-loss" else None
     offsets = logit_offsets(counts, cfg.tau) if cfg.imbalance == "logit-adjust" else None
     strategy = {"imbalance": cfg.imbalance, "train_counts": counts.tolist(),
@@ -80,9 +72,9 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
                 "logit_offsets": None if offsets is None else offsets.tolist()}
     if not cfg.resume and is_main_process():
         _write_run_files(run, cfg, cache, strategy)
-    train_ds = CachedImages(cache, "train", transform=train_transform(cfg.size, cfg.augment, cfg.color_jitter))
+    train_ds = CachedImages(cache, "train", transform=crop_transform(cfg.size, cache.size, cfg.augment, cfg.color_jitter))
     val_split = "val" if (cache.splits == "val").any() else "test"
-    val_ds = CachedImages(cache, val_split)
+    val_ds = CachedImages(cache, val_split, transform=crop_transform(cfg.size, cache.size, augment=False))
     sampler = ClassBalancedSampler(train_ds.labels, cfg.per_class, cfg.seed) if cfg.imbalance == "resample" else None
     task = ClassificationTask(weights, offsets, cfg.label_smoothing, cfg.channels_last)
     t0 = time.perf_counter()
@@ -134,16 +126,18 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
     head = list(model.head.parameters())
     for p in head:
         p.requires_grad_(True)
-    train_ds = CachedImages(cache, "train")  # no augmentation: the features are fixed
+    # No augmentation (the features are fixed), except native-scale crops when the cache is larger than the input.
+    train_ds = CachedImages(cache, "train", transform=crop_transform(cfg.size, cache.size, augment=cache.size > cfg.size))
     val_split = "val" if (cache.splits == "val").any() else "test"
     sampler = ClassBalancedSampler(train_ds.labels, cfg.per_class, cfg.seed + 1)
     settings = ClassifyConfig(**{**config_dict(cfg), "epochs": cfg.crt_epochs, "warmup_epochs": 0.0, "patience": 0})
     task = ClassificationTask(None, None, cfg.label_smoothing, cfg.channels_last, frozen_features=True)
-    summary = fit(model, task, train_ds, CachedImages(cache, val_split), crt_dir, settings, sampler=sampler,
+    val_ds = CachedImages(cache, val_split, transform=crop_transform(cfg.size, cache.size, augment=False))
+    summary = fit(model, task, train_ds, val_ds, crt_dir, settings, sampler=sampler,
                   resume=not fresh and (crt_dir / "last_state.json").exists(), params=head, deadline=deadline)
     if is_main_process():
         write_bytes(run / "best.safetensors", (crt_dir / "best.safetensors").read_bytes())  # atomic
     return summary
 
 
-__all__ = ["train_classifier", "train_transform"]
+__all__ = ["train_classifier"]

@@ -59,14 +59,16 @@ def evaluate(run: Path = typer.Argument(..., help="A classify run directory."),
              label_column: str = typer.Option("style", help="Label column for Hugging Face sources."),
              out: Optional[Path] = typer.Option(None, help="Output directory (default runs/evaluate/<timestamp>-<run>/)."),
              overwrite: bool = typer.Option(False, help="Allow --out to be an existing, non-empty directory (an "
-                                                        "earlier run there is emptied first).")) -> None:
+                                                        "earlier run there is emptied first)."),
+             tta: int = typer.Option(0, help="Average the predictions over a TTA x TTA grid of crops (0 = the run's "
+                                             "grid, as in its test report).")) -> None:
     """Evaluate a trained classifier on any dataset, mapping classes by name (unknown names are an error).
 
     The data is decoded at the run's image size with the run's resize policy, as in training."""
     from artstyle.classify import evaluate_classifier
     from artstyle.runs import read_json
 
-    dest = evaluate_classifier(run, data, split, label_column, out, overwrite)
+    dest = evaluate_classifier(run, data, split, label_column, out, overwrite, tta)
     _print_report(read_json(dest / "metrics.json"))
     typer.echo(f"evaluation: {dest}")
 
@@ -75,12 +77,15 @@ def evaluate(run: Path = typer.Argument(..., help="A classify run directory."),
 def predict(run: Path = typer.Argument(..., help="A classify run directory."),
             images: List[Path] = typer.Argument(..., help="Image files to classify."),
             topk: int = typer.Option(5, help="How many styles to show per image."),
-            as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+            tta: int = typer.Option(0, help="Average the predictions over a TTA x TTA grid of crops (0 = the run's "
+                                            "grid, as in its test report)."),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table (with each crop's vote).")
+            ) -> None:
     """Top-k styles with probabilities for each image; unreadable files are listed with the reason."""
     from artstyle.classify import predict as run_predict
     from artstyle.styles import display_name
 
-    preds, skipped = run_predict(run, images, topk)
+    preds, skipped = run_predict(run, images, topk, tta)
     if as_json:
         typer.echo(json.dumps({"predictions": preds, "skipped": skipped}, indent=2))
     else:

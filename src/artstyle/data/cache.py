@@ -398,10 +398,11 @@ class CachedImages:
 
 
 def open_cache(cfg: Any) -> Any:
-    """The prepared cache for a stage config with ``data``/``cache``/``size``/``label_column``."""
+    """The prepared cache for a stage config with ``data``/``cache``/``size``/``label_column`` (and ``cache_size``)."""
+    size = getattr(cfg, "cache_size", 0) or cfg.size  # a classifier may cache larger than it sees (crops)
     if getattr(cfg, "cache", ""):
-        cache = load_cache(cfg.cache, expect_size=cfg.size)
+        cache = load_cache(cfg.cache, expect_size=size)
         check_source_unchanged(cache)
         return cache
-    return prepare_cache(cfg.data, size=cfg.size, label_column=getattr(cfg, "label_column", "style"),
+    return prepare_cache(cfg.data, size=size, label_column=getattr(cfg, "label_column", "style"),
                          progress=cfg.progress)

@@ -6,8 +6,10 @@ Every model maps ``x: (N, 3, H, W)`` floats in [-1, 1] to logits ``(N, C)`` and 
 - ``inclass``: the course's in-class baseline, faithfully: one 3->1 channel 4x4 conv, 4x4 max-pool,
   flatten, BatchNorm1d, Linear to 300, dropout, ReLU, Linear to the classes.
 - ``simple-cnn``: a small MNIST-style CNN (three conv/pool blocks, one hidden layer).
-- ``resnet`` (default): a compact residual CNN with BatchNorm and global average pooling; ``width`` and
-  ``depth`` scale it. At width 32, depth 1 it has about 1.2M parameters.
+- ``resnet`` (default): a compact residual CNN with BatchNorm; ``width`` and ``depth`` scale it (at width 32,
+  depth 1 about 1.2M parameters). ``pool`` chooses how its last feature map becomes one vector: ``avg``
+  (global average), ``gem`` (generalised mean, a learned exponent between average and max) or ``cov``
+  (second-order: the covariance of 32 projected channels, the texture statistic of Gatys-style Gram matrices).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Callable
 
 import torch
 from torch import nn
+
+from artstyle.constants import CLASSIFIER_POOLS
 
 
 class InClassNet(nn.Module):
@@ -79,11 +83,50 @@ class BasicBlock(nn.Module):
         return torch.relu(self.bn2(self.conv2(out)) + self.skip(x))
 
 
+class GeM(nn.Module):
+    """Generalised-mean pooling ``(N, C, H, W) -> (N, C)``: ``mean(x^p)^(1/p)`` with a learned ``p`` (Radenovic 2018)."""
+
+    def __init__(self, p: float = 3.0, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.p = nn.Parameter(torch.tensor(float(p)))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.p.clamp(1.0, 8.0)
+        return x.clamp(min=self.eps).pow(p).mean((2, 3)).pow(1.0 / p)
+
+
+class CovPool(nn.Module):
+    """Second-order pooling ``(N, C, H, W) -> (N, d(d+1)/2)``: covariance of ``d`` projected channels over positions.
+
+    Texture is a statistic of co-occurring features (Gatys 2015); the upper triangle is signed-square-rooted and
+    L2-normalised, as in bilinear CNNs (Lin 2015), so its scale does not depend on the image size.
+    """
+
+    def __init__(self, cin: int, dim: int = 32) -> None:
+        super().__init__()
+        self.reduce = nn.Sequential(nn.Conv2d(cin, dim, 1, bias=False), nn.BatchNorm2d(dim), nn.ReLU())
+        self.register_buffer("triu", torch.triu_indices(dim, dim), persistent=False)
+        self.out_dim = dim * (dim + 1) // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            f = self.reduce(x).float().flatten(2)  # (N, d, HW)
+            f = f - f.mean(2, keepdim=True)
+            cov = f @ f.transpose(1, 2) / max(1, f.shape[2] - 1)  # (N, d, d)
+            v = cov[:, self.triu[0], self.triu[1]]
+            v = v.sign() * (v.abs() + 1e-8).sqrt()
+            return nn.functional.normalize(v, dim=1)
+
+
+POOLS = CLASSIFIER_POOLS
+
+
 class ResNet(nn.Module):
-    """Compact ResNet: stride-2 stem, four stages (width x 1, 2, 4, 8), global average pooling."""
+    """Compact ResNet: stride-2 stem, four stages (width x 1, 2, 4, 8), then ``pool`` (avg, gem or cov)."""
 
     def __init__(self, num_classes: int, img_size: int = 128, width: int = 32, depth: int = 1,
-                 dropout: float = 0.2) -> None:
+                 dropout: float = 0.2, pool: str = "avg") -> None:
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
         blocks, cin = [], width
@@ -92,10 +135,14 @@ class ResNet(nn.Module):
                 blocks.append(BasicBlock(cin, width * mult, stride=2 if (j == 0 and i > 0) else 1))
                 cin = width * mult
         self.blocks = nn.Sequential(*blocks)
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        if pool == "cov":
+            self.pool = CovPool(cin)
+            self.feature_dim = self.pool.out_dim
+        else:
+            self.pool = GeM() if pool == "gem" else nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+            self.feature_dim = cin
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(cin, num_classes)
-        self.feature_dim = cin
+        self.head = nn.Linear(self.feature_dim, num_classes)
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Activations after the stem and each stage, for Gram-matrix style statistics."""
@@ -107,23 +154,26 @@ class ResNet(nn.Module):
         return maps
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pool(self.blocks(self.stem(x))).flatten(1)
+        return self.pool(self.blocks(self.stem(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.forward_features(x)))
 
 
 CLASSIFIERS: dict[str, Callable[..., nn.Module]] = {
-    "inclass": lambda num_classes, img_size, width, depth: InClassNet(num_classes, img_size),
-    "simple-cnn": lambda num_classes, img_size, width, depth: SimpleCNN(num_classes, img_size, width),
-    "resnet": lambda num_classes, img_size, width, depth: ResNet(num_classes, img_size, width, depth),
+    "inclass": lambda num_classes, img_size, width, depth, pool: InClassNet(num_classes, img_size),
+    "simple-cnn": lambda num_classes, img_size, width, depth, pool: SimpleCNN(num_classes, img_size, width),
+    "resnet": lambda num_classes, img_size, width, depth, pool: ResNet(num_classes, img_size, width, depth, pool=pool),
 }
 
 
-def build_classifier(name: str, num_classes: int, img_size: int = 128, width: int = 32, depth: int = 1) -> nn.Module:
-    """Build a classifier from the registry by ``name``."""
+def build_classifier(name: str, num_classes: int, img_size: int = 128, width: int = 32, depth: int = 1,
+                     pool: str = "avg") -> nn.Module:
+    """Build a classifier from the registry by ``name`` (``pool`` applies to resnet only)."""
     from artstyle.errors import ArtstyleError
 
     if name not in CLASSIFIERS:
         raise ArtstyleError(f"--model {name!r} is not one of: {', '.join(CLASSIFIERS)}")
-    return CLASSIFIERS[name](num_classes, img_size, width, depth)
+    if pool not in POOLS:
+        raise ArtstyleError(f"--pool {pool!r} is not one of: {', '.join(POOLS)}")
+    return CLASSIFIERS[name](num_classes, img_size, width, depth, pool)

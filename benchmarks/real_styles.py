@@ -1,0 +1,426 @@
+"""Build a real-photo style benchmark: real photographs rendered through third-party filters, long-tailed like WikiArt.
+
+Usage::
+
+    python benchmarks/real_styles.py OUT [--cache DIR] [--seed 0] [--tile 384] [--ratio 40] [--test-per-class 15]
+
+Writes ``OUT/{train,test}/<Style>/*.jpg`` (JPEG quality 92) and ``OUT/benchmark.json``, then prints the counts.
+
+Content: hand-checked photographs (no vector art, renders, paintings or logos) from the Debian packages in PACKAGES,
+fetched with ``apt-get download`` into the cache (only the photo files are unpacked there, nothing is installed
+system-wide), plus scikit-image's bundled colour photos. NO_PHOTOS lists packages checked and found without photos.
+
+Each photo is downscaled (LANCZOS, never upscaled) to at most ``--max-side`` px on its short side and cut into
+non-overlapping ``--tile`` squares (one centre square for photos smaller than a tile); near-flat tiles (sky, bokeh)
+are dropped. Photos, not tiles, are split between train and test: the splits share no photograph. Each tile is
+rendered in exactly ONE style and a photo's tiles are dealt across styles at random, so content does not predict
+style. Train is long-tailed (geometric class sizes in STYLES order, largest/smallest ~ ``--ratio``); test has
+``--test-per-class`` images per style. Same seed + same photos -> same files.
+
+Needs (pip): opencv-contrib-python-headless (cv2 with xphoto), scikit-image, pillow, numpy.
+Needs (system): apt-get and dpkg-deb (Debian/Ubuntu); apt-get is not needed when CACHE/debs holds the .deb files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import glob
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import zlib
+from multiprocessing import Pool
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+
+Image.MAX_IMAGE_PIXELS = None
+REPO = Path(__file__).resolve().parents[1]
+JPEG_QUALITY = 92
+OCV = "usr/share/doc/opencv-doc/examples/"
+KDE = "usr/share/wallpapers/{}/contents/images/*"
+# package -> glob patterns, one per photograph (the largest file matching a pattern is used).
+PACKAGES: dict[str, list[str]] = {
+    "lomiri-wallpapers-16.04": [f"usr/share/backgrounds/{n}_by_*.jpg" for n in (
+        "Bridge", "Dragonfly", "Picture_0B", "Picture_1A", "Wine", "aitzgorri", "analogpattern", "free",
+        "friends", "greentock", "life", "picosdeeuropa", "seeding", "sunset")],
+    "lomiri-wallpapers-20.04": ["usr/share/backgrounds/Kleiber_by_*.jpg"],
+    "lxqt-themes": [f"usr/share/lxqt/wallpapers/{n}.*" for n in (
+        "beam", "Butterfly-Kenneth-Wimer", "Valendas", "after-the-rain", "appleflower", "butterfly", "cloud",
+        "drop", "flowers", "fog", "this-is-not-windows")],
+    "mate-backgrounds": [f"usr/share/backgrounds/mate/nature/{n}.jpg" for n in (
+        "Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
+        "TwoWings", "Wood", "YellowFlower")],
+    "plasma-workspace-wallpapers": [KDE.format(n) for n in (
+        "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite",
+        "OneStandsOut", "Path", "summer_1am")],
+    "palapeli-data": [f"usr/share/palapeli/collection/{n}.jpg" for n in (
+        "castle-maintenon", "cincinnati-bridge", "citrus-fruits", "european-honey-bee", "panther-chameleon-female")],
+    "opencv-doc": [f"{OCV}data/{n}.jpg" for n in (
+        "aero1", "aloeL", "apple", "baboon", "board", "building", "ela_original", "fruits", "home", "left",
+        "leuvenA", "licenseplate_motion", "orange", "squirrel_cls", "stuff")]
+    + [f"{OCV}text/scenetext0{i}.jpg" for i in range(1, 7)],
+}
+SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle")
+NO_PHOTOS = ["gnome-backgrounds", "sway-backgrounds", "debian-edu-artwork", "lomiri-wallpapers", "ukui-wallpapers",
+             "xfdesktop4-data", "desktop-base"]  # checked by eye: vector art, renders, logos only
+
+
+def _cv(fn):
+    """Wrap an OpenCV filter (BGR uint8 in and out) as a render(PIL RGB, rng) -> PIL RGB."""
+    return lambda im, rng: Image.fromarray(fn(np.ascontiguousarray(np.asarray(im)[..., ::-1]))[..., ::-1])
+
+
+def _pointillism(im, rng):
+    a = np.asarray(im).astype(np.int16)
+    h, w = a.shape[:2]
+    canvas = im.filter(ImageFilter.GaussianBlur(3))
+    draw = ImageDraw.Draw(canvas)
+    n = h * w // 8
+    ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
+    cols = np.clip(a[ys, xs] + rng.normal(0, 14, (n, 3)), 0, 255).astype(int)
+    for y, x, c in zip(ys.tolist(), xs.tolist(), cols.tolist()):
+        draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=tuple(c))
+    return canvas
+
+
+def _segments(im, rng):
+    from skimage import color, segmentation
+    a = np.asarray(im)
+    labels = segmentation.felzenszwalb(a, scale=60, sigma=0.5, min_size=20)
+    return Image.fromarray(color.label2rgb(labels, a, kind="avg", bg_label=-1).astype(np.uint8))
+
+
+def _grain(im, rng):
+    from skimage.util import random_noise
+    noisy = random_noise(np.asarray(im), mode="gaussian", var=0.004, rng=int(rng.integers(2 ** 31)))
+    return Image.fromarray((noisy * 255).round().astype(np.uint8))
+
+
+STYLES = [  # (name, one-line description); train class sizes decay in this order
+    ("Photo", "the photograph itself (downscaled tile, no filter)"),
+    ("Oil_Painting", "cv2.xphoto.oilPainting(size 4, dynRatio 16): blobs of the local dominant colour"),
+    ("Watercolour", "cv2.stylization(sigma_s 60, sigma_r 0.45): flat washes with darkened edges"),
+    ("Detail_Enhance", "cv2.detailEnhance(sigma_s 10, sigma_r 0.15): exaggerated micro-contrast and grain"),
+    ("Edge_Preserving", "cv2.edgePreservingFilter(recursive, 60, 0.4): texture smoothed away, edges kept"),
+    ("Colour_Pencil", "cv2.pencilSketch colour output (60, 0.07, 0.05): pencil hatching over a pale tint"),
+    ("Pointillism", "PIL ImageDraw.ellipse: dense 7 px dots of jittered local colour on a blurred ground"),
+    ("Flat_Segments", "skimage felzenszwalb + label2rgb(avg): small flat patches of mean colour"),
+    ("Posterize", "PIL ImageOps.posterize(3 bits): hard colour bands and contour lines"),
+    ("Relief", "PIL EMBOSS of the luminance added onto the colours: raised, engraved edges"),
+    ("Dither", "PIL quantize(16 colours, Floyd-Steinberg): speckled dot patterns in smooth areas"),
+    ("Film_Grain", "skimage random_noise(gaussian, var 0.004): per-pixel colour grain"),
+]
+
+
+def renderers() -> dict:
+    """Style name -> render(PIL RGB tile, numpy Generator) -> PIL RGB, as described in STYLES."""
+    import cv2
+    return {
+        "Photo": lambda im, rng: im,
+        "Oil_Painting": _cv(lambda a: cv2.xphoto.oilPainting(a, 4, 16)),
+        "Watercolour": _cv(lambda a: cv2.stylization(a, sigma_s=60, sigma_r=0.45)),
+        "Detail_Enhance": _cv(lambda a: cv2.detailEnhance(a, sigma_s=10, sigma_r=0.15)),
+        "Edge_Preserving": _cv(lambda a: cv2.edgePreservingFilter(a, flags=cv2.RECURS_FILTER, sigma_s=60, sigma_r=0.4)),
+        "Colour_Pencil": _cv(lambda a: cv2.pencilSketch(a, sigma_s=60, sigma_r=0.07, shade_factor=0.05)[1]),
+        "Pointillism": _pointillism,
+        "Flat_Segments": _segments,
+        "Posterize": lambda im, rng: ImageOps.posterize(im, 3),
+        "Relief": lambda im, rng: ImageChops.add(
+            im, im.convert("L").filter(ImageFilter.EMBOSS).convert("RGB"), 1.0, -128),
+        "Dither": lambda im, rng: im.quantize(
+            16, Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).convert("RGB"),
+        "Film_Grain": _grain,
+    }
+
+
+def check_tools() -> dict:
+    """Library versions; exits with one ``error:`` line naming the pip command when something is missing."""
+    fix = "pip install opencv-contrib-python-headless scikit-image"
+    try:
+        import cv2
+        import PIL
+        import skimage
+    except ImportError as e:
+        sys.exit(f"error: {e.name or e} is missing; run: {fix}")
+    if not hasattr(cv2, "xphoto"):
+        sys.exit(f"error: cv2 has no xphoto (not the contrib build); run: pip uninstall -y opencv-python-headless "
+                 f"opencv-python && {fix}")
+    return {"opencv": cv2.__version__, "scikit-image": skimage.__version__, "pillow": PIL.__version__,
+            "numpy": np.__version__}
+
+
+def unpack(deb: Path, root: Path, patterns: list[str]) -> None:
+    """Like ``dpkg -x deb root``, but only for the files matching the photo patterns (opencv-doc is 300 MB)."""
+    try:
+        proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        sys.exit("error: dpkg-deb is missing; run this on Debian/Ubuntu (it unpacks the .deb files)")
+    with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+        for member in tar:
+            name = member.name.removeprefix("./")
+            if member.isfile() and any(fnmatch.fnmatch(name, p) for p in patterns):
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / name).write_bytes(tar.extractfile(member).read())
+    if proc.wait():
+        sys.exit(f"error: dpkg-deb --fsys-tarfile {deb} failed: {proc.stderr.read().decode().strip()}")
+
+
+def fetch_packages(cache: Path) -> tuple[list[dict], list[str]]:
+    """Download (apt-get download, cached) and unpack the photos of each package; returns (found, missing)."""
+    debs, found, missing = cache.resolve() / "debs", [], []
+    debs.mkdir(parents=True, exist_ok=True)
+    for pkg in PACKAGES:
+        have = sorted(debs.glob(f"{pkg}_*.deb"))
+        if not have:
+            try:
+                r = subprocess.run(["apt-get", "download", pkg], cwd=debs, capture_output=True, text=True)
+                err = r.stderr.strip().splitlines()[-1:] if r.returncode else []
+            except FileNotFoundError:
+                err = ["apt-get not found"]
+            have = sorted(debs.glob(f"{pkg}_*.deb"))
+            if not have:
+                missing.append(pkg)
+                print(f"  skip {pkg}: {' '.join(err) or 'no .deb downloaded'}")
+                continue
+        deb = have[-1]
+        root = debs.parent / "src" / deb.stem
+        marker, wanted = root / ".unpacked", "\n".join(PACKAGES[pkg])
+        if not marker.exists() or marker.read_text() != wanted:  # unpack again when PACKAGES changes
+            shutil.rmtree(root, ignore_errors=True)
+            unpack(deb, root, PACKAGES[pkg])
+            marker.write_text(wanted)
+        found.append({"package": pkg, "version": unquote(deb.stem.split("_")[1]), "deb": deb.name, "root": root})
+    if not found:
+        sys.exit(f"error: apt-get download failed for every package ({', '.join(PACKAGES)}); run `apt-get update` "
+                 f"with access to a Debian mirror, or copy the .deb files into {debs}")
+    return found, missing
+
+
+def list_photos(found: list[dict]) -> tuple[list[dict], list[dict]]:
+    """One record per photograph: id, where to load it from, and its size; plus the patterns that matched nothing."""
+    import skimage.data
+    photos, absent = [], []
+    for src in found:
+        src["files"] = 0
+        for pattern in PACKAGES[src["package"]]:
+            matches = sorted(glob.glob(str(src["root"] / pattern)))
+            if not matches:
+                absent.append({"id": f"{src['package']}/{pattern}", "reason": "not in package"})
+                continue
+            sizes = []
+            for m in matches:
+                with Image.open(m) as im:
+                    sizes.append(im.size)
+            named = [Path(m).stem == "{}x{}".format(*sz) for m, sz in zip(matches, sizes)]  # KDE's copies
+            best = max(range(len(matches)), key=lambda i: (sizes[i][0] * sizes[i][1], named[i], -i))
+            rel = os.path.relpath(matches[best], src["root"])
+            photos.append({"id": f"{src['package']}/{rel}", "path": matches[best], "size": list(sizes[best])})
+            src["files"] += 1
+    for name in SKIMAGE_PHOTOS:
+        a = getattr(skimage.data, name)()
+        a = a[0] if isinstance(a, tuple) else a
+        photos.append({"id": f"skimage/{name}", "skimage": name, "size": [a.shape[1], a.shape[0]]})
+    return sorted(photos, key=lambda p: p["id"]), absent
+
+
+def load_photo(photo: dict, max_side: int) -> Image.Image:
+    """The photo as RGB, downscaled (never upscaled) so that its short side is at most max_side."""
+    if "skimage" in photo:
+        import skimage.data
+        a = getattr(skimage.data, photo["skimage"])()
+        im = Image.fromarray(a[0] if isinstance(a, tuple) else a)
+    else:
+        im = Image.open(photo["path"])
+        im.draft("RGB", tuple(max(1, s * max_side // min(im.size)) for s in im.size))
+    im = im.convert("RGB")
+    scale = max_side / min(im.size)
+    if scale < 1:
+        im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
+    return im
+
+
+def detail(tile: Image.Image) -> float:
+    """Percent of pixels on an edge (Sobel magnitude > 40 on the blurred half-size grey tile): ~0 for sky or bokeh."""
+    import cv2
+    grey = cv2.GaussianBlur(np.asarray(tile.convert("L").reduce(2), dtype=np.float32), (0, 0), 1.0)
+    magnitude = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    return float((magnitude > 40).mean() * 100)
+
+
+def survey(job: tuple) -> dict:
+    """Worker: the tile boxes of one photo that pass the detail threshold."""
+    photo, a = job
+    im = load_photo(photo, a["max_side"])
+    t = min(a["tile"], min(im.size))
+    if t < a["min_side"]:
+        return {**photo, "tiles": [], "skip": f"short side {min(im.size)} px < --min-side {a['min_side']}"}
+    nx, ny = im.width // t, im.height // t
+    x0, y0 = (im.width - nx * t) // 2, (im.height - ny * t) // 2
+    boxes = [(x0 + i * t, y0 + j * t, x0 + (i + 1) * t, y0 + (j + 1) * t) for j in range(ny) for i in range(nx)]
+    keep = [b for b in boxes if detail(im.crop(b)) >= a["min_detail"]]
+    return {**photo, "scaled": list(im.size), "tiles": keep, "skip": None if keep else "every tile is near-flat"}
+
+
+def split_photos(photos: list[dict], need_test: int, rng) -> tuple[list[dict], list[dict]]:
+    """Seeded photo-level split: shuffled photos go to test until it holds need_test tiles; the rest is train."""
+    order = [photos[i] for i in rng.permutation(len(photos))]
+    test, n = [], 0
+    while order and n < need_test:
+        test.append(order.pop(0))
+        n += len(test[-1]["tiles"])
+    return sorted(order, key=lambda p: p["id"]), sorted(test, key=lambda p: p["id"])
+
+
+def long_tail(k: int, ratio: float, budget: int) -> list[int]:
+    """Geometric class sizes from round(m * ratio) down to m, with the largest m whose total fits the budget."""
+    sizes = lambda m: [round(m * ratio ** ((k - 1 - i) / (k - 1))) for i in range(k)]  # noqa: E731
+    m = 1
+    while sum(sizes(m + 1)) <= budget:
+        m += 1
+    return sizes(m)
+
+
+def deal(photos: list[dict], counts: list[int], names: list[str], rng) -> list[dict]:
+    """Pick sum(counts) tiles round-robin over the photos (so every photo is used), then deal them to styles."""
+    queues = [[(p, p["tiles"][i]) for i in rng.permutation(len(p["tiles"]))] for p in photos]
+    picked = []
+    while len(picked) < sum(counts) and any(queues):
+        for q in queues:
+            if q and len(picked) < sum(counts):
+                picked.append(q.pop(0))
+    picked = [picked[i] for i in rng.permutation(len(picked))]
+    labels = [name for name, c in zip(names, counts) for _ in range(c)]
+    return [{"photo": p, "box": list(b), "style": s} for (p, b), s in zip(picked, labels)]
+
+
+def render(job: tuple) -> list[dict]:
+    """Worker: load one photo once and write each of its assigned tiles in its style."""
+    photo, items, a = job
+    import cv2
+    cv2.setNumThreads(1)
+    styles = renderers()
+    im = load_photo(photo, a["max_side"])
+    out = []
+    for it in items:
+        rng = np.random.default_rng([a["seed"], zlib.crc32(it["file"].encode())])
+        styles[it["style"]](im.crop(tuple(it["box"])), rng).save(a["out"] / it["file"], quality=JPEG_QUALITY)
+        out.append({"file": it["file"], "photo": photo["id"], "box": it["box"]})
+    return out
+
+
+def _slug(photo_id: str) -> str:
+    """Short readable name of a photo for file names: 'Dragonfly', 'Path' (KDE's WxH.jpg -> its folder)."""
+    parts = [Path(x).stem for x in photo_id.split("/")]
+    return (parts[-4] if parts[-1].replace("x", "").isdigit() else parts[-1]).split("_by_")[0][:32]
+
+
+def build(args) -> tuple[dict, dict]:
+    """Fetch, survey, split, deal and render; returns (record for benchmark.json, per-split per-style counts)."""
+    names = [n for n, _ in STYLES]
+    found, missing = fetch_packages(args.cache)
+    photos, absent = list_photos(found)
+    opts = {"tile": args.tile, "max_side": args.max_side, "min_side": args.min_side, "min_detail": args.min_detail}
+    with Pool(args.workers) as pool:
+        surveyed = pool.map(survey, [(p, opts) for p in photos], chunksize=1)
+    usable = [p for p in surveyed if p["tiles"]]
+    skipped = absent + [{"id": p["id"], "reason": p["skip"]} for p in surveyed if not p["tiles"]]
+    rng = np.random.default_rng(args.seed)
+    train, test = split_photos(usable, len(names) * args.test_per_class, rng)
+    n_test = sum(len(p["tiles"]) for p in test)
+    per_class = min(args.test_per_class, n_test // len(names))
+    n_train = sum(len(p["tiles"]) for p in train)
+    train_counts = long_tail(len(names), args.ratio, min(args.max_train or n_train, n_train))
+    if per_class < 10 or train_counts[-1] < 2:
+        sys.exit(f"error: too few tiles: {n_test} in test ({len(names)} styles x 10 needed), {n_train} in train "
+                 f"(too few for ratio {args.ratio:g}); lower --tile, --ratio or --test-per-class")
+    jobs, counts = {}, {}
+    for split, ph, cnt in (("train", train, train_counts), ("test", test, [per_class] * len(names))):
+        counts[split] = dict(zip(names, cnt))
+        for i, it in enumerate(deal(ph, cnt, names, rng)):
+            it["file"] = f"{split}/{it['style']}/{split}_{i:05d}_{_slug(it['photo']['id'])}.jpg"
+            jobs.setdefault(it["photo"]["id"], (it["photo"], []))[1].append(it)
+    for split in counts:
+        for name in names:
+            (args.out / split / name).mkdir(parents=True, exist_ok=True)
+    a = {"seed": args.seed, "max_side": args.max_side, "out": args.out}
+    with Pool(args.workers) as pool:
+        written = sorted(sum(pool.map(render, [(p, its, a) for p, its in jobs.values()], chunksize=1), []),
+                         key=lambda r: r["file"])
+    record = {
+        "sources": {"packages": [{k: s[k] for k in ("package", "version", "deb", "files")} for s in found],
+                    "missing_packages": missing, "checked_without_photos": NO_PHOTOS,
+                    "skimage_photos": list(SKIMAGE_PHOTOS)},
+        "photos": {split: [{"id": p["id"], "size": p["size"], "scaled": p["scaled"], "tiles": len(p["tiles"])}
+                           for p in ph] for split, ph in (("train", train), ("test", test))},
+        "skipped_photos": skipped, "counts": counts, "images": written,
+    }
+    return record, counts
+
+
+def summary(counts: dict, names: list[str]) -> str:
+    lines = [f"{'style':<16} {'train':>6} {'test':>6}"]
+    lines += [f"{n:<16} {counts['train'][n]:>6} {counts['test'][n]:>6}" for n in names]
+    lines.append(f"{'total':<16} {sum(counts['train'].values()):>6} {sum(counts['test'].values()):>6}")
+    ratios = {s: max(c.values()) / min(c.values()) for s, c in counts.items()}
+    lines.append(f"imbalance (largest/smallest class): train {ratios['train']:.1f}x, test {ratios['test']:.1f}x")
+    return "\n".join(lines)
+
+
+def prepare_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            sys.exit(f"error: {out} is not empty; pass --overwrite to replace its train/, test/ and benchmark.json")
+        for name in ("train", "test"):
+            shutil.rmtree(out / name, ignore_errors=True)
+        (out / "benchmark.json").unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="styles, largest train class first:\n" + "\n".join(f"  {n:<16} {d}" for n, d in STYLES))
+    arg = ap.add_argument
+    arg("out", type=Path, help="output folder (gets train/, test/ and benchmark.json)")
+    arg("--cache", type=Path, default=REPO / ".cache" / "real_styles",
+        help="where the .deb files are downloaded and unpacked (default: REPO/.cache/real_styles, git-ignored)")
+    arg("--seed", type=int, default=0, help="seed of the photo split, the tile draw and the filters (default: 0)")
+    arg("--tile", type=int, default=384, help="tile side in px (default: %(default)s)")
+    arg("--max-side", type=int, default=1920, help="first downscale photos to this short side (default: %(default)s)")
+    arg("--min-side", type=int, default=384, help="skip photos with a shorter short side (default: %(default)s)")
+    arg("--min-detail", type=float, default=2.0, help="drop tiles with fewer %% edge pixels (default: %(default)s)")
+    arg("--ratio", type=float, default=40, help="train size of the largest / smallest style (default: %(default)s)")
+    arg("--max-train", type=int, default=None, help="cap on the number of train images (default: all tiles)")
+    arg("--test-per-class", type=int, default=15,
+        help="test images per style; lowered, to no less than 10, if the test photos run short (default: 15)")
+    arg("--workers", type=int, default=os.cpu_count(), help="processes (default: all cores)")
+    arg("--overwrite", action="store_true", help="replace train/, test/ and benchmark.json in a non-empty OUT")
+    args = ap.parse_args()
+    versions = check_tools()
+    prepare_out(args.out, args.overwrite)
+    t0 = time.time()
+    record, counts = build(args)
+    meta = {"command": shlex.join(["python", *sys.argv]), "seed": args.seed,
+            "options": {k: v for k, v in vars(args).items() if k not in ("out", "cache", "overwrite", "workers")},
+            "jpeg_quality": JPEG_QUALITY, "libraries": versions,
+            "design": "photos split disjointly; one style per tile; train geometric long tail in STYLES order; "
+                      "test the same number per style",
+            "styles": [{"name": n, "description": d, "train": counts["train"][n], "test": counts["test"][n]}
+                       for n, d in STYLES]}
+    (args.out / "benchmark.json").write_text(json.dumps({**meta, **record}, indent=1) + "\n")
+    print(summary(counts, [n for n, _ in STYLES]))
+    n_photos = {s: len(p) for s, p in record["photos"].items()}
+    print(f"photos: {n_photos['train']} train, {n_photos['test']} test; wrote {args.out} in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Crops at native resolution: random training crops, and the grid of crops that evaluation averages over.
+
+Usage::
+
+    transform = crop_transform(size=128, cache_size=384, augment=True)   # v2 pipeline, uint8 CHW -> CHW
+    crops = grid_crops(images, size=128, grid=3)                        # (N, S, S, 3) -> (N, 9, 128, 128, 3)
+    probs, per_crop = predict_crops(model, images, size=128, grid=3)    # (N, C), (N, 9, C)
+
+Style lives in fine texture (brushwork, strokes, grain) that a whole-image downscale throws away. So the cache
+may keep images larger than the network's input (``cache_size`` > ``size``): training sees random ``size`` crops
+at native scale (with some scale jitter), and prediction averages the class probabilities of a ``grid x grid``
+grid of crops that covers the whole image. With ``cache_size == size`` nothing changes: one crop is the image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+SCALE_JITTER = 1.25
+"""Training crops cover a side of ``size * s`` cached pixels, ``s`` in ``[1/SCALE_JITTER, SCALE_JITTER]``, resized
+to ``size``: a little scale variation around native resolution."""
+
+
+def crop_scale(size: int, cache_size: int, jitter: float = SCALE_JITTER) -> tuple[float, float]:
+    """RandomResizedCrop's area range for crops of about ``size`` px out of ``cache_size`` px images."""
+    native = (size / cache_size) ** 2
+    return min(1.0, native / jitter ** 2), min(1.0, native * jitter ** 2)
+
+
+def crop_transform(size: int, cache_size: int, augment: bool, color_jitter: bool = False) -> Any:
+    """torchvision.transforms.v2 pipeline on uint8 ``(3, cache_size, cache_size)`` -> ``(3, size, size)``.
+
+    With ``augment``: random crops at native scale (:func:`crop_scale`) and horizontal flips; the whole image
+    when ``cache_size == size`` (scale 0.5-1, as before). Without: the centre crop. None when nothing to do.
+    """
+    from torchvision.transforms import v2
+
+    ops: list[Any] = []
+    if augment:
+        scale = crop_scale(size, cache_size) if cache_size > size else (0.5, 1.0)
+        ops += [v2.RandomResizedCrop(size, scale=scale, antialias=True), v2.RandomHorizontalFlip()]
+    elif cache_size > size:
+        ops.append(v2.CenterCrop(size))
+    if color_jitter:
+        ops.append(v2.ColorJitter(0.2, 0.2, 0.2, 0.02))
+    return v2.Compose(ops) if ops else None
+
+
+def grid_offsets(image_size: int, size: int, grid: int) -> list[int]:
+    """``grid`` evenly spaced crop origins along one side; one crop is the centre crop."""
+    if size > image_size:
+        raise ValueError(f"crop {size} px is larger than the image ({image_size} px)")
+    if grid <= 1:
+        return [(image_size - size) // 2]
+    return [round(i * (image_size - size) / (grid - 1)) for i in range(grid)]
+
+
+def grid_crops(images: np.ndarray, size: int, grid: int) -> np.ndarray:
+    """uint8 ``(N, S, S, 3)`` -> ``(N, grid*grid, size, size, 3)``, crops in row-major order."""
+    images = np.asarray(images)
+    offsets = grid_offsets(images.shape[1], size, grid)
+    crops = [images[:, y:y + size, x:x + size] for y in offsets for x in offsets]
+    return np.stack(crops, axis=1)
+
+
+def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_size: int = 128,
+                  device: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities averaged over a ``grid x grid`` grid of crops, and each crop's own.
+
+    ``images``: uint8 ``(N, S, S, 3)``. Returns ``(probs (N, C), per_crop (N, grid*grid, C))``. With ``grid`` 1
+    and ``S == size`` this is the plain single-image prediction.
+    """
+    import torch
+
+    from artstyle.engine import to_float
+
+    device = device or next(model.parameters()).device
+    k = max(1, grid) ** 2
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), max(1, batch_size // k)):
+            crops = grid_crops(images[i:i + max(1, batch_size // k)], size, grid)
+            n = len(crops)
+            x = torch.from_numpy(np.ascontiguousarray(crops.reshape(n * k, size, size, 3))).permute(0, 3, 1, 2)
+            logits = model(to_float(x.to(device)))
+            out.append(torch.softmax(logits.float(), 1).reshape(n, k, -1).cpu().numpy())
+    if not out:
+        return np.zeros((0, 0)), np.zeros((0, k, 0))
+    per_crop = np.concatenate(out)
+    return per_crop.mean(1), per_crop
+
+
+__all__ = ["SCALE_JITTER", "crop_scale", "crop_transform", "grid_offsets", "grid_crops", "predict_crops"]

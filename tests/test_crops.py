@@ -1,0 +1,89 @@
+"""Native-resolution crops: seeded training crops, the crop grid prediction averages, and one path for the test
+report, evaluate and predict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from artstyle.classify import ClassifyConfig, evaluate_classifier, load_classifier, predict, train_classifier
+from artstyle.classify.crops import crop_scale, crop_transform, grid_crops, grid_offsets, predict_crops
+from artstyle.models.classifier import build_classifier
+from artstyle.runs import read_json
+from conftest import make_folder
+
+
+def test_training_crops_are_seeded_and_at_native_scale() -> None:
+    img = torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)
+    t = crop_transform(16, 64, augment=True)
+    torch.manual_seed(3)
+    a = t(img)
+    torch.manual_seed(3)
+    assert torch.equal(a, t(img)) and a.shape == (3, 16, 16)
+    lo, hi = crop_scale(16, 64)
+    assert lo < (16 / 64) ** 2 < hi < 0.2  # about a 16 px side of the 64 px image, never the whole image
+    assert crop_transform(16, 16, augment=False) is None  # cache == input: nothing to do, as before
+    assert torch.equal(crop_transform(16, 64, augment=False)(img), img[:, 24:40, 24:40])  # validation: centre crop
+
+
+def test_grid_covers_the_image_and_one_crop_is_the_centre() -> None:
+    images = np.arange(2 * 10 * 10 * 3, dtype=np.uint8).reshape(2, 10, 10, 3)
+    crops = grid_crops(images, 4, 3)
+    assert crops.shape == (2, 9, 4, 4, 3) and grid_offsets(10, 4, 3) == [0, 3, 6]
+    assert np.array_equal(crops[:, 8], images[:, 6:10, 6:10])
+    assert np.array_equal(grid_crops(images, 4, 1)[:, 0], images[:, 3:7, 3:7])
+    with pytest.raises(ValueError):
+        grid_offsets(8, 16, 1)
+
+
+def test_multicrop_shapes_and_a_1x1_grid_is_the_plain_prediction() -> None:
+    torch.manual_seed(0)
+    model = build_classifier("resnet", 4, 16, width=8, pool="gem").eval()
+    images = np.random.default_rng(0).integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
+    probs, per_crop = predict_crops(model, images, 16, 1)
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
+    with torch.no_grad():
+        plain = torch.softmax(model(x), 1).numpy()
+    assert probs.shape == (5, 4) and per_crop.shape == (5, 1, 4) and np.allclose(probs, plain, atol=1e-6)
+    big = np.random.default_rng(1).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    probs, per_crop = predict_crops(model, big, 16, 3, batch_size=9)  # one image per batch
+    assert per_crop.shape == (3, 9, 4) and np.allclose(probs, per_crop.mean(1)) and np.allclose(probs.sum(1), 1)
+
+
+@pytest.mark.parametrize("pool", ["avg", "gem", "cov"])
+def test_pools_train_and_take_any_input_size(pool: str) -> None:
+    model = build_classifier("resnet", 3, 16, width=8, pool=pool)
+    out = model(torch.randn(2, 3, 24, 24))
+    out.sum().backward()
+    assert out.shape == (2, 3) and model.eval().forward_features(torch.randn(1, 3, 16, 16)).shape == (1, model.feature_dim)
+
+
+def test_cache_larger_than_the_crop_trains_and_all_predictions_share_one_path(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "d", {"Baroque": 8, "Pop_Art": 8}, size=40)
+    cfg = ClassifyConfig(data=str(root), size=16, cache_size=32, pool="cov", epochs=1, batch_size=4, width=8,
+                         workers=0, progress=False, imbalance="none", out=str(tmp_path / "run"))
+    run = train_classifier(cfg)
+    config = read_json(run / "config.json")
+    assert config["input"]["cache_size"] == 32 and config["input"]["tta"] == 3 and config["model"]["pool"] == "cov"
+    report = read_json(run / "metrics.json")
+    assert report["tta"] == 3
+    model, info = load_classifier(run)
+    assert (info["size"], info["cache_size"], info["tta"]) == (16, 32, 3)
+    # evaluate on the same data and split reproduces the test report exactly: the same crops, the same average
+    again = read_json(evaluate_classifier(run, str(root), "test", out=tmp_path / "ev") / "metrics.json")
+    assert again["confusion_matrix"] == report["confusion_matrix"] and again["accuracy"] == report["accuracy"]
+    # predict: the same decode (cache size, the run's policy), the same grid, each crop's vote listed
+    image = sorted((root / "test" / "Pop_Art").iterdir())[0]
+    preds, skipped = predict(run, [image], topk=2)
+    assert not skipped and len(preds[0]["crops"]) == 9
+    from artstyle.data.decode import decode_image
+
+    probs, _ = predict_crops(model, decode_image(image.read_bytes(), 32)[None], 16, 3)
+    assert preds[0]["top"][0]["probability"] == pytest.approx(float(probs.max()))
+    assert json.dumps(preds)  # JSON-able for --json
+    single, _ = predict(run, [image], topk=2, tta=1)
+    assert len(single[0]["crops"]) == 1 and single[0]["crops"][0]["box"] == [8, 8, 16, 16]
