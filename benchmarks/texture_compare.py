@@ -1,0 +1,128 @@
+"""Equal wall-clock comparison of classifier configurations: whole downscaled images against native-scale crops.
+
+Usage::
+
+    python benchmarks/real_styles.py .cache/real_styles_data           # the real-photo benchmark (needs apt, cv2)
+    python benchmarks/texture_compare.py --data .cache/real_styles_data --budget 240 --doc
+    python benchmarks/texture_compare.py --data builtin:0.1 --size 64 --cache-size 128 --budget 120 --doc
+
+Each configuration runs ``artstyle classify train`` in its own process with the same ``--time-budget`` (the
+wall-clock time of the whole command, cache build included) and the same epoch count, one after another, so
+they share the machine's state as far as a noisy machine allows. The table (balanced accuracy, accuracy,
+macro-F1, tail recall, epochs reached, wall time) goes to stdout and, with ``--doc``, into docs/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import machine, update_section  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
+
+# name -> (what it is, flags), for a network input of SIZE px and a crop cache of CACHE px.
+CONFIGS: dict[str, tuple[str, list[str]]] = {
+    "inclass": ("course baseline, whole image downscaled to SIZE px", ["--model", "inclass"]),
+    "default": ("resnet, whole image downscaled to SIZE px (the default before this change)", ["--model", "resnet"]),
+    "texture": ("resnet, SIZE px crops of a CACHE px cache, 3x3 crop grid at test",
+                ["--model", "resnet", "--cache-size", "CACHE"]),
+    "texture-gem": ("as texture, generalised-mean pooling", ["--model", "resnet", "--cache-size", "CACHE", "--pool",
+                                                             "gem"]),
+    "texture-cov": ("as texture, second-order (covariance) pooling", ["--model", "resnet", "--cache-size", "CACHE",
+                                                                      "--pool", "cov"]),
+}
+
+
+def config(name: str, size: int, cache: int) -> tuple[str, list[str]]:
+    """The description and flags of ``name`` with SIZE and CACHE filled in."""
+    what, flags = CONFIGS[name]
+    fill = {"SIZE": str(size), "CACHE": str(cache)}
+    return (what.replace("SIZE", str(size)).replace("CACHE", str(cache)),
+            ["--size", str(size), *(fill.get(f, f) for f in flags)])
+
+
+def run_one(data: str, name: str, flags: list[str], budget: float, epochs: int, seed: int, out: Path,
+            threads: int) -> dict:
+    """Train one configuration in a fresh process; return its test metrics and wall time."""
+    cmd = [sys.executable, "-m", "artstyle", "--threads", str(threads), "classify", "train", "--data", data,
+           *flags, "--epochs", str(epochs), "--time-budget", str(budget), "--seed", str(seed), "--no-progress",
+           "--workers", "1", "--out", str(out)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"error: {name} failed ({shlex.join(cmd)}):\n{proc.stderr[-2000:]}")
+    m = json.loads((out / "metrics.json").read_text())
+    return {"config": name, "seed": seed, "balanced_accuracy": m["balanced_accuracy"], "accuracy": m["accuracy"],
+            "macro_f1": m["macro_f1"], "tail_recall": m["groups"]["tail"]["mean_recall"],
+            "epochs": m["training"]["epochs_run"], "stopped": m["training"].get("stopped", ""), "wall_s": wall,
+            "synthetic": m["data"]["synthetic"]}
+
+
+def table(rows: list[dict], size: int, cache: int) -> str:
+    """Mean over seeds per configuration, as a Markdown table."""
+    import numpy as np
+
+    lines = ["| config | what the network sees | seeds | balanced acc. | accuracy | macro-F1 | tail recall | epochs | "
+             "wall s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in dict.fromkeys(r["config"] for r in rows):
+        rs = [r for r in rows if r["config"] == name]
+
+        def pct(key: str) -> str:
+            v = np.array([r[key] for r in rs]) * 100
+            return f"{v.mean():.1f}" + (f" ± {v.std():.1f}" if len(v) > 1 else "")
+
+        lines.append(f"| {name} | {config(name, size, cache)[0]} | {len(rs)} | {pct('balanced_accuracy')} | {pct('accuracy')} | "
+                     f"{pct('macro_f1')} | {pct('tail_recall')} | {np.mean([r['epochs'] for r in rs]):.0f} | "
+                     f"{np.mean([r['wall_s'] for r in rs]):.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=".cache/real_styles_data", help="dataset (default: the real-photo benchmark)")
+    ap.add_argument("--configs", default="inclass,default,texture,texture-gem,texture-cov",
+                    help=f"comma-separated, from: {', '.join(CONFIGS)}")
+    ap.add_argument("--size", type=int, default=128, help="network input in px, the same for every config")
+    ap.add_argument("--cache-size", type=int, default=384, help="cache side of the crop configs, px")
+    ap.add_argument("--budget", type=float, default=240, help="--time-budget of every run, seconds")
+    ap.add_argument("--epochs", type=int, default=60, help="epochs (the budget usually stops runs first)")
+    ap.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads per run")
+    ap.add_argument("--doc", action="store_true", help="write the table into docs/results.md")
+    args = ap.parse_args()
+    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        raise SystemExit(f"error: --configs {', '.join(unknown)}: unknown; choose from {', '.join(CONFIGS)}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="texture-") as tmp:
+        for seed in range(args.seeds):
+            for name in names:
+                flags = config(name, args.size, args.cache_size)[1]
+                rows.append(run_one(args.data, name, flags, args.budget, args.epochs, seed, Path(tmp) / f"{name}-{seed}",
+                                    args.threads))
+                print(json.dumps(rows[-1]), flush=True)
+    body = table(rows, args.size, args.cache_size)
+    print(body)
+    if args.doc:
+        argv = " ".join(shlex.quote(a) for a in sys.argv[1:])
+        kind = "SYNTHETIC built-in data" if rows[0]["synthetic"] else "real images"
+        slug = "texture-" + ("builtin" if rows[0]["synthetic"] else "real")
+        update_section(slug, f"### Whole images or native-scale crops: {args.data} ({kind})\n\n"
+                             f"Produced by: `python benchmarks/texture_compare.py {argv}`\n\n"
+                             f"Every run: `--time-budget {args.budget:g}` s wall-clock (cache build included), "
+                             f"`--epochs {args.epochs}`, crt, {args.size} px network input; {machine()}.\n\n{body}\n",
+                       doc=RESULTS)
+
+
+if __name__ == "__main__":
+    main()
