@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -62,12 +63,27 @@ def interrupted_at_epoch(epoch: int) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every test's cache and runs inside its tmp_path."""
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Give every test its own cache, runs root and working directory, and undo what the CLI leaves behind.
+
+    Tests then run in any order and side by side (``pytest -n 2``): nothing is shared through ``runs/``, the
+    user cache, the current directory, or the process state ``artstyle.cli.main`` sets (``--debug`` and
+    ``--threads`` go into ``os.environ``; the typed argv into ``runs.INVOCATION``).
+    """
+    import artstyle.runs as runs
+
     monkeypatch.setenv("ARTSTYLE_CACHE", str(tmp_path / "artstyle-cache"))
     monkeypatch.setenv("ARTSTYLE_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    for name in ("ARTSTYLE_DEBUG", "ARTSTYLE_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runs, "INVOCATION", None)
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()  # a variable set by os.environ[...] = ..., which monkeypatch cannot see, must not leak
+    os.environ.update(saved)
 
 
 @pytest.fixture

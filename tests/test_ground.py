@@ -165,6 +165,6 @@ def test_time_budget_counts_the_whole_command(tmp_path: Path, monkeypatch: pytes
                          imbalance="crt", crt_epochs=2, workers=0, out=str(tmp_path / "run"))
     run = train_classifier(cfg)
     records = [r for r in read_jsonl(run / "metrics.jsonl") if "epoch" in r]
-    assert len(records) == 1 and records[0]["train_seconds"] < 0.5  # stopped at the first deadline check
+    assert len(records) == 1 and "train_loss" not in records[0]  # stopped before its first step
     assert "time budget" in read_json(run / "stage1_summary.json")["stopped"]
     assert len([r for r in read_jsonl(run / "crt" / "metrics.jsonl") if "epoch" in r]) == 1  # crt: no time left

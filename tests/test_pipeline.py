@@ -102,7 +102,6 @@ def test_tiny_pipeline_prints_stage_headers_and_total_time(tiny: dict) -> None:
         assert f"[{i}/{n}]" in tiny["output"]
     assert f"[3/{n}] classifier" in tiny["output"]
     assert "total time:" in tiny["output"] and "SYNTHETIC" in tiny["output"]
-    assert tiny["seconds"] < 120  # the bound; about 20-60 s on 2 cores, even shared ones
 
 
 def test_resume_skips_done_stages_and_reruns_a_removed_one(pipeline_env: dict) -> None:
@@ -116,7 +115,6 @@ def test_resume_skips_done_stages_and_reruns_a_removed_one(pipeline_env: dict) -
     assert result.output.count("already done in an earlier invocation") == len(applicable)
     assert all(after[k].get("started") == before[k].get("started") for k in applicable)
     assert (pipe / "stages/classify/metrics.json").stat().st_mtime_ns == mtime
-    assert seconds < 60, seconds
 
     # Remove one stage's output: only it and the report run again (`--out` alone resumes with the saved profile).
     import shutil

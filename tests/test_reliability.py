@@ -161,6 +161,52 @@ def test_interrupted_write_keeps_the_old_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
+# Run in the child process: it stops at a known point (``step`` batches into ``epoch``), says so through a marker
+# file, and waits there to be killed. The kill then lands mid-epoch on any machine, however fast or loaded.
+_KILL_POINT = '''
+import inspect, sys, time
+from pathlib import Path
+
+import artstyle.engine as engine
+from artstyle.cli import main
+
+marker, at_epoch, at_step = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+real = engine.train_one_epoch
+
+
+class StopsAt:
+    """The loader, blocking before batch ``at_step`` until the test kills this process."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __len__(self):
+        return len(self.inner)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def __iter__(self):
+        for step, batch in enumerate(self.inner):
+            if step == at_step:
+                marker.write_text(str(at_epoch))
+                time.sleep(300)  # the test kills us long before; never train on
+                raise SystemExit(3)
+            yield batch
+
+
+def train_one_epoch(*args, **kwargs):
+    bound = inspect.signature(real).bind(*args, **kwargs)
+    if bound.arguments["epoch"] == at_epoch:
+        bound.arguments["loader"] = StopsAt(bound.arguments["loader"])
+    return real(*bound.args, **bound.kwargs)
+
+
+engine.train_one_epoch = train_one_epoch
+main(sys.argv[4:])
+'''
+
+
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path) -> None:
     data = make_folder(tmp_path / "d", {"A": 16, "B": 10, "C": 6}, size=24)
     args = ["classify", "train", "--data", str(data), "--size", "32", "--epochs", "4", "--batch-size", "4",
@@ -168,17 +214,22 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path) -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cli = [sys.executable, "-m", "artstyle.cli"]
     subprocess.run(cli + args + ["--out", str(tmp_path / "full")], env=env, check=True, capture_output=True, timeout=300)
-    cut = tmp_path / "cut"
-    proc = subprocess.Popen(cli + args + ["--out", str(cut)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while not (cut / "last_state.json").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)  # into the next epoch
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    epochs_done = json.loads((cut / "last_state.json").read_text())["info"]["epoch"]
-    assert epochs_done < 4, "the run finished before it could be killed; make it longer"
+    epoch, step = 2, 3  # the kill point: 3 optimizer steps into epoch 2, its weights changed in memory, not saved
+    cut, marker, script = tmp_path / "cut", tmp_path / "reached-kill-point", tmp_path / "kill_point.py"
+    script.write_text(_KILL_POINT)
+    log = tmp_path / "cut.log"
+    with log.open("wb") as out:
+        kill_point = [sys.executable, str(script), str(marker), str(epoch), str(step)]
+        proc = subprocess.Popen(kill_point + args + ["--out", str(cut)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 240  # a hang guard only: the kill point is the marker, not a moment
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), f"the run never reached epoch {epoch}, step {step}: {log.read_text()[-2000:]}"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert json.loads((cut / "last_state.json").read_text())["info"]["epoch"] == epoch - 1
     (cut / ".last_state-e0009.safetensors.abc123.tmp").write_bytes(b"what a kill mid-write leaves")
     subprocess.run(cli + ["classify", "train", "--resume", str(cut), "--no-progress"], env=env, check=True,
                    capture_output=True, timeout=300)
