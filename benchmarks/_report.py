@@ -1,4 +1,9 @@
-"""Write one benchmark's results into its own marked section of docs/benchmarks.md."""
+"""Write one generated section into its marked block of a doc (docs/benchmarks.md unless told otherwise).
+
+Usage: ``update_section("demo", body)`` replaces everything between ``<!-- demo:start -->`` and
+``<!-- demo:end -->`` in docs/benchmarks.md (or appends the block). Every body starts with its heading and holds
+a ``Produced by: `<command>` `` line: tests/test_docs.py checks that every number-bearing section names one.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ from pathlib import Path
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks
 
-Each section is written by the script named in it; rerun the command to refresh it. Machines here are noisy
-(2 shared cores), so compare the ratios measured within one run rather than absolute numbers across runs.
+Each section is written by the script named in its `Produced by:` line, between `<!-- name:start -->` and
+`<!-- name:end -->` markers; rerun that command to refresh it (the script rewrites its own block in place).
+Machines here are noisy (2 shared cores), so compare the ratios measured within one run rather than absolute
+numbers across runs.
 """
 
 
@@ -24,15 +31,19 @@ def machine() -> str:
             f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")
 
 
-def update_section(name: str, body: str) -> Path:
-    """Replace (or append) the section ``name`` of docs/benchmarks.md with ``body``."""
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else HEADER
+def update_section(name: str, body: str, doc: Path = DOC) -> Path:
+    """Replace (or append) the marked block ``name`` of ``doc`` with ``body``; return ``doc``."""
+    if "Produced by:" not in body:
+        raise ValueError(f"section {name!r} names no command: its body needs a 'Produced by: `...`' line")
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    text = doc.read_text() if doc.exists() else HEADER
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     block = f"{start}\n{body.strip()}\n{end}"
     if start in text:
         text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
-    return DOC
+    tmp = doc.with_name(doc.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(doc)  # a killed script never leaves half a doc
+    return doc

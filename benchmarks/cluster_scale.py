@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         " " + shlex.join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else "")
     lines = [
         f"## Clustering at WikiArt scale ({args.n:,} x {args.dim})", "",
-        f"Command: `{cmd}`  ",
+        f"Produced by: `{cmd}`  ",
         f"Machine: {os.cpu_count()} CPUs visible ({platform.processor() or platform.machine()}), Python "
         f"{platform.python_version()}, scikit-learn {sklearn.__version__}, umap-learn {umap.__version__}  ",
         f"Data: 27 Gaussian blobs sized like WikiArt's styles, centre spread {args.spread}, unit noise; "

@@ -184,7 +184,7 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     body = f"""## Data pipeline
 
-Command: `python benchmarks/data_pipeline.py --n {args.n} --rss-scale {args.rss_scale:g}` ({machine()}).
+Produced by: `python benchmarks/data_pipeline.py --n {args.n} --rss-scale {args.rss_scale:g}` ({machine()}).
 
 **Cache build** (images/s, decode + resize to {SIZE} px; `prepare_cache` uses all {cores} cores with JPEG draft mode).
 Target: at least 0.8 x cores x the single-process draft rate.

@@ -91,7 +91,7 @@ def main() -> None:
     cmd = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     lines = [
         "## The built-in dataset", "",
-        f"Command: `{cmd}` ({machine()}; {workers} workers; scale {args.scale:g}, {args.size} px, seed {args.seed}).",
+        f"Produced by: `{cmd}` ({machine()}; {workers} workers; scale {args.scale:g}, {args.size} px, seed {args.seed}).",
         "", "Painting speed (target: scale 1 at 128 px in at most 2 minutes on 2 cores):", "",
         "| write_builtin | images | seconds | images/s |", "|---|---:|---:|---:|",
         f"| {len(x_train)} train + {len(x_test)} test | {n_images} | {paint_s:.1f} | {n_images / paint_s:.0f} |", "",

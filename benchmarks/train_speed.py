@@ -91,7 +91,7 @@ def main() -> None:
                       for (bf16, cl), r in rates.items())
     body = f"""## Classifier training speed
 
-Command: `python benchmarks/train_speed.py --steps {args.steps} --batch {args.batch}` ({machine()}; native CPU bf16:
+Produced by: `python benchmarks/train_speed.py --steps {args.steps} --batch {args.batch}` ({machine()}; native CPU bf16:
 {has_fast_cpu_bf16()}, so `--precision auto` resolves to **{resolve_precision('auto')}** here).
 
 Default `resnet` (width 32, depth 1, {sum(p.numel() for p in build_classifier('resnet', 27, 128).parameters()) / 1e6:.2f} M

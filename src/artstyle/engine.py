@@ -276,6 +276,50 @@ def make_loader(dataset: Any, batch_size: int, sampler: Any = None, shuffle_seed
                       pin_memory=torch.cuda.is_available())
 
 
+def _adamw(params: list[torch.nn.Parameter], settings: TrainSettings) -> torch.optim.Optimizer:
+    """AdamW with weight decay on weights only (not on biases and norms)."""
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr)
+
+
+def _resume(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+            accelerator: Any) -> dict[str, Any]:
+    """Load the training state saved after the last finished epoch; drop what a kill left half done."""
+    if not (run_dir / "last_state.json").is_file():
+        raise ArtstyleError(f"{run_dir} has no resumable state (last_state.json); it was not trained by artstyle "
+                            "or never finished an epoch")
+    info = _load_state(run_dir, model, optimizer, scheduler)
+    if accelerator.is_main_process:  # temporaries of writes that a SIGKILL cut off (atomic_path's names)
+        for stale in run_dir.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+    # Drop metric lines of an epoch that was logged but whose checkpoint never landed.
+    kept = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("epoch", 0) <= info["epoch"]]
+    write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+    return info
+
+
+def _track_best(info: dict[str, Any], score: float | None, sign: float, epoch: int) -> bool:
+    """Record ``epoch``'s monitored ``score`` in ``info``; True when it is the best so far."""
+    improved = score is not None and (info["best"] is None or sign * score > sign * info["best"])
+    if improved:
+        info.update(best=score, best_epoch=epoch, bad_epochs=0)
+    else:
+        info["bad_epochs"] += 1
+    info["epoch"] = epoch
+    return improved
+
+
+def _stop_reason(info: dict[str, Any], settings: TrainSettings, monitor: str, out_of_time: bool) -> str | None:
+    """Why training stops after this epoch (time budget, patience), or None."""
+    if out_of_time:
+        return f"time budget of {settings.time_budget:.0f} s reached"
+    if settings.patience and info["bad_epochs"] >= settings.patience:
+        return f"early stop: no {monitor} improvement for {settings.patience} epochs"
+    return None
+
+
 def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir: Path, settings: TrainSettings,
         sampler: Any = None, resume: bool = False, params: list[torch.nn.Parameter] | None = None,
         on_epoch_end: Callable[[torch.nn.Module, int, dict], None] | None = None,
@@ -300,10 +344,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
                                workers=settings.workers, drop_last=True)
     order = train_loader.sampler
     val_loader = make_loader(val_ds, settings.batch_size * 2, workers=settings.workers) if val_ds is not None else None
-    decay = [p for p in params if p.ndim > 1]
-    no_decay = [p for p in params if p.ndim <= 1]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr)
+    optimizer = _adamw(params, settings)
     model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
     if val_loader is not None:
         val_loader = accelerator.prepare(val_loader)
@@ -314,16 +355,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     info = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0}
     unwrapped = accelerator.unwrap_model(model)
     if resume:
-        if not (run_dir / "last_state.json").is_file():
-            raise ArtstyleError(f"{run_dir} has no resumable state (last_state.json); it was not trained by artstyle "
-                                "or never finished an epoch")
-        info = _load_state(run_dir, unwrapped, optimizer, scheduler)
-        if accelerator.is_main_process:  # temporaries of writes that a SIGKILL cut off (atomic_path's names)
-            for stale in run_dir.glob(".*.tmp"):
-                stale.unlink(missing_ok=True)
-        # Drop metric lines of an epoch that was logged but whose checkpoint never landed.
-        kept = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("epoch", 0) <= info["epoch"]]
-        write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+        info = _resume(run_dir, unwrapped, optimizer, scheduler, accelerator)
     # A run that stopped early (patience, time budget) and is resumed stays stopped: resuming finishes runs,
     # it does not extend them.
     stopped = info.get("stopped") or "completed"
@@ -347,18 +379,8 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
             raise ArtstyleError(f"training stopped: {exc}; {kept} in {run_dir}. Lower --lr or check the data") from None
         metrics = task.evaluate(model, val_loader, accelerator) if val_loader is not None else {}
         record = {"epoch": epoch, **logs, **{f"val_{k}": v for k, v in metrics.items()}}
-        score = metrics.get(task.monitor)
-        improved = score is not None and (info["best"] is None or sign * score > sign * info["best"])
-        if improved:
-            info.update(best=score, best_epoch=epoch, bad_epochs=0)
-        else:
-            info["bad_epochs"] += 1
-        info["epoch"] = epoch
-        stop = None
-        if past_deadline(deadline, accelerator):
-            stop = f"time budget of {settings.time_budget:.0f} s reached"
-        elif settings.patience and info["bad_epochs"] >= settings.patience:
-            stop = f"early stop: no {task.monitor} improvement for {settings.patience} epochs"
+        improved = _track_best(info, metrics.get(task.monitor), sign, epoch)
+        stop = _stop_reason(info, settings, task.monitor, past_deadline(deadline, accelerator))
         if stop and epoch < settings.epochs:
             info["stopped"] = stop
         if accelerator.is_main_process:
