@@ -38,15 +38,20 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
                                                              "gem"]),
     "texture-cov": ("as texture, second-order (covariance) pooling", ["--model", "resnet", "--cache-size", "CACHE",
                                                                       "--pool", "cov"]),
+    "texture-small": ("resnet, SIZE/2 px crops of a CACHE px cache, 5x5 crop grid at test",
+                      ["--model", "resnet", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5"]),
+    "texture-small-gem": ("as texture-small, generalised-mean pooling",
+                          ["--model", "resnet", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5", "--pool", "gem"]),
 }
 
 
 def config(name: str, size: int, cache: int) -> tuple[str, list[str]]:
     """The description and flags of ``name`` with SIZE and CACHE filled in."""
     what, flags = CONFIGS[name]
-    fill = {"SIZE": str(size), "CACHE": str(cache)}
-    return (what.replace("SIZE", str(size)).replace("CACHE", str(cache)),
-            ["--size", str(size), *(fill.get(f, f) for f in flags)])
+    fill = {"SIZE": str(size), "CACHE": str(cache), "HALF": str(size // 2)}
+    flags = [fill.get(f, f) for f in flags]
+    what = what.replace("SIZE/2", str(size // 2)).replace("SIZE", str(size)).replace("CACHE", str(cache))
+    return what, (flags if "--size" in flags else ["--size", str(size), *flags])
 
 
 def run_one(data: str, name: str, flags: list[str], budget: float, epochs: int, seed: int, out: Path,
@@ -97,6 +102,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=60, help="epochs (the budget usually stops runs first)")
     ap.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per run")
+    ap.add_argument("--extra", default="", help="flags added to every run, e.g. '--batch-size 32 --width 16'")
+    ap.add_argument("--section", default="", help="name of the docs/results.md block (default: texture-real or "
+                                                  "texture-builtin)")
     ap.add_argument("--doc", action="store_true", help="write the table into docs/results.md")
     args = ap.parse_args()
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -107,7 +115,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="texture-") as tmp:
         for seed in range(args.seeds):
             for name in names:
-                flags = config(name, args.size, args.cache_size)[1]
+                flags = config(name, args.size, args.cache_size)[1] + shlex.split(args.extra)
                 rows.append(run_one(args.data, name, flags, args.budget, args.epochs, seed, Path(tmp) / f"{name}-{seed}",
                                     args.threads))
                 print(json.dumps(rows[-1]), flush=True)
@@ -116,11 +124,11 @@ def main() -> None:
     if args.doc:
         argv = " ".join(shlex.quote(a) for a in sys.argv[1:])
         kind = "SYNTHETIC built-in data" if rows[0]["synthetic"] else "real images"
-        slug = "texture-" + ("builtin" if rows[0]["synthetic"] else "real")
+        slug = args.section or "texture-" + ("builtin" if rows[0]["synthetic"] else "real")
         update_section(slug, f"### Whole images or native-scale crops: {args.data} ({kind})\n\n"
                              f"Produced by: `python benchmarks/texture_compare.py {argv}`\n\n"
                              f"Every run: `--time-budget {args.budget:g}` s wall-clock (cache build included), "
-                             f"`--epochs {args.epochs}`, crt, {args.size} px network input; {machine()}.\n\n{body}\n",
+                             f"`--epochs {args.epochs}` {args.extra}, crt; {machine()}.\n\n{body}\n",
                        doc=RESULTS)
 
 

@@ -168,3 +168,24 @@ def test_time_budget_counts_the_whole_command(tmp_path: Path, monkeypatch: pytes
     assert len(records) == 1 and "train_loss" not in records[0]  # stopped before its first step
     assert "time budget" in read_json(run / "stage1_summary.json")["stopped"]
     assert len([r for r in read_jsonl(run / "crt" / "metrics.jsonl") if "epoch" in r]) == 1  # crt: no time left
+
+
+def test_a_time_budget_schedule_decays_by_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --time-budget the cosine ends when the time does, so a run the budget stops ends at a low rate."""
+    import torch
+
+    import artstyle.engine as engine
+
+    now = [100.0]
+    monkeypatch.setattr(engine.time, "perf_counter", lambda: now[0])
+    opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    sched = engine.cosine_with_warmup(opt, 0, 10_000, deadline=110.0)  # 10 s budget, steps would last far longer
+    rates = []
+    for t in (100.0, 105.0, 110.0, 120.0):
+        now[0] = t
+        opt.step()
+        sched.step()
+        rates.append(sched.get_last_lr()[0])
+    assert rates[0] > 0.99 and abs(rates[1] - 0.5) < 0.01 and rates[2] == rates[3] == 0.0
+    steps = engine.cosine_with_warmup(torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0), 0, 4)
+    assert steps.get_last_lr()[0] == 1.0  # without a budget: by steps, as before

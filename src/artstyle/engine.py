@@ -15,6 +15,7 @@ non-finite loss that keeps the last good checkpoint.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import time
@@ -90,10 +91,28 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return images.detach().float().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
 
 
-def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int) -> Any:
-    """Linear warm-up over ``warmup_steps``, then cosine decay to 0 at ``total_steps``: torch's own schedulers."""
-    from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
+                       deadline: float = float("inf")) -> Any:
+    """Linear warm-up over ``warmup_steps``, then cosine decay to 0 at ``total_steps``: torch's own schedulers.
 
+    With a ``deadline`` (``--time-budget``) the decay follows whichever ends first, the steps or the time, so a
+    run that the budget stops still ends at a low learning rate instead of being cut off at its peak. No library
+    scheduler knows about wall-clock time, hence the one hand-written factor.
+    """
+    from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LinearLR, SequentialLR
+
+    if deadline != float("inf"):
+        start = time.perf_counter()
+        span = max(1e-9, deadline - start)
+
+        def factor(step: int) -> float:
+            if step < warmup_steps:
+                return (step + 1) / (warmup_steps + 1)
+            by_steps = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+            progress = min(1.0, max(by_steps, (time.perf_counter() - start) / span))
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        return LambdaLR(optimizer, factor)
     decay = CosineAnnealingLR(optimizer, T_max=max(1, total_steps - warmup_steps))
     if warmup_steps <= 0:
         return decay
@@ -350,7 +369,9 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
         val_loader = accelerator.prepare(val_loader)
     steps_per_epoch = len(train_loader) if settings.max_steps_per_epoch <= 0 else min(len(train_loader), settings.max_steps_per_epoch)
     total = max(1, steps_per_epoch * settings.epochs)
-    scheduler = cosine_with_warmup(optimizer, int(settings.warmup_epochs * steps_per_epoch), total)
+    if deadline is None:
+        deadline = budget_deadline(settings.time_budget, time.perf_counter())
+    scheduler = cosine_with_warmup(optimizer, int(settings.warmup_epochs * steps_per_epoch), total, deadline)
     sign = 1.0 if task.mode == "max" else -1.0
     info = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0}
     unwrapped = accelerator.unwrap_model(model)
@@ -359,8 +380,6 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     # A run that stopped early (patience, time budget) and is resumed stays stopped: resuming finishes runs,
     # it does not extend them.
     stopped = info.get("stopped") or "completed"
-    if deadline is None:
-        deadline = budget_deadline(settings.time_budget, time.perf_counter())
     first = settings.epochs + 1 if info.get("stopped") else info["epoch"] + 1
     for epoch in range(first, settings.epochs + 1):
         # Accelerate's loader sets its sampler's epoch from its own iteration counter at every __iter__,

@@ -18,7 +18,7 @@ class TrainSettings:
 
     epochs: int = opt(10, "Training epochs (an upper bound when --patience is set).")
     batch_size: int = opt(64, "Images per optimiser step (per process under accelerate launch).")
-    lr: float = opt(2e-3, "Peak AdamW learning rate (after warmup, then cosine decay).")
+    lr: float = opt(2e-3, "Peak AdamW learning rate (after warmup, then cosine decay to 0 at the last epoch or when --time-budget is spent, whichever comes first).")
     weight_decay: float = opt(0.05, "AdamW weight decay (not applied to biases and norms).")
     warmup_epochs: float = opt(1.0, "Linear warmup length in epochs.")
     grad_clip: float = opt(1.0, "Clip the gradient norm to this (0 = off).")
@@ -32,7 +32,7 @@ class TrainSettings:
     max_steps_per_epoch: int = opt(0, "Cap on optimiser steps per epoch (0 = full passes); for quick runs.")
     time_budget: float = opt(0.0, "Wall-clock seconds for the whole training command, counted from its start "
                                   "(cache build, validation, checkpoints and crt's head re-training included; crt "
-                                  "gets its epochs' share). Training stops when it is spent, then the best "
+                                  "gets a share by its work). Training stops when it is spent, then the best "
                                   "checkpoint is evaluated (0 = no limit). A run stopped by it counts as finished: "
                                   "--resume does not extend it.")
     progress: bool = opt(True, "Show progress bars.")

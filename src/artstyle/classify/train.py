@@ -83,8 +83,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     if stage1_done:
         summary = {**read_json(stage1), "is_main_process": is_main_process()}
     else:
-        # With crt, stage 1 gets the budget's share of its epochs, so the head re-training fits in the rest.
-        share = cfg.epochs / (cfg.epochs + cfg.crt_epochs) if cfg.imbalance == "crt" else 1.0
+        share = _stage1_share(cfg, int(counts.sum()), len(cache.classes)) if cfg.imbalance == "crt" else 1.0
         summary = fit(model, task, train_ds, val_ds, run, cfg, sampler=sampler, resume=bool(cfg.resume),
                       metadata={"arch": cfg.model}, deadline=budget_deadline(cfg.time_budget, started, share))
     if cfg.imbalance == "crt":
@@ -95,6 +94,17 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     if summary["is_main_process"]:
         final_evaluation(run, cache, summary)
     return run
+
+
+def _stage1_share(cfg: ClassifyConfig, n_train: int, n_classes: int) -> float:
+    """The share of ``--time-budget`` stage 1 of crt gets, so the head re-training fits in the rest.
+
+    By the work each does: stage 1 sees ``epochs * n_train`` images forward and backward (about 3 forward passes
+    each), cRT ``crt_epochs * per_class * n_classes`` images forward through the frozen features (about 1).
+    """
+    stage1 = 3.0 * cfg.epochs * n_train
+    crt = 1.0 * cfg.crt_epochs * cfg.per_class * n_classes
+    return stage1 / max(1.0, stage1 + crt)
 
 
 def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_args: dict,
