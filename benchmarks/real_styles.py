@@ -17,7 +17,7 @@ rendered in exactly ONE style and a photo's tiles are dealt across styles at ran
 style. Train is long-tailed (geometric class sizes in STYLES order, largest/smallest ~ ``--ratio``); test has
 ``--test-per-class`` images per style. Same seed + same photos -> same files.
 
-Needs (pip): opencv-contrib-python-headless (cv2 with xphoto), scikit-image, pillow, numpy.
+Needs (pip): opencv-contrib-python-headless (cv2 with xphoto), scikit-image, pillow, numpy: `pip install -e ".[bench]"`.
 Needs (system): apt-get and dpkg-deb (Debian/Ubuntu); apt-get is not needed when CACHE/debs holds the .deb files.
 """
 
