@@ -174,7 +174,7 @@ def test_a_time_budget_schedule_decays_by_time(monkeypatch: pytest.MonkeyPatch) 
     """With --time-budget the cosine ends when the time does, so a run the budget stops ends at a low rate."""
     import torch
 
-    import artstyle.engine as engine
+    import artstyle.schedules as engine
 
     now = [100.0]
     monkeypatch.setattr(engine.time, "perf_counter", lambda: now[0])

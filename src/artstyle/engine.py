@@ -15,7 +15,6 @@ non-finite loss that keeps the last good checkpoint.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import time
@@ -27,6 +26,7 @@ import torch
 
 from artstyle.errors import ArtstyleError
 from artstyle.runs import append_jsonl, load_safetensors, read_json, read_jsonl, save_safetensors, write_text
+from artstyle.schedules import budget_deadline, cosine_with_warmup  # noqa: F401  (stages import them from here)
 from artstyle.settings import PRECISIONS, TrainSettings  # noqa: F401  (TrainSettings: the engine's settings)
 
 class Task(Protocol):
@@ -89,35 +89,6 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """float ``(N, 3, H, W)`` in [-1, 1] -> uint8 ``(N, 3, H, W)``."""
     return images.detach().float().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
-
-
-def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
-                       deadline: float = float("inf")) -> Any:
-    """Linear warm-up over ``warmup_steps``, then cosine decay to 0 at ``total_steps``: torch's own schedulers.
-
-    With a ``deadline`` (``--time-budget``) the decay follows whichever ends first, the steps or the time, so a
-    run that the budget stops still ends at a low learning rate instead of being cut off at its peak. No library
-    scheduler knows about wall-clock time, hence the one hand-written factor.
-    """
-    from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LinearLR, SequentialLR
-
-    if deadline != float("inf"):
-        start = time.perf_counter()
-        span = max(1e-9, deadline - start)
-
-        def factor(step: int) -> float:
-            if step < warmup_steps:
-                return (step + 1) / (warmup_steps + 1)
-            by_steps = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-            progress = min(1.0, max(by_steps, (time.perf_counter() - start) / span))
-            return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-        return LambdaLR(optimizer, factor)
-    decay = CosineAnnealingLR(optimizer, T_max=max(1, total_steps - warmup_steps))
-    if warmup_steps <= 0:
-        return decay
-    warmup = LinearLR(optimizer, start_factor=1.0 / (warmup_steps + 1), end_factor=1.0, total_iters=warmup_steps)
-    return SequentialLR(optimizer, [warmup, decay], milestones=[warmup_steps])
 
 
 # ---------------------------------------------------------------- training state (safetensors + JSON)
@@ -188,12 +159,6 @@ def _load_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Op
 
 
 # ---------------------------------------------------------------- the loop
-
-
-def budget_deadline(budget: float, started: float, share: float = 1.0) -> float:
-    """The ``time.perf_counter()`` value at which ``share`` of a ``budget`` of seconds counted from ``started``
-    (the command's start) is spent; ``inf`` without a budget."""
-    return started + budget * share if budget > 0 else float("inf")
 
 
 def past_deadline(deadline: float, accelerator: Any) -> bool:
