@@ -128,7 +128,7 @@ def main() -> None:
         update_section(slug, f"### Whole images or native-scale crops: {args.data} ({kind})\n\n"
                              f"Produced by: `python benchmarks/texture_compare.py {argv}`\n\n"
                              f"Every run: `--time-budget {args.budget:g}` s wall-clock (cache build included), "
-                             f"`--epochs {args.epochs}` {args.extra}, crt; {machine()}.\n\n{body}\n",
+                             f"`--epochs {args.epochs} {args.extra}`".replace(" `", "`") + f" (crt unless the flags say otherwise); {machine()}.\n\n{body}\n",
                        doc=RESULTS)
 
 
