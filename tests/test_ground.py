@@ -189,3 +189,35 @@ def test_a_time_budget_schedule_decays_by_time(monkeypatch: pytest.MonkeyPatch) 
     assert rates[0] > 0.99 and abs(rates[1] - 0.5) < 0.01 and rates[2] == rates[3] == 0.0
     steps = engine.cosine_with_warmup(torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0), 0, 4)
     assert steps.get_last_lr()[0] == 1.0  # without a budget: by steps, as before
+
+
+def test_a_schedule_saved_by_an_older_class_resumes_by_replay() -> None:
+    """Runs saved before the schedule became torch's own (a LambdaLR state) still resume at the right rate."""
+    import torch
+
+    from artstyle.engine import _load_scheduler
+    from artstyle.schedules import cosine_with_warmup
+
+    def fresh() -> tuple[torch.optim.Optimizer, object]:
+        opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+        return opt, cosine_with_warmup(opt, 2, 10)
+
+    old = torch.optim.lr_scheduler.LambdaLR(torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0), lambda s: 1.0)
+    for _ in range(5):
+        old.optimizer.step()
+        old.step()
+    reference_opt, reference = fresh()
+    for _ in range(5):
+        reference_opt.step()
+        reference.step()
+    _, resumed = fresh()
+    _load_scheduler(resumed, old.state_dict())
+    assert resumed.get_last_lr() == pytest.approx(reference.get_last_lr())
+
+
+def test_pool_is_for_resnet_only() -> None:
+    from artstyle.errors import ArtstyleError
+    from artstyle.models.classifier import build_classifier
+
+    with pytest.raises(ArtstyleError, match="--pool gem applies to --model resnet only"):
+        build_classifier("inclass", 3, 16, pool="gem")

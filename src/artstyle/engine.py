@@ -129,6 +129,19 @@ def _save_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Op
     save_safetensors(run_dir / "last.safetensors", weights)  # the last weights on their own, for users
 
 
+def _load_scheduler(scheduler: Any, saved: dict[str, Any]) -> None:
+    """Restore the schedule; a state saved by an older schedule class is replayed by its step count instead."""
+    import warnings
+
+    try:
+        scheduler.load_state_dict(saved)
+    except (KeyError, TypeError, ValueError):  # e.g. saved by the LambdaLR of artstyle before 2026-11-29
+        with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()": replaying on purpose
+            warnings.simplefilter("ignore")
+            for _ in range(int(saved.get("last_epoch", 0))):
+                scheduler.step()
+
+
 def _load_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> dict:
     state = read_json(run_dir / "last_state.json")
     if "tensors" not in state:
@@ -145,7 +158,7 @@ def _load_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Op
             opt_state.setdefault(int(pid), {})[name] = value
     groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in state["param_groups"]]
     optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
-    scheduler.load_state_dict(state["scheduler"])
+    _load_scheduler(scheduler, state["scheduler"])
     torch.set_rng_state(tensors["rng.torch"])
     if torch.cuda.is_available():
         cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]

@@ -51,6 +51,9 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     from artstyle.models.classifier import build_classifier
 
     started = time.perf_counter()  # --time-budget counts the whole command from here
+    if cfg.cache_size and cfg.cache_size < cfg.size:  # before anything is claimed or decoded
+        raise ArtstyleError(f"--cache-size {cfg.cache_size} is smaller than --size {cfg.size}; the cache must hold "
+                            "the crop (use 0 to cache at --size)")
     if cfg.resume:
         run = find_run(cfg.resume)
         saved = read_json(run / "config.json")["config"]

@@ -176,4 +176,6 @@ def build_classifier(name: str, num_classes: int, img_size: int = 128, width: in
         raise ArtstyleError(f"--model {name!r} is not one of: {', '.join(CLASSIFIERS)}")
     if pool not in POOLS:
         raise ArtstyleError(f"--pool {pool!r} is not one of: {', '.join(POOLS)}")
+    if pool != "avg" and name != "resnet":
+        raise ArtstyleError(f"--pool {pool} applies to --model resnet only; {name} has its own fixed head")
     return CLASSIFIERS[name](num_classes, img_size, width, depth, pool)

@@ -118,6 +118,7 @@ def stage_embeddings(ctx: Context) -> dict[str, Any]:
     out = ctx.stage_dir("embeddings")
     out.mkdir(parents=True, exist_ok=True)
     data = ctx.settings["data"]["data"]
+    label_column = ctx.settings["data"].get("label_column", "style")  # maps and scores by the trained labels
     runs = {"ae": Path(ctx.output("embed")["run"]), "classifier": Path(ctx.output("classify")["run"])}
     size = ctx.settings["embed"]["size"]  # pixels and color-hist reuse the autoencoder's cache
     files, commands = {}, []
@@ -125,11 +126,12 @@ def stage_embeddings(ctx: Context) -> dict[str, Any]:
         run = runs.get(kind)
         path = export_embeddings(data, kind, run=run, split=split, out=out / f"{kind}.npz",
                                  size=None if run else size, batch_size=s.get("batch_size", 256),
-                                 progress=ctx.cfg.progress)
+                                 progress=ctx.cfg.progress, label_column=label_column)
         files[kind] = str(path)
         # An embeddings file is no run directory: its command is built here.
         commands.append(f"artstyle embed export --data {q(data)} --kind {kind}"
-                        + (f" --run {q(run)}" if run else f" --size {size}") + f" --split {split} --out {q(path)}")
+                        + (f" --run {q(run)}" if run else f" --size {size}") + f" --split {split} --out {q(path)}"
+                        + (f" --label-column {q(label_column)}" if label_column != "style" else ""))
     ctx.console.print(f"{len(files)} embeddings files: {', '.join(files)}")
     return {"run": str(out), "files": files, "command": "\n".join(commands)}
 
