@@ -1,6 +1,5 @@
 # make demo: set up .venv and run the main job on the built-in dataset.
-# make test: set up .venv and run the test suite on 2 processes (pytest-xdist; tests share no state;
-# --dist loadfile keeps each file's module-scoped fixtures in one process).
+# make test: set up .venv and run the test suite on 2 processes (pytest-xdist; tests share no state).
 PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -22,7 +21,7 @@ demo: $(STAMP)
 	$(VENV)/bin/artstyle run --profile demo
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile
+	$(VENV)/bin/python -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/data_pipeline.py
