@@ -98,7 +98,7 @@ def _invoke(args: list[str]) -> int:
     command = typer.main.get_command(build_app())
     try:
         result = command.main(args=args, prog_name="artstyle", standalone_mode=False)
-    except click_errors.NoArgsIsHelpError as exc:  # `artstyle classify` alone: show that group's help
+    except getattr(click_errors, "NoArgsIsHelpError", ()) as exc:  # `artstyle classify` alone (click >= 8.2)
         print(exc.ctx.get_help() if exc.ctx else "")
         return 0
     except click_errors.UsageError as exc:
