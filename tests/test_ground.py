@@ -93,6 +93,10 @@ def test_found_counts_files_not_empty_folders(tmp_path: Path) -> None:
     cache = prepare_cache(str(root), size=16, workers=1, progress=False)
     files = sum(1 for p in root.rglob("*") if p.is_file())
     assert cache.meta["n_found"] == files == len(cache.labels) + cache.meta["n_skipped"]
+    from artstyle.data.stats import dataset_stats
+
+    st = dataset_stats(cache)
+    assert st["found"] == files == st["cached"] + st["skipped"]
 
 
 def test_write_config_records_stage_command_and_argv(tmp_path: Path) -> None:

@@ -36,13 +36,14 @@ def prepare(data: str = typer.Option("builtin", help=DATA_HELP),
             workers: int = typer.Option(0, help="Decoding processes (0 = all cores)."),
             overwrite: bool = typer.Option(False, help="Rebuild an existing cache at --out even if its size differs.")) -> None:
     """Decode and resize every image once into a uint8 memory-mapped cache; bad files are skipped and listed."""
-    from artstyle.data.cache import prepare_cache, skipped_items
+    from artstyle.data.cache import is_file_key, prepare_cache, skipped_items
 
     cache = prepare_cache(data, size=size, policy=policy, out=out, workers=workers or None, overwrite=overwrite,
                           label_column=label_column, seed=seed)
-    skipped = [s for s in skipped_items(cache) if not s["key"].startswith("class:")]
+    skipped = [s for s in skipped_items(cache) if not s["key"].startswith("class:")]  # files and folders, listed
     typer.echo(f"cache: {cache.root}")
-    typer.echo(f"found {cache.meta['n_found']} = cached {len(cache.labels)} + skipped {len(skipped)}"
+    files = sum(1 for s in skipped if is_file_key(s["key"]))  # found counts files; a skipped folder is no file
+    typer.echo(f"found {cache.meta['n_found']} files = cached {len(cache.labels)} + skipped {files}"
                + (" (SYNTHETIC built-in data)" if cache.synthetic else ""))
     for s in skipped[:20]:
         typer.echo(f"  skipped {s['key']}: {s['reason']}")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from artstyle.data.cache import Cache, skipped_items
+from artstyle.data.cache import Cache, is_file_key, skipped_items
 from artstyle.constants import SPLITS, SYNTHETIC_NOTE
 from artstyle.figures import save_figure, save_png
 from artstyle.figures.data import plot_class_counts, plot_sample_grid
@@ -39,7 +39,7 @@ def dataset_stats(cache: Cache) -> dict[str, Any]:
         "classes_without_train_images": [c for c, n in zip(cache.classes, train) if n == 0],
         "found": int(cache.meta.get("n_found", len(cache.labels) + len(skipped))),
         "cached": int(len(cache.labels)),
-        "skipped": len([s for s in skipped if not s["key"].startswith("class:")]),
+        "skipped": sum(1 for s in skipped if is_file_key(s["key"])),  # files: found = cached + skipped
     }
 
 
