@@ -121,7 +121,8 @@ def rss_child(cache_dir: str) -> None:
     """Runs in a subprocess: iterate over the whole cache twice; print N, peak RSS, peak anonymous and file MB."""
     from torch.utils.data import DataLoader
 
-    from artstyle.data.cache import CachedImages, load_cache
+    from artstyle.data.cache import load_cache
+    from artstyle.data.dataset import CachedImages
 
     cache = load_cache(cache_dir)
     ds = CachedImages(cache, "all")
@@ -159,7 +160,8 @@ def main() -> None:
             rows.append(f"| {wh[0]}x{wh[1]} | {plain:.0f} | {draft:.0f} | {built:.0f} | {built / draft:.2f}x | "
                         f"{target:.0f} | {'met' if built >= target else 'missed'} |")
             if wh == (416, 416):
-                from artstyle.data.cache import CachedImages, load_cache
+                from artstyle.data.cache import load_cache
+                from artstyle.data.dataset import CachedImages
 
                 cached = epoch_seconds(CachedImages(load_cache(tmp / f"c{wh[0]}"), "all"), workers=0)
                 decoded = epoch_seconds(DecodeEveryEpoch(paths), workers=0)

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artstyle.data.cache import CachedImages, load_cache, prepare_cache, skipped_items
+from artstyle.data.cache import load_cache, prepare_cache, skipped_items
+from artstyle.data.dataset import CachedImages
 from artstyle.data.decode import DecodeError, decode_image
 from artstyle.data.sources import assign_splits, open_source
 from artstyle.errors import ArtstyleError

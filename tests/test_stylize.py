@@ -12,7 +12,8 @@ from PIL import Image
 
 from artstyle.classify import (ClassifyConfig, evaluate_on_cache, load_classifier, map_classes, predict_arrays,
                                train_classifier)
-from artstyle.data.cache import CachedImages, prepare_cache
+from artstyle.data.cache import prepare_cache
+from artstyle.data.dataset import CachedImages
 from artstyle.errors import ArtstyleError
 from artstyle.metrics import PSNR_CAP
 from artstyle.metrics import psnr_uint8 as psnr

@@ -46,7 +46,8 @@ def _write_run_files(run: Path, cfg: ClassifyConfig, cache: Any, strategy: dict[
 
 def train_classifier(cfg: ClassifyConfig) -> Path:
     """Train a classifier, evaluate its best checkpoint on the test split, and return the run directory."""
-    from artstyle.data.cache import CachedImages, open_cache
+    from artstyle.data.cache import open_cache
+    from artstyle.data.dataset import CachedImages
     from artstyle.data.sampler import ClassBalancedSampler
     from artstyle.models.classifier import build_classifier
 
@@ -120,7 +121,7 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
     fresh = stage1_summary is not None
     import shutil
 
-    from artstyle.data.cache import CachedImages
+    from artstyle.data.dataset import CachedImages
     from artstyle.data.sampler import ClassBalancedSampler
 
     crt_dir = run / "crt"

@@ -3,7 +3,7 @@
 Usage::
 
     cache = prepare_cache("builtin", size=128)     # reused when the source and settings match
-    train = CachedImages(cache, "train")            # (uint8 CHW tensor, label) pairs
+    train = CachedImages(cache, "train")            # artstyle.data.dataset: (uint8 CHW tensor, label) pairs
     cache.classes, cache.counts("train"), cache.synthetic
 
 On disk (``<cache_root>/prepared/<hash>/`` unless ``out`` is given):
@@ -29,7 +29,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -365,36 +365,6 @@ def skipped_items(cache: Cache) -> list[dict[str, str]]:
 def is_file_key(key: str) -> bool:
     """Whether a skipped record names a file (``found = cached + skipped files``), not a folder or a class."""
     return not key.startswith("class:") and not key.endswith("/")
-
-
-# ---------------------------------------------------------------- torch dataset
-
-
-class CachedImages:
-    """A map-style torch Dataset over cache rows. ``ds[i]`` -> ``(image, label)``.
-
-    ``image`` is a uint8 ``(3, H, W)`` CPU tensor, or whatever ``transform`` makes of it (a
-    torchvision.transforms.v2 pipeline). Tensors stay on the CPU; the training loop moves batches.
-    """
-
-    def __init__(self, cache: Cache, split: str | Sequence[str] = "train",
-                 transform: Callable[[Any], Any] | None = None, rows: np.ndarray | None = None) -> None:
-        self.cache = cache
-        self.rows = cache.indices(split) if rows is None else np.asarray(rows)
-        self.transform = transform
-        self.labels = cache.labels[self.rows]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i: int) -> tuple[Any, int]:
-        import torch
-
-        row = int(self.rows[i])
-        img = torch.from_numpy(np.ascontiguousarray(self.cache.images[row].transpose(2, 0, 1)))
-        if self.transform is not None:
-            img = self.transform(img)
-        return img, int(self.labels[i])
 
 
 def open_cache(cfg: Any) -> Any:

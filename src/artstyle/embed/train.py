@@ -75,7 +75,7 @@ def _write_run_files(run: Path, cfg: EmbedTrainConfig, cache: Any, val_split: st
 def train_autoencoder(cfg: EmbedTrainConfig) -> Path:
     """Train an autoencoder, compare its best checkpoint with PCA on the validation images; return the run."""
     started = time.perf_counter()  # --time-budget counts the whole command from here
-    from artstyle.data.cache import CachedImages
+    from artstyle.data.dataset import CachedImages
     from artstyle.figures import save_png
     from artstyle.figures.embed import plot_reconstructions
 

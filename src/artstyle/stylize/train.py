@@ -23,7 +23,8 @@ import torch
 
 from artstyle.classify import ClassifyConfig, load_classifier, map_classes, train_classifier
 from artstyle.config import command_line, config_dict
-from artstyle.data.cache import CachedImages, open_cache
+from artstyle.data.cache import open_cache
+from artstyle.data.dataset import CachedImages
 from artstyle.dist import is_distributed, is_main_process, main_process_first, shared_run_dir
 from artstyle.engine import budget_deadline, fit
 from artstyle.errors import ArtstyleError

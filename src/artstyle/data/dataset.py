@@ -1,0 +1,39 @@
+"""The torch Dataset over a prepared cache: what every training stage iterates.
+
+Usage: ``ds = CachedImages(cache, "train", transform=v2_pipeline)`` -> ``ds[i] == (image uint8 (3, H, W), label)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from artstyle.data.cache import Cache
+
+
+class CachedImages:
+    """A map-style torch Dataset over cache rows. ``ds[i]`` -> ``(image, label)``.
+
+    ``image`` is a uint8 ``(3, H, W)`` CPU tensor, or whatever ``transform`` makes of it (a
+    torchvision.transforms.v2 pipeline). Tensors stay on the CPU; the training loop moves batches.
+    """
+
+    def __init__(self, cache: Cache, split: str | Sequence[str] = "train",
+                 transform: Callable[[Any], Any] | None = None, rows: np.ndarray | None = None) -> None:
+        self.cache = cache
+        self.rows = cache.indices(split) if rows is None else np.asarray(rows)
+        self.transform = transform
+        self.labels = cache.labels[self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        import torch
+
+        row = int(self.rows[i])
+        img = torch.from_numpy(np.ascontiguousarray(self.cache.images[row].transpose(2, 0, 1)))
+        if self.transform is not None:
+            img = self.transform(img)
+        return img, int(self.labels[i])
