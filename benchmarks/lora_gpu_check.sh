@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# GPU check of `artstyle lora`: the fp16 and bf16 training paths, resume with the fp16 GradScaler state, and
-# generation, on the tiny random Stable Diffusion of tests/tiny_sd.py (no downloads; a few minutes at most).
+# GPU check of `artstyle lora`: the fp16 and bf16 training paths, with and without --cache-latents, resume with
+# the fp16 GradScaler state, and generation, on the tiny random Stable Diffusion of tests/tiny_sd.py (no
+# downloads; a few minutes at most).
 #
 # Usage (from the repository root, on a machine with a CUDA GPU and the package installed):
 #
 #     bash benchmarks/lora_gpu_check.sh                 # work dir /tmp/artstyle-lora-gpu-check
 #     PYTHON=.venv/bin/python STEPS=40 bash benchmarks/lora_gpu_check.sh
 #
-# Prints OK or FAIL per mode with the final loss, and exits non-zero when any mode failed. The tiny model
-# paints noise: this checks that mixed precision, checkpoints and generation work on CUDA, not image quality.
+# Prints OK or FAIL per check with the final loss and the mean step time, and exits non-zero when any failed.
+# The tiny model paints noise: this checks that mixed precision, the latent cache, checkpoints and generation
+# work on CUDA, not image quality.
 
 set -u
 PY=${PYTHON:-python}
@@ -36,15 +38,20 @@ for ci, style in enumerate(["Baroque", "Pop_Art", "Ukiyo_e"]):
             Image.fromarray(arr.astype(np.uint8)).save(path)
 EOF
 
-final_loss() {  # last loss in a run's metrics.jsonl, or "none"
-    "$PY" -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(f\"{r[-1]['loss']:.4f} (step {r[-1]['step']})\")" \
-        "$1/metrics.jsonl" 2>/dev/null || echo none
+final_loss() {  # final_loss RUN: its last loss, and the mean step time of its first $STEPS steps; or "none"
+    "$PY" - "$1/metrics.jsonl" "$STEPS" <<'EOF' 2>/dev/null || echo none
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+first = [r for r in rows if r["step"] <= int(sys.argv[2])]  # the resumed run's clock starts again
+ms = (first[-1]["seconds"] - first[0]["seconds"]) / max(1, first[-1]["step"] - first[0]["step"]) * 1e3
+print(f"{rows[-1]['loss']:.4f} (step {rows[-1]['step']}; {ms:.0f} ms/step before the resume)")
+EOF
 }
 
 status=0
-check() {  # check MODE EXTRA_TRAIN_FLAGS...
-    local mode=$1; shift
-    local run="$WORK/run-$mode" log="$WORK/$mode.log" ok=1
+check() {  # check NAME PRECISION EXTRA_TRAIN_FLAGS...
+    local name=$1 mode=$2; shift 2
+    local run="$WORK/run-$name" log="$WORK/$name.log" ok=1
     "${ART[@]}" lora train --pretrained "$WORK/tiny-sd" --data "$WORK/paintings" --out "$run" --overwrite \
         --precision "$mode" --max-steps "$STEPS" --resolution 64 --batch-size 2 --gradient-accumulation 2 \
         --learning-rate 1e-3 --gradient-checkpointing --snr-gamma 5 --checkpoint-every $((STEPS / 2)) \
@@ -57,14 +64,18 @@ check() {  # check MODE EXTRA_TRAIN_FLAGS...
     local loss; loss=$(final_loss "$run")
     case $loss in *nan*|*inf*|none) ok=0 ;; esac
     if [ $ok = 1 ]; then
-        echo "OK   $mode: final loss $loss"
+        echo "OK   $name: final loss $loss"
     else
-        echo "FAIL $mode: final loss $loss; last lines of $log:"
+        echo "FAIL $name: final loss $loss; last lines of $log:"
         tail -n 15 "$log" | sed 's/^/     /'
         status=1
     fi
 }
 
-check fp16 --train-text-encoder   # fp16 + text-encoder LoRA: both adapters must stay fp32 for the GradScaler
-check bf16
+# fp16 + text-encoder LoRA: both adapters must stay fp32 for the GradScaler (latents cached, prompts not)
+check fp16-te fp16 --train-text-encoder --cache-latents on
+check fp16-cached fp16 --cache-latents on --noise-offset 0.05
+check fp16-pixels fp16 --cache-latents off
+check bf16-cached bf16 --cache-latents on --prediction-type v_prediction
+check bf16-pixels bf16 --cache-latents off --crop random
 exit $status

@@ -385,3 +385,194 @@ def test_a_run_saved_with_mixed_precision_resumes_and_generates(fast_env, tmp_pa
     saved = json.loads((out / "config.json").read_text())
     assert saved["stage"] == "lora-generate" and saved["run"] == str(run)
     assert saved["command"] == f"artstyle lora generate {run} --styles Pop_Art --n 1 --steps 1 --no-progress"
+
+
+# ------------------------------------------------------------------------------------------------ issue 14
+
+
+def _train_args(env, out: Path, *extra: str) -> list[str]:  # noqa: ANN001
+    return ["train", "--pretrained", str(env["model"]), "--data", str(env["data"]), "--out", str(out), "--overwrite",
+            "--batch-size", "2", "--gradient-accumulation", "2", "--learning-rate", "1e-2", "--checkpoint-every", "0",
+            "--validate-every", "0", *FAST, *extra]
+
+
+def _weights(run: Path) -> dict[str, np.ndarray]:
+    from safetensors.torch import load_file
+
+    return {k: v.numpy() for k, v in load_file(str(run / WEIGHTS_NAME)).items()}
+
+
+def _assert_same_training(a: Path, b: Path) -> None:
+    """Same losses at every step (to float rounding) and the same weights (to 1/50 of one Adam step at lr 1e-2)."""
+    losses = [[json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()] for run in (a, b)]
+    assert len(losses[0]) == len(losses[1]) and np.allclose(losses[0], losses[1], rtol=1e-5, atol=0), losses
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    worst = max(float(np.abs(wa[k] - wb[k]).max()) for k in wa)
+    assert worst < 2e-4, f"largest weight difference {worst:g}"
+
+
+def test_cached_latents_train_like_pixels_and_are_stored_once(fast_env, tmp_path: Path) -> None:  # noqa: ANN001
+    """Same seed, flips on: a run on cached VAE posteriors and prompt embeddings ends where the pixel run ends."""
+    from safetensors.torch import load_file
+
+    runs = {mode: tmp_path / mode for mode in ("off", "on", "again")}
+    for mode, run in runs.items():
+        _ok(_invoke(_train_args(fast_env, run, "--max-steps", "3", "--flip", "--cache-latents",
+                                "off" if mode == "off" else "on")))
+    _assert_same_training(runs["off"], runs["on"])
+    info = json.loads((runs["on"] / "config.json").read_text())["data"]["latent_cache"]
+    assert info["used"] and not json.loads((runs["off"] / "config.json").read_text())["data"]["latent_cache"]["used"]
+    shards = sorted(Path(info["dir"]).glob("latents-*.safetensors"))
+    texts = sorted(Path(info["dir"]).glob("text-*.safetensors"))
+    assert shards and texts and json.loads((runs["again"] / "config.json").read_text())["data"]["latent_cache"] == info
+    assert sorted(Path(info["dir"]).glob("*.safetensors")) == sorted(shards + texts)  # the second run encoded nothing
+    stored = load_file(str(shards[0]))
+    assert stored["moments"].shape[1:] == (2, 8, RESOLUTION // 2, RESOLUTION // 2)  # both flips, mean + log-variance
+    assert not np.allclose(stored["moments"][:, 0].numpy(), stored["moments"][:, 1].numpy())
+    assert info["bytes"] == len(stored["rows"]) * 2 * 8 * (RESOLUTION // 2) ** 2 * 4 + 3 * 77 * 32 * 4
+
+
+def test_latent_cache_decision() -> None:
+    import torch
+
+    from artstyle.lora import LoraTrainConfig
+    from artstyle.lora.latents import decide, estimate_bytes
+
+    here = Path.cwd()
+    assert decide(LoraTrainConfig(), 10**9, 10**9, here)[0]
+    assert not decide(LoraTrainConfig(latent_cache_gb=0.5), 10**9, 0, here)[0]  # over the budget: auto says no
+    assert decide(LoraTrainConfig(cache_latents="on", latent_cache_gb=0.5), 10**9, 0, here)[0]
+    assert not decide(LoraTrainConfig(cache_latents="off"), 1, 1, here)[0]
+    assert not decide(LoraTrainConfig(crop="random"), 1, 1, here)[0]
+    with pytest.raises(ArtstyleError, match="--crop center"):
+        decide(LoraTrainConfig(crop="random", cache_latents="on"), 1, 1, here)
+    with pytest.raises(ArtstyleError, match="GB free"):
+        decide(LoraTrainConfig(cache_latents="on"), 10**18, 10**18, here)
+    sd = {"latent_channels": 4, "block_out_channels": [128, 256, 512, 512]}
+    assert estimate_bytes(81_444, 0, 2, 512, sd, (77, 768), torch.float16) == 81_444 * 2 * 8 * 64 * 64 * 2
+
+
+def test_resume_continues_the_data_order(fast_env, tmp_path: Path) -> None:  # noqa: ANN001
+    """4 steps straight, or 2 steps, a checkpoint and a resume to 4 (mid-epoch, then over an epoch boundary):
+    the same batches, noise and weights."""
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    _ok(_invoke(_train_args(fast_env, straight, "--max-steps", "4")))
+    _ok(_invoke(_train_args(fast_env, resumed, "--max-steps", "2", "--checkpoint-every", "2")))
+    _ok(_invoke(["train", "--resume", str(resumed), "--max-steps", "4", "--no-progress", "--log-every", "1"]))
+    _assert_same_training(straight, resumed)
+    log = [json.loads(line) for line in (resumed / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [0, 0, 0, 1]  # 12 images, batches of 2, 2 per step: 3 steps per epoch
+
+
+def test_epoch_order_is_seeded_by_the_epoch() -> None:
+    from artstyle.lora.data import EpochSampler
+
+    sampler = EpochSampler(10, seed=3, flip=True)
+    first = sampler.keys()
+    assert sorted(k[0] for k in first) == list(range(10)) and first == list(sampler)
+    sampler.for_epoch(1)
+    assert sampler.keys() != first
+    assert not hasattr(sampler, "set_epoch")  # accelerate calls set_epoch(0) on every fresh (or skipping) loader
+    assert not any(flip for _, flip, _ in EpochSampler(10, 3, flip=False).keys())
+
+
+@pytest.mark.parametrize("processes", [1, 2, 4])
+def test_max_steps_0_trains_the_requested_epochs_on_any_number_of_processes(processes: int) -> None:
+    from artstyle.lora.train import step_counts
+
+    batches = 12  # the unsharded loader's length
+    max_steps, per_epoch, epochs = step_counts(batches, processes, 2, 0, 3)
+    assert epochs == 3 and per_epoch == math.ceil(math.ceil(batches / processes) / 2) and max_steps == 3 * per_epoch
+    assert step_counts(batches, processes, 2, 7, 1)[0] == 7
+
+
+def test_the_diffusers_floor_has_the_lora_metadata_api() -> None:
+    import inspect
+    import re
+
+    from diffusers import StableDiffusionPipeline
+
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    floor = tuple(int(x) for x in re.search(r'"diffusers>=([\d.]+)"', pyproject).group(1).split("."))
+    assert floor >= (0, 34), "save_lora_weights(unet_lora_adapter_metadata=...) came in diffusers 0.34"
+    assert "unet_lora_adapter_metadata" in inspect.signature(StableDiffusionPipeline.save_lora_weights).parameters
+
+
+def test_text_encoder_lora_has_diffusers_layout_and_mismatches_name_the_file(fast_env, tmp_path: Path) -> None:  # noqa: ANN001
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from artstyle.lora import load_lora_for_inference
+
+    run = tmp_path / "te"
+    _ok(_invoke(_train_args(fast_env, run, "--max-steps", "1", "--train-text-encoder", "--gradient-accumulation", "1",
+                            "--checkpoint-every", "1")))
+    # The checkpoint (same layout) loads back into the flattened transformers-5 text encoder with every key checked.
+    _ok(_invoke(["train", "--resume", str(run), "--max-steps", "2", "--no-progress"]))
+    weights = load_file(str(run / WEIGHTS_NAME))
+    with safe_open(str(run / WEIGHTS_NAME), "pt") as f:
+        metadata = f.metadata()
+    te = [k for k in weights if k.startswith("text_encoder.")]
+    assert te and all(k.startswith("text_encoder.text_model.encoder.layers.") for k in te)  # as transformers 4 names it
+    assert "peft >= 0.22" in (run / "README.md").read_text()
+    # A file that does not fit the model is refused, naming the file, for the text encoder and the UNet alike.
+    for part in ("text_encoder.", "unet."):
+        bad = tmp_path / f"bad-{part.strip('.')}"
+        bad.mkdir()
+        first = next(k for k in weights if k.startswith(part) and ("down" in k or "lora_A" in k))
+        save_file({k: v for k, v in weights.items() if k != first}, str(bad / WEIGHTS_NAME), metadata=metadata)
+        torch.set_num_threads(1)
+        with pytest.raises(ArtstyleError, match="1 missing") as info:
+            load_lora_for_inference(_tiny_pipe(fast_env["model"]), bad)
+        assert str(bad / WEIGHTS_NAME) in str(info.value)
+
+
+def test_noise_offset_prediction_type_and_genre_artist_prompts(fast_env, tmp_path: Path) -> None:  # noqa: ANN001
+    run = tmp_path / "v"
+    _ok(_invoke(_train_args(fast_env, run, "--max-steps", "1", "--gradient-accumulation", "1", "--noise-offset",
+                            "0.1", "--prediction-type", "v_prediction", "--validation-genre", "landscape",
+                            "--validation-artist", "claude-monet")))
+    info = json.loads((run / "config.json").read_text())
+    assert info["training"]["prediction_type"] == "v_prediction" and info["config"]["noise_offset"] == 0.1
+    assert info["data"]["validation_prompts"][0].endswith(", landscape, by Claude Monet")
+    out = tmp_path / "gen"
+    _ok(_invoke(["generate", str(run), "--styles", "Baroque", "--n", "1", "--steps", "1", "--out", str(out),
+                 "--genre", "landscape", "--artist", "claude-monet", "--no-progress"]))
+    meta = json.loads((out / "generate.json").read_text())
+    assert meta["prompts"] == {"Baroque": "a painting in the style of Baroque, landscape, by Claude Monet"}
+    assert meta["prediction_type"] == "v_prediction" and meta["blanked"] == {"lora": {"Baroque": [False]}}
+
+
+def test_random_crops_reach_every_part_of_the_image(tmp_path: Path) -> None:
+    from artstyle.lora.data import StyleImages, crop_box
+
+    # A 2:1 landscape squashed into a 16 px square: left half red, right half blue.
+    size = 16
+    img = np.zeros((1, size, size, 3), np.uint8)
+    img[0, :, : size // 2, 0] = 255
+    img[0, :, size // 2:, 2] = 255
+    img.tofile(tmp_path / "images.u8")
+    assert crop_box((200, 100), size, 0.0) == (0, 0, size, size // 2)
+    assert crop_box((200, 100), size, 0.999) == (0, size // 2, size, size // 2)
+    assert crop_box((100, 300), size, 0.5)[2:] == (5, size)  # portrait: a band across the full width
+    data = StyleImages(tmp_path, 1, size, [0], [[0]], 8, "random", [(200, 100)])
+    left, right = data.pixels((0, False, 0.0)), data.pixels((0, False, 0.999))
+    assert left.shape == (3, 8, 8) and left[0].min() > 0.9 and left[2].max() < -0.9  # all red: the left edge
+    assert right[2].min() > 0.9 and right[0].max() < -0.9  # all blue: the right edge, outside any centre square
+    assert np.allclose(data.pixels((0, True, 0.0)).numpy(), left.flip(-1).numpy())
+
+
+def test_paint_records_what_the_safety_checker_blanked() -> None:
+    from types import SimpleNamespace
+
+    from artstyle.lora.generation import paint
+
+    def pipe(prompt, num_images_per_prompt, **kwargs):  # noqa: ANN001, ANN202
+        return SimpleNamespace(images=np.zeros((num_images_per_prompt, 8, 8, 3)),
+                               nsfw_content_detected=[True] + [False] * (num_images_per_prompt - 1))
+
+    blanked: list[bool] = []
+    images = paint(pipe, "p", n=3, seed=0, steps=1, guidance=1.0, size=8, batch=2, blanked=blanked)
+    assert images.shape == (3, 8, 8, 3) and blanked == [True, False, True]

@@ -12,7 +12,8 @@ Usage::
     out = generate(LoraGenerateConfig(run=str(run), styles=["Baroque"]))
 
 Where things are: ``config`` (settings, torch-free), ``prompts`` (templates, style names), ``base_model``
-(loading SD), ``data`` (the image dataset), ``setup`` (Accelerator, adapters, optimizer), ``train`` (the loop),
+(loading SD), ``data`` (the image dataset and its seeded sampler), ``latents`` (``--cache-latents``: VAE
+latents and prompt embeddings stored once), ``setup`` (Accelerator, adapters, optimizer), ``train`` (the loop),
 ``checkpoints`` (run directory, checkpoints, resume), ``weights`` (LoRA files in and out), ``card`` (the model
 card), ``generation`` (painting with a trained LoRA). Importing this package does not import torch: the names
 that need it are loaded on first use.

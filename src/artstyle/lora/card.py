@@ -21,6 +21,14 @@ _QUALITY = ("This adapter has not been evaluated quantitatively. How well it pai
             "`figures/validation-*.png` and at `artstyle lora generate RUN --compare` before trusting it.")
 
 
+_TEXT_ENCODER_NOTE = (
+    "**Text-encoder LoRA.** The file also holds LoRA weights for the CLIP text encoder, in diffusers' layout "
+    "(`text_encoder.text_model.*`). With transformers 4, `pipe.load_lora_weights` loads them with any peft >= 0.12. "
+    "With transformers 5 it needs peft >= 0.22 (transformers 5 refuses older peft for text-encoder adapters); "
+    "with an older peft, load the adapter as `artstyle lora generate` does: "
+    "`from artstyle.lora import load_lora_for_inference; load_lora_for_inference(pipe, 'THIS_FOLDER')`.")
+
+
 def _settings_table(cfg: LoraTrainConfig, info: dict[str, Any], steps_done: int) -> str:
     te = "yes: " + ", ".join(cfg.text_encoder_target_modules) if cfg.train_text_encoder else "no"
     rows = [
@@ -34,6 +42,8 @@ def _settings_table(cfg: LoraTrainConfig, info: dict[str, Any], steps_done: int)
         ("optimizer steps", f"{steps_done} (of {info['max_steps']})"),
         ("mixed precision", info["mixed_precision"]),
         ("Min-SNR gamma", cfg.snr_gamma or "off"),
+        ("prediction type, noise offset", f"{info.get('prediction_type', cfg.prediction_type or 'epsilon')}, "
+                                          f"{cfg.noise_offset or 'off'}"),
         ("seed", cfg.seed),
     ]
     return markdown_table(["setting", "value"], rows, right_from=2).rstrip("\n")
@@ -75,6 +85,8 @@ def write_model_card(run: Path, cfg: LoraTrainConfig, info: dict[str, Any], step
         "```", "",
         "or `artstyle lora generate THIS_FOLDER --styles all --compare`.", "",
     ]
+    if cfg.train_text_encoder:
+        lines += [_TEXT_ENCODER_NOTE, ""]
     write_text(run / "README.md", "\n".join(lines))
 
 

@@ -44,9 +44,14 @@ class LoraTrainConfig:
     prompt_template: str = opt(DEFAULT_TEMPLATE, "Prompt per image; fields {style} (display name), {genre}, "
                                "{artist}. A [bracketed part] is dropped when a field in it is unknown.")
     resolution: int = opt(512, "Training resolution in pixels (square; SD 1.5: 512). Divisible by 8.")
-    crop: str = opt("center", "center: the cache holds centre squares at --resolution; random: it holds them "
-                    "12.5% larger and a random --resolution crop is taken each time.", choices=("center", "random"))
-    flip: bool = opt(True, "Random horizontal flips.")
+    crop: str = opt("center", "center: the centre square of each image; random: a square as tall (or wide) as the "
+                    "image, anywhere in it, drawn again each epoch (from a cache that holds the whole image squashed "
+                    "to a square 12.5% larger than --resolution).", choices=("center", "random"))
+    flip: bool = opt(True, "Random horizontal flips (drawn per image and epoch from --seed).")
+    cache_latents: str = opt("auto", "Encode every image with the VAE once (both flips) and every prompt with the "
+                             "text encoder once, into safetensors shards reused by later runs; auto = on when they "
+                             "fit --latent-cache-gb and the disk (and --crop center).", choices=("auto", "on", "off"))
+    latent_cache_gb: float = opt(32.0, "Disk budget of --cache-latents auto, in GB.")
     batch_size: int = opt(1, "Images per GPU per forward pass.")
     gradient_accumulation: int = opt(4, "Forward passes per optimizer step (effective batch = batch x this x GPUs).")
     learning_rate: float = opt(1e-4, "AdamW learning rate of the LoRA weights.")
@@ -65,6 +70,10 @@ class LoraTrainConfig:
     gradient_checkpointing: bool = opt(False, "Recompute activations in the backward pass: less memory, more compute.")
     use_8bit_adam: bool = opt(False, "bitsandbytes 8-bit AdamW (CUDA; pip install bitsandbytes).")
     snr_gamma: float = opt(0.0, "Min-SNR loss weighting gamma (Hang et al. 2023; 5 is the paper's value); 0 = off.")
+    noise_offset: float = opt(0.0, "Offset noise scale (per image and channel; 0.05-0.1 helps very dark or light "
+                              "images); 0 = off.")
+    prediction_type: str = opt("", "What the UNet learns to predict: epsilon or v_prediction (default: the base "
+                               "model scheduler's own).", choices=("", "epsilon", "v_prediction"))
     rank: int = opt(4, "LoRA rank r (adapter size; 4-16 is typical).")
     lora_alpha: int = opt(0, "LoRA alpha (update scale = alpha / rank); 0 = same as --rank.")
     target_modules: list[str] = opt(["to_k", "to_q", "to_v", "to_out.0"], "UNet modules that get LoRA adapters.")
@@ -78,6 +87,8 @@ class LoraTrainConfig:
     validate_every: int = opt(500, "Paint validation images every N optimizer steps (and at the end); 0 = never.")
     validation_styles: list[str] = opt([], "Styles in the validation grid (default: up to 4 spread over the list).")
     validation_images: int = opt(2, "Validation images per style.")
+    validation_genre: str = opt("", "Genre for the validation prompts' {genre} (default: none, its [part] is dropped).")
+    validation_artist: str = opt("", "Artist for the validation prompts' {artist} (default: none).")
     validation_inference_steps: int = opt(25, "Denoising steps for validation images.")
     log_every: int = opt(10, "Append a metrics.jsonl line every N optimizer steps (mean loss over them).")
     workers: int = opt(2, "Data-loader worker processes.")
@@ -102,7 +113,9 @@ class LoraGenerateConfig:
     seed: int = opt(0, "Image i of every style uses seed + i (the same seeds with and without the LoRA).")
     steps: int = opt(30, "Denoising steps (DPM-Solver++).")
     guidance: float = opt(7.5, "Classifier-free guidance scale.")
-    prompt: str = opt("", "Prompt template with {style} (default: the run's training template, without genre/artist).")
+    prompt: str = opt("", "Prompt template with {style} (default: the run's training template).")
+    genre: str = opt("", "Genre for the template's {genre} (default: none, its [part] is dropped).")
+    artist: str = opt("", "Artist for the template's {artist} (default: none, its [part] is dropped).")
     negative_prompt: str = opt("", "Negative prompt.")
     lora_scale: float = opt(1.0, "Strength of the LoRA (0 = base model, 1 = as trained).")
     compare: bool = opt(False, "Also paint with the base model alone, same seeds: <Style>-compare.png has both rows.")

@@ -24,11 +24,12 @@ from artstyle.lora.weights import load_lora_for_inference
 
 
 def paint(pipe: Any, prompt: str, n: int, seed: int, steps: int, guidance: float, size: int, negative: str = "",
-          batch: int = 4, lora_scale: float | None = None) -> np.ndarray:
+          batch: int = 4, lora_scale: float | None = None, blanked: list[bool] | None = None) -> np.ndarray:
     """``n`` images ``(n, size, size, 3)`` uint8 for one prompt; image i uses a CPU generator seeded ``seed + i``.
 
     CPU generators make the same seed give the same starting noise on any device, so a base-model image and a
-    LoRA image (or a GPU and a CPU run) differ only through the weights.
+    LoRA image (or a GPU and a CPU run) differ only through the weights. ``blanked``, when given, receives one
+    flag per image: True where the pipeline's safety checker replaced it with a black image.
     """
     out = []
     for start in range(0, n, max(1, batch)):
@@ -39,6 +40,9 @@ def paint(pipe: Any, prompt: str, n: int, seed: int, steps: int, guidance: float
                       num_inference_steps=steps, guidance_scale=guidance, height=size, width=size,
                       output_type="np", **kwargs)
         out.append((np.clip(result.images, 0, 1) * 255).round().astype(np.uint8))
+        if blanked is not None:
+            flags = getattr(result, "nsfw_content_detected", None)
+            blanked.extend(bool(f) for f in (flags if flags is not None else [False] * k))
     return np.concatenate(out)
 
 
@@ -134,7 +138,10 @@ def _base_pipeline(cfg: LoraGenerateConfig, src: _Source) -> tuple[Any, str]:
     # The run's revision and variant belong to its base model; another --pretrained gets its own defaults.
     pipe = load_pipeline(src.pretrained, src.train_cfg.get("revision", "") if not cfg.pretrained else "",
                          src.train_cfg.get("variant", "") if not cfg.pretrained else "", dtype=dtype)
-    pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config)
+    # The run's --prediction-type is what its LoRA learned to predict; the sampler must read the UNet the same way.
+    trained = src.train_cfg.get("prediction_type")
+    pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config,
+                                                             **({"prediction_type": trained} if trained else {}))
     pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe, device
@@ -160,13 +167,13 @@ def generate(cfg: LoraGenerateConfig, overwrite: bool = False) -> Path:
     pipe, device = _base_pipeline(cfg, src)
     out = output_dir(cfg, src.run, overwrite, clear=True)
     out.mkdir(parents=True, exist_ok=True)
-    prompts = {s: render_prompt(src.template, s) for s in src.styles}
+    prompts = {s: render_prompt(src.template, s, cfg.genre or None, cfg.artist or None) for s in src.styles}
     common = dict(steps=cfg.steps, guidance=cfg.guidance, size=src.size, negative=cfg.negative_prompt, batch=cfg.batch)
 
-    base = {}
+    base, blanked = {}, {"lora": {}, "base": {}}
     if cfg.compare:  # the base model first, before the LoRA is loaded at all
         for s in tqdm(src.styles, desc="base model", disable=not cfg.progress):
-            base[s] = paint(pipe, prompts[s], cfg.n, cfg.seed, **common)
+            base[s] = paint(pipe, prompts[s], cfg.n, cfg.seed, blanked=blanked["base"].setdefault(s, []), **common)
     try:
         load_lora_for_inference(pipe, src.run, src.train_cfg)
     except (OSError, ValueError, RuntimeError) as exc:
@@ -174,7 +181,8 @@ def generate(cfg: LoraGenerateConfig, overwrite: bool = False) -> Path:
                             f"{str(exc).splitlines()[0][:200]}); is --pretrained the model the LoRA was trained on?") from exc
     files = []
     for s in tqdm(src.styles, desc="with LoRA", disable=not cfg.progress):
-        images = paint(pipe, prompts[s], cfg.n, cfg.seed, lora_scale=cfg.lora_scale, **common)
+        images = paint(pipe, prompts[s], cfg.n, cfg.seed, lora_scale=cfg.lora_scale,
+                       blanked=blanked["lora"].setdefault(s, []), **common)
         save_png(prompt_grid([(prompts[s], images)], src.synthetic), out / f"{s}.png")
         files.append(f"{s}.png")
         if cfg.compare:
@@ -188,7 +196,10 @@ def generate(cfg: LoraGenerateConfig, overwrite: bool = False) -> Path:
                                        "seeds": [cfg.seed + i for i in range(cfg.n)], "steps": cfg.steps,
                                        "guidance": cfg.guidance, "lora_scale": cfg.lora_scale, "size": src.size,
                                        "negative_prompt": cfg.negative_prompt, "device": device,
-                                       "synthetic_training_data": src.synthetic, "files": files})
+                                       "prediction_type": pipe.scheduler.config.prediction_type,
+                                       "synthetic_training_data": src.synthetic, "files": files,
+                                       # per style, one flag per seed: the safety checker blanked that image
+                                       "blanked": blanked if cfg.compare else {"lora": blanked["lora"]}})
     return out
 
 

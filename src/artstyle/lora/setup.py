@@ -140,6 +140,8 @@ def build_model(cfg: LoraTrainConfig, accelerator: Any) -> Model:
         if weight_dtype != torch.float32:
             m.to(dtype=weight_dtype)
     _add_adapters(cfg, unet, text_encoder)
+    if cfg.prediction_type:  # the target the UNet learns; validation and `lora generate` read it from the config
+        parts["noise_scheduler"].register_to_config(prediction_type=cfg.prediction_type)
     trained = [unet] + ([text_encoder] if cfg.train_text_encoder else [])
     if accelerator.mixed_precision in ("fp16", "bf16"):
         # fp32 LoRA weights: GradScaler refuses fp16 gradients ("Attempting to unscale FP16 gradients"), and

@@ -9,8 +9,8 @@ the noise added to VAE latents (or v), conditioned on a per-style prompt such as
 Post-Impressionism"``, and only its LoRA adapters (optionally the text encoder's too) are trained. A run
 directory holds:
 
-- ``config.json``: ``{"stage": "lora", "command", "argv", "config": <resolved LoraTrainConfig>, "data",
-  "training", "versions"}``;
+- ``config.json``: ``{"stage": "lora", "command", "argv", "config": <resolved LoraTrainConfig>, "data"
+  (with ``latent_cache``: where, used, why), "training" (steps, precision, prediction type), "versions"}``;
 - ``classes.json``: the styles trained, with display names and image counts;
 - ``metrics.jsonl``: ``{"step", "loss", "lr", "epoch", "seconds"}`` every ``--log-every`` optimizer steps;
 - ``pytorch_lora_weights.safetensors``: diffusers-format LoRA weights (``pipe.load_lora_weights(run)``);
@@ -94,11 +94,13 @@ def _train_lora(cfg: LoraTrainConfig) -> Path:
     model = build_model(cfg, accelerator)
     register_checkpoint_hooks(accelerator, model.unet, model.text_encoder)
     optimizer = make_optimizer(cfg, model.params, bnb)
-    # 4. Data: the decode-once cache, one tokenized prompt per image; the schedule; Accelerate's wrappers.
-    data = load_training_data(cfg, accelerator, model.tokenizer)
+    # 4. Data: the decode-once cache, one tokenized prompt per image, with --cache-latents their VAE latents and
+    #    prompt embeddings (encoded once); the schedule; Accelerate's wrappers.
+    data = load_training_data(cfg, accelerator, model)
     s = _prepare(cfg, accelerator, model, optimizer, data)
     # 5. The run directory (shared by all processes) and its descriptive files.
     s.run = run if run is not None else shared_run_dir(lambda: fresh_run_dir(cfg))
+    s.validation_styles = _validation_styles(cfg, data.styles)
     _describe_run(s)
 
     # 6. Resume: LoRA weights, optimizer, scheduler, scaler and RNG from the checkpoint; the step count continues.
@@ -111,32 +113,49 @@ def _train_lora(cfg: LoraTrainConfig) -> Path:
     accelerator.print(f"LoRA r={cfg.rank} on {cfg.pretrained}: {len(data.rows):,} images, {len(data.styles)} styles"
                       f"{' (SYNTHETIC built-in data)' if data.cache.synthetic else ''}, {s.max_steps} steps, effective "
                       f"batch {cfg.batch_size * cfg.gradient_accumulation * accelerator.num_processes}, precision "
-                      f"{accelerator.mixed_precision} -> {s.run}")
-    s.validation_styles = _validation_styles(cfg, data.styles)
+                      f"{accelerator.mixed_precision}, latent cache "
+                      f"{'on' if data.latent_cache['used'] else 'off'} ({data.latent_cache['reason']}) -> {s.run}")
     global_step = _train_loop(s, global_step)
     # 7. Final weights (fp32 LoRA tensors), a last validation grid, and the model card.
     _finish(s, global_step)
     return s.run
 
 
+def step_counts(batches: int, processes: int, accumulation: int, max_steps: int, epochs: int) -> tuple[int, int, int]:
+    """``(max_steps, steps_per_epoch, num_epochs)`` from the unsharded loader's ``batches``.
+
+    Both counts use the per-process length, ``ceil(batches / processes)`` (Accelerate's even shards), as
+    diffusers does: ``--max-steps 0`` then means ``--epochs`` passes on any number of processes.
+
+    >>> step_counts(12, 2, 2, 0, 1)   # 12 batches over 2 processes: 6 each, 3 optimizer steps per epoch
+    (3, 3, 1)
+    """
+    per_process = math.ceil(batches / processes)
+    steps_per_epoch = max(1, math.ceil(per_process / accumulation))
+    max_steps = max_steps or epochs * steps_per_epoch
+    return max_steps, steps_per_epoch, math.ceil(max_steps / steps_per_epoch)
+
+
 def _prepare(cfg: LoraTrainConfig, accelerator: Any, model: Model, optimizer: Any, data: TrainingData) -> _Session:
     """The learning-rate schedule and step counts; the UNet, optimizer, loader and schedule wrapped by Accelerate."""
     from diffusers.optimization import get_scheduler
 
-    max_steps = cfg.max_steps or cfg.epochs * math.ceil(len(data.loader) / cfg.gradient_accumulation)
+    n = accelerator.num_processes
+    max_steps, steps_per_epoch, num_epochs = step_counts(len(data.loader), n, cfg.gradient_accumulation,
+                                                         cfg.max_steps, cfg.epochs)
     # The prepared scheduler steps once per process per optimizer step, hence the factors (as diffusers does).
-    lr_scheduler = get_scheduler(cfg.lr_scheduler, optimizer=optimizer,
-                                 num_warmup_steps=cfg.lr_warmup_steps * accelerator.num_processes,
-                                 num_training_steps=max_steps * accelerator.num_processes)
+    lr_scheduler = get_scheduler(cfg.lr_scheduler, optimizer=optimizer, num_warmup_steps=cfg.lr_warmup_steps * n,
+                                 num_training_steps=max_steps * n)
     if cfg.train_text_encoder:
         model.unet, model.text_encoder, optimizer, data.loader, lr_scheduler = accelerator.prepare(
             model.unet, model.text_encoder, optimizer, data.loader, lr_scheduler)
     else:
         model.unet, optimizer, data.loader, lr_scheduler = accelerator.prepare(model.unet, optimizer, data.loader,
                                                                                lr_scheduler)
-    steps_per_epoch = math.ceil(len(data.loader) / cfg.gradient_accumulation)
-    return _Session(cfg, accelerator, model, data, optimizer, lr_scheduler, max_steps, steps_per_epoch,
-                    num_epochs=math.ceil(max_steps / steps_per_epoch))
+    if math.ceil(len(data.loader) / cfg.gradient_accumulation) != steps_per_epoch:
+        raise ArtstyleError(f"internal: {len(data.loader)} batches per process after sharding do not make the "
+                            f"{steps_per_epoch} steps per epoch counted before; please report this")
+    return _Session(cfg, accelerator, model, data, optimizer, lr_scheduler, max_steps, steps_per_epoch, num_epochs)
 
 
 def _describe_run(s: _Session) -> None:
@@ -148,7 +167,8 @@ def _describe_run(s: _Session) -> None:
     cfg, acc, data = s.cfg, s.accelerator, s.data
     s.info = {"classes": data.styles, "display_names": [display_name(x) for x in data.styles], "counts": data.counts(),
               "images": len(data.rows), "source": data.cache.source, "synthetic": data.cache.synthetic,
-              "max_steps": s.max_steps, "processes": acc.num_processes, "mixed_precision": acc.mixed_precision}
+              "max_steps": s.max_steps, "processes": acc.num_processes, "mixed_precision": acc.mixed_precision,
+              "prediction_type": s.model.noise_scheduler.config.prediction_type}
     if not s.main:
         return
     import diffusers
@@ -161,14 +181,20 @@ def _describe_run(s: _Session) -> None:
     write_config(s.run, "lora", command_line("artstyle lora train", resolved), {
         "config": settings,
         "data": {"source": data.cache.source, "synthetic": data.cache.synthetic, "cache": str(data.cache.root),
-                 "images": len(data.rows), "example_prompts": data.prompts[:5]},
+                 "images": len(data.rows), "example_prompts": data.prompts[:5], "latent_cache": data.latent_cache,
+                 "validation_prompts": [_validation_prompt(cfg, v) for v in s.validation_styles]},
         "training": {"max_steps": s.max_steps, "steps_per_epoch": s.steps_per_epoch, "epochs": s.num_epochs,
                      "processes": acc.num_processes, "mixed_precision": acc.mixed_precision,
+                     "prediction_type": s.info["prediction_type"],
                      "effective_batch": cfg.batch_size * cfg.gradient_accumulation * acc.num_processes},
         "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__, "peft": peft.__version__,
                      "transformers": transformers.__version__}})
     keys = ("classes", "display_names", "counts", "synthetic", "source")
     write_json(s.run / "classes.json", {k: s.info[k] for k in keys})
+
+
+def _validation_prompt(cfg: LoraTrainConfig, style: str) -> str:
+    return render_prompt(cfg.prompt_template, style, cfg.validation_genre or None, cfg.validation_artist or None)
 
 
 def _validation_styles(cfg: LoraTrainConfig, styles: list[str]) -> list[str]:
@@ -193,28 +219,48 @@ def _diffusion_loss(pred: torch.Tensor, target: torch.Tensor, noise_scheduler: A
     return (loss * weights).mean()
 
 
+def _latents_and_text(s: _Session, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(latents (B, C, h, w), hidden states (B, T, D))`` for a batch of pixels and token ids, or of cached
+    VAE moments and prompt embeddings (``--cache-latents``): the same sample from the same posterior either way."""
+    from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
+
+    m = s.model
+    if "moments" in batch:
+        moments = batch["moments"].to(m.weight_dtype)
+    else:
+        moments = m.vae.encode(batch["pixel_values"].to(dtype=m.weight_dtype)).latent_dist.parameters
+    latents = DiagonalGaussianDistribution(moments).sample() * m.vae.config.scaling_factor  # (B, 4, R/8, R/8) for SD
+    if "prompt_embeds" in batch:
+        return latents, batch["prompt_embeds"].to(m.weight_dtype)
+    return latents, m.text_encoder(batch["input_ids"], return_dict=False)[0]
+
+
 def _training_step(s: _Session, batch: dict[str, torch.Tensor]) -> float:
     """One forward and backward pass (an optimizer step when the accumulation window closes).
 
-    ``batch``: ``pixel_values (B, 3, R, R)`` float in [-1, 1], ``input_ids (B, T)`` long. Returns this pass's
-    loss averaged over every process's images.
+    ``batch``: ``pixel_values (B, 3, R, R)`` float in [-1, 1] or ``moments (B, 2C, h, w)``, and ``input_ids (B, T)``
+    long or ``prompt_embeds (B, T, D)``. Returns this pass's loss averaged over every process's images.
     """
     cfg, acc, m = s.cfg, s.accelerator, s.model
     scheduler = m.noise_scheduler
     with acc.accumulate(*([m.unet, m.text_encoder] if cfg.train_text_encoder else [m.unet])):
-        latents = m.vae.encode(batch["pixel_values"].to(dtype=m.weight_dtype)).latent_dist.sample()
-        latents = latents * m.vae.config.scaling_factor  # (B, 4, R/8, R/8) for SD
-        noise = torch.randn_like(latents)
+        latents, hidden = _latents_and_text(s, batch)
+        # Not randn_like: it follows the memory layout (the VAE's output may be channels-last, the cache's is not),
+        # and the same seed must give the same noise with and without --cache-latents.
+        noise = torch.randn(latents.shape, device=latents.device, dtype=latents.dtype)
         bsz = latents.shape[0]
+        if cfg.noise_offset:  # https://www.crosslabs.org//blog/diffusion-with-offset-noise, as in diffusers
+            noise += cfg.noise_offset * torch.randn((bsz, latents.shape[1], 1, 1), device=latents.device,
+                                                    dtype=latents.dtype)
         timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (bsz,), device=latents.device)
         noisy = scheduler.add_noise(latents, noise, timesteps)
-        hidden = m.text_encoder(batch["input_ids"], return_dict=False)[0]  # (B, T, D)
         if scheduler.config.prediction_type == "epsilon":
             target = noise
         elif scheduler.config.prediction_type == "v_prediction":
             target = scheduler.get_velocity(latents, noise, timesteps)
         else:
-            raise ArtstyleError(f"unsupported prediction type {scheduler.config.prediction_type!r}")
+            raise ArtstyleError(f"unsupported prediction type {scheduler.config.prediction_type!r}; pass "
+                                "--prediction-type epsilon or v_prediction")
         pred = m.unet(noisy, timesteps, hidden, return_dict=False)[0]
         loss = _diffusion_loss(pred, target, scheduler, timesteps, cfg.snr_gamma)
         mean_loss = acc.gather(loss.detach().repeat(bsz)).mean().item()
@@ -225,6 +271,14 @@ def _training_step(s: _Session, batch: dict[str, torch.Tensor]) -> float:
         s.lr_scheduler.step()
         s.optimizer.zero_grad(set_to_none=True)
     return mean_loss
+
+
+def _epoch_batches(s: _Session, epoch: int, global_step: int) -> Any:
+    """The loader for ``epoch``, in the epoch's own order (``--seed + epoch``), without the batches that the
+    optimizer steps before ``global_step`` already took (a resumed run continues where the checkpoint was)."""
+    s.data.sampler.for_epoch(epoch)
+    seen = (global_step - epoch * s.steps_per_epoch) * s.cfg.gradient_accumulation
+    return s.accelerator.skip_first_batches(s.data.loader, seen) if seen > 0 else s.data.loader
 
 
 def _train_loop(s: _Session, global_step: int) -> int:
@@ -244,7 +298,7 @@ def _train_loop(s: _Session, global_step: int) -> int:
     for epoch in range(global_step // s.steps_per_epoch, s.num_epochs):
         if global_step >= s.max_steps:
             break
-        for batch in s.data.loader:
+        for batch in _epoch_batches(s, epoch, global_step):
             loss_sum += _training_step(s, batch)
             micro += 1
             if not acc.sync_gradients:
@@ -290,7 +344,7 @@ def _validate(s: _Session, step: int) -> None:
     rows = []
     with torch.no_grad(), acc.autocast():
         for style in s.validation_styles:
-            prompt = render_prompt(cfg.prompt_template, style)
+            prompt = _validation_prompt(cfg, style)
             rows.append((prompt, paint(pipe, prompt, cfg.validation_images, cfg.seed, cfg.validation_inference_steps,
                                        7.5, cfg.resolution)))
     m.unet.train()
