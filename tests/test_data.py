@@ -197,11 +197,35 @@ def test_flat_folder_carves_stratified_seeded_splits(tmp_path: Path) -> None:
 
 def test_parallel_cache_equals_single_process(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "d", {"A": 40, "B": 30}, splits=("train",))  # >= 64 files: the pool path
+    # Skipped slots early in the build order: the workers' rows after them must slide down into place.
+    (root / "train" / "A" / "0-bad.png").write_bytes(b"not an image")
+    (root / "train" / "A" / "1-copy.png").write_bytes((root / "train" / "A" / "0.png").read_bytes())
     one = prepare_cache(str(root), size=16, workers=1, out=tmp_path / "c1", progress=False)
     two = prepare_cache(str(root), size=16, workers=2, out=tmp_path / "c2", progress=False)
     assert len(one.labels) == 70 and one.index == two.index
-    np.testing.assert_array_equal(one.images, two.images)
+    assert (tmp_path / "c1" / "images.u8").read_bytes() == (tmp_path / "c2" / "images.u8").read_bytes()
+    assert skipped_items(one) == skipped_items(two) and len(skipped_items(two)) == 2
+    assert "duplicate of train/A/0.png" in skipped_items(two)[1]["reason"]
     assert one.meta["fingerprint"] == two.meta["fingerprint"] and one.meta["policy"] == "center-crop"
+    row = two.index.index(next(r for r in two.index if r["key"] == "train/B/29.png"))
+    np.testing.assert_array_equal(two.images[row], decode_image((root / "train/B/29.png").read_bytes(), 16))
+
+
+def test_dead_cache_worker_fails_the_build_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.data.build as build_mod
+
+    root = make_folder(tmp_path / "d", {"A": 40, "B": 30}, splits=("train",))
+    real = build_mod.decode_with_size
+
+    def killed(data: bytes, size: int, policy: str):  # noqa: ANN202 - a worker killed mid-build (out of memory)
+        if data == (root / "train" / "B" / "7.png").read_bytes():
+            os._exit(9)
+        return real(data, size, policy)
+
+    monkeypatch.setattr(build_mod, "decode_with_size", killed)  # forked workers inherit the patch
+    with pytest.raises(ArtstyleError, match="worker process died.*--workers 1"):
+        prepare_cache(str(root), size=16, workers=2, out=tmp_path / "c", progress=False)
+    assert not (tmp_path / "c").exists() and not list(tmp_path.glob(".c.tmp-*"))  # nothing left to trust
 
 
 def test_hf_save_to_disk_directory_and_offline_hub(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ On disk (``<cache_root>/prepared/<hash>/`` unless ``out`` is given):
 - ``meta.json``: source fingerprint, size, resize policy, format version, counts. Written last.
 
 The cache is built in a temporary sibling directory and renamed into place, so a killed build leaves
-nothing that looks complete.
+nothing that looks complete. The decoding runs in a process pool whose workers write their rows straight into
+``images.u8`` (``artstyle.data.build``); the result is byte for byte what one process writes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from artstyle.data.decode import RESIZE_POLICIES, DecodeError, decode_image, image_size
+from artstyle.data.build import decode_rows, keep_rows, reserve
+from artstyle.data.decode import RESIZE_POLICIES
 from artstyle.data.sources import Item, Source, cache_root, current_source, open_source
 from artstyle.errors import ArtstyleError
 from artstyle.runs import read_json, read_jsonl, write_json, write_text
@@ -180,35 +182,15 @@ def check_source_unchanged(cache: Cache) -> None:
                         f"{cache.source} --size {cache.size} --out {cache.root} --overwrite`, or pass --data instead")
 
 
-# ---------------------------------------------------------------- worker side (runs in a process pool)
-
-_WORKER_SOURCE: Source | None = None
-
-
-def _init_worker(source: Source | None) -> None:
-    global _WORKER_SOURCE
-    _WORKER_SOURCE = source
-
-
-def _decode_job(job: tuple[int, Item, int, str]) -> tuple[int, np.ndarray | None, str | None, str, tuple[int, int]]:
-    i, item, size, policy = job
-    try:
-        if item.path is not None:
-            with open(item.path, "rb") as fh:
-                data = fh.read()
-        else:
-            assert _WORKER_SOURCE is not None
-            data = _WORKER_SOURCE.read_bytes(item)
-    except OSError as exc:
-        return i, None, f"cannot read: {type(exc).__name__}: {exc.strerror or exc}", "", (0, 0)
-    digest = hashlib.sha1(data).hexdigest()
-    try:
-        return i, decode_image(data, size, policy), None, digest, image_size(data)
-    except DecodeError as exc:
-        return i, None, str(exc), digest, (0, 0)
-
-
 # ---------------------------------------------------------------- build
+
+
+def _read_item(source: Source, item: Item) -> bytes:
+    """The encoded bytes of one item (runs in the build's workers)."""
+    if item.path is not None:
+        with open(item.path, "rb") as fh:
+            return fh.read()
+    return source.read_bytes(item)
 
 
 def prepare_cache(spec: str = "builtin", size: int = 128, policy: str = "center-crop", out: str | os.PathLike | None = None,
@@ -266,8 +248,6 @@ def _build_or_explain(source: Source, root: Path, size: int, policy: str, worker
 
 def _build(source: Source, root: Path, size: int, policy: str, workers: int | None, progress: bool,
            wanted: dict[str, Any]) -> None:
-    from tqdm.auto import tqdm
-
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = root.parent / f".{root.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -275,53 +255,36 @@ def _build(source: Source, root: Path, size: int, policy: str, workers: int | No
     try:
         order = sorted(range(len(source.items)),
                        key=lambda i: (SPLIT_ORDER.index(source.items[i].split), source.items[i].key))
-        jobs = [(i, source.items[i], size, policy) for i in order]
-        workers = max(1, min(workers or os.cpu_count() or 1, 32))
+        workers = max(1, min(workers or os.cpu_count() or 1, 32)) if len(order) >= 64 else 1  # a pool costs ~0.1 s
         t0 = time.perf_counter()
+        row_bytes = size * size * 3
+        reserve(tmp / "images.u8", len(order) * row_bytes)
+        outcomes = decode_rows(source, order, tmp / "images.u8", size, policy, workers, _read_item, progress)
         skipped = [{"key": k, "reason": r} for k, r in source.skipped]
         index: list[dict[str, Any]] = []
+        kept: list[int] = []
         seen: dict[str, str] = {}
-        n_found = len(jobs)
-        label_ids = {c: j for j, c in enumerate(source.classes)}
-        with open(tmp / "images.u8", "wb") as fh:
-            if workers == 1 or n_found < 64:
-                _init_worker(source)
-                results = map(_decode_job, jobs)
-                pool = None
-            else:
-                import multiprocessing as mp
-
-                ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-                pool = ctx.Pool(workers, initializer=_init_worker, initargs=(source if source.items[0].path is None else None,))
-                results = pool.imap(_decode_job, jobs, chunksize=16)
-            try:
-                bar = tqdm(results, total=n_found, desc=f"prepare {size}px", unit="img", disable=None if progress else True)
-                for i, arr, reason, digest, orig in bar:
-                    item = source.items[i]
-                    if arr is None:
-                        skipped.append({"key": item.key, "reason": reason})
-                        continue
-                    if digest in seen:
-                        skipped.append({"key": item.key, "reason": f"duplicate of {seen[digest]} (identical bytes)"})
-                        continue
-                    seen[digest] = item.key
-                    fh.write(arr.tobytes())
-                    index.append({"key": item.key, "label": item.label, "split": item.split,
-                                  "orig_size": list(orig), "extra": dict(item.extra)})
-            finally:
-                if pool is not None:
-                    pool.terminate()
-            fh.flush()
-            os.fsync(fh.fileno())
+        for slot, (reason, digest, orig) in enumerate(outcomes):  # in build order, so the first copy is kept
+            item = source.items[order[slot]]
+            if reason is None and digest in seen:
+                reason = f"duplicate of {seen[digest]} (identical bytes)"
+            if reason is not None:
+                skipped.append({"key": item.key, "reason": reason})
+                continue
+            seen[digest] = item.key
+            kept.append(slot)
+            index.append({"key": item.key, "label": item.label, "split": item.split, "orig_size": list(orig),
+                          "extra": dict(item.extra)})
+        keep_rows(tmp / "images.u8", kept, row_bytes)  # closes the skipped slots' gaps; fsynced before meta.json
         # Classes that lost every image to skipping drop out of the label map, and are reported.
         present = sorted({r["label"] for r in index})
-        for c in sorted(set(label_ids) - set(present)):
+        for c in sorted(set(source.classes) - set(present)):
             skipped.append({"key": f"class:{c}", "reason": "every image of this class was skipped: class dropped"})
         write_text(tmp / "index.jsonl", "".join(json.dumps(r) + "\n" for r in index))
         write_text(tmp / "skipped.jsonl", "".join(json.dumps(r) + "\n" for r in skipped))
         write_json(tmp / "classes.json", {"classes": present, "source": source.spec, "synthetic": source.synthetic})
         # Files found: those decoded plus those skipped; skipped folders and dropped classes are not files.
-        meta = dict(wanted, n=len(index), n_found=n_found + sum(1 for k, _ in source.skipped if is_file_key(k)),
+        meta = dict(wanted, n=len(index), n_found=len(order) + sum(1 for k, _ in source.skipped if is_file_key(k)),
                     n_skipped=sum(1 for s in skipped if is_file_key(s["key"])),
                     seconds=round(time.perf_counter() - t0, 2), created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         write_json(tmp / "meta.json", meta)  # last: its presence marks a complete cache

@@ -1,6 +1,7 @@
 """Decode one image safely to a fixed-size uint8 RGB array.
 
-Usage: ``arr = decode_image(data_bytes, size=128)``  ->  ``(128, 128, 3)`` uint8, or raises DecodeError.
+Usage: ``arr = decode_image(data_bytes, size=128)``  ->  ``(128, 128, 3)`` uint8, or raises DecodeError;
+``arr, (w, h) = decode_with_size(data_bytes, 128)`` also gives the stored size (the cache records it).
 
 Handles what real art collections contain: EXIF rotation, grayscale/CMYK/RGBA/palette/16-bit images,
 very large scans (JPEG draft mode decodes them at a reduced scale) and extreme aspect ratios (the crop box
@@ -51,6 +52,11 @@ def decode_image(data: bytes, size: int, policy: str = "center-crop") -> np.ndar
     - ``pad``: the whole image fitted inside the square, padded with white;
     - ``squash``: the whole image resized to the square, ignoring its aspect ratio.
     """
+    return decode_with_size(data, size, policy)[0]
+
+
+def decode_with_size(data: bytes, size: int, policy: str = "center-crop") -> tuple[np.ndarray, tuple[int, int]]:
+    """:func:`decode_image`, and the stored ``(width, height)`` (before EXIF rotation) from the same parse."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not data:
@@ -78,28 +84,13 @@ def decode_image(data: bytes, size: int, policy: str = "center-crop") -> np.ndar
             im.load()
             im = ImageOps.exif_transpose(im)
             im = _to_rgb(im)
-            return _resize(im, size, policy)
+            return _resize(im, size, policy), (w, h)
     except DecodeError:
         raise
     except UnidentifiedImageError:
         raise DecodeError("not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, MemoryError, EOFError) as exc:
         raise DecodeError(f"cannot decode: {type(exc).__name__}: {str(exc)[:160]}") from None
-
-
-def image_size(data: bytes) -> tuple[int, int]:
-    """The stored ``(width, height)`` of an encoded image, or ``(0, 0)`` when its header is unreadable."""
-    from PIL import Image
-
-    saved_limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None  # only the header is read, so a huge scan is no risk here
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.size
-    except Exception:  # noqa: BLE001 - the size is only informative
-        return (0, 0)
-    finally:
-        Image.MAX_IMAGE_PIXELS = saved_limit
 
 
 def _resize(im, size: int, policy: str) -> np.ndarray:  # noqa: ANN001
