@@ -66,25 +66,26 @@ def grid_crops(images: np.ndarray, size: int, grid: int) -> np.ndarray:
 
 
 def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_size: int = 128,
-                  device: Any = None) -> tuple[np.ndarray, np.ndarray]:
+                  device: Any = None, precision: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities averaged over a ``grid x grid`` grid of crops, and each crop's own.
 
     ``images``: uint8 ``(N, S, S, 3)``. Returns ``(probs (N, C), per_crop (N, grid*grid, C))``. With ``grid`` 1
-    and ``S == size`` this is the plain single-image prediction.
+    and ``S == size`` this is the plain single-image prediction. The model moves to ``device`` (None: the
+    accelerator's, :func:`artstyle.inference.on_device`) and runs under the run's ``precision`` there.
     """
     import torch
 
-    from artstyle.engine import to_float
+    from artstyle.inference import on_device
 
-    device = device or next(model.parameters()).device
+    place = on_device(model, precision, device)
     k = max(1, grid) ** 2
+    step = max(1, batch_size // k)
     out = []
-    with torch.no_grad():
-        for i in range(0, len(images), max(1, batch_size // k)):
-            crops = grid_crops(images[i:i + max(1, batch_size // k)], size, grid)
+    with torch.no_grad(), place.autocast():
+        for i in range(0, len(images), step):
+            crops = grid_crops(images[i:i + step], size, grid)
             n = len(crops)
-            x = torch.from_numpy(np.ascontiguousarray(crops.reshape(n * k, size, size, 3))).permute(0, 3, 1, 2)
-            logits = model(to_float(x.to(device)))
+            logits = model(place.images(crops.reshape(n * k, size, size, 3)))
             out.append(torch.softmax(logits.float(), 1).reshape(n, k, -1).cpu().numpy())
     if not out:
         return np.zeros((0, 0)), np.zeros((0, k, 0))

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from artstyle.classify.load import load_classifier
-from artstyle.engine import to_float
 from artstyle.errors import ArtstyleError
+from artstyle.inference import CHUNK, chunks, on_device
 from artstyle.runs import create_run, write_config, write_json
 
 
@@ -35,22 +35,29 @@ def map_classes(run_classes: list[str], data_classes: list[str]) -> np.ndarray:
 
 
 @torch.no_grad()
-def predict_arrays(model: torch.nn.Module, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
-    """Softmax probabilities ``(N, C)`` for uint8 images ``(N, H, W, 3)``."""
+def predict_arrays(model: torch.nn.Module, images: np.ndarray, batch_size: int = 128, *, precision: str | None = None,
+                   device: Any = None) -> np.ndarray:
+    """Softmax probabilities ``(N, C)`` for uint8 images ``(N, H, W, 3)`` (a memmap is read a batch at a time).
+
+    The model moves to ``device`` (None: the accelerator's) and runs under ``precision`` there (the run's
+    ``info["precision"]``; None = auto; always fp32 on the CPU), see :mod:`artstyle.inference`.
+    """
+    place = on_device(model, precision, device)
     out = []
-    for i in range(0, len(images), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).permute(0, 3, 1, 2)
-        out.append(model(to_float(x)).float().softmax(-1).numpy())
+    with place.autocast():
+        for _, batch in chunks(images, None, batch_size):
+            out.append(model(place.images(batch)).float().softmax(-1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
 def evaluate_on_cache(model: torch.nn.Module, classes: list[str], cache: Any, split: str,
                       train_counts: np.ndarray, size: int | None = None, grid: int = 1,
-                      chunk: int = 512) -> dict[str, Any]:
+                      chunk: int = CHUNK, precision: str | None = None, device: Any = None) -> dict[str, Any]:
     """Metrics of ``model`` (trained on ``classes``) on one split of ``cache``, classes mapped by name.
 
     Predictions average a ``grid x grid`` grid of ``size`` crops of each cached image (:func:`predict_crops`;
-    ``size`` None = the whole cached image). Images stream from the memory map ``chunk`` rows at a time.
+    ``size`` None = the whole cached image). Images stream from the memory map ``chunk`` rows at a time; the
+    model runs on ``device`` (None: the accelerator's) under ``precision`` (see :func:`predict_arrays`).
     """
     from artstyle.classify.crops import predict_crops
     from artstyle.metrics import classification_report
@@ -61,8 +68,10 @@ def evaluate_on_cache(model: torch.nn.Module, classes: list[str], cache: Any, sp
     mapping = map_classes(classes, cache.classes)
     y = mapping[cache.labels[rows]]
     size = size or cache.size
+    place = on_device(model, precision, device)
     # rows ascend, so each chunk is one sequential memmap read
-    probs = [predict_crops(model, cache.images[rows[i:i + chunk]], size, grid)[0] for i in range(0, len(rows), chunk)]
+    probs = [predict_crops(model, batch, size, grid, device=place.device, precision=precision)[0]
+             for _, batch in chunks(cache.images, rows, chunk)]
     return classification_report(y, np.concatenate(probs), classes, np.asarray(train_counts))
 
 
@@ -78,7 +87,7 @@ def final_evaluation(run: Path, cache: Any, summary: dict) -> None:
     """Test-split report of the best checkpoint: metrics.json and figures/confusion.png."""
     model, info = load_classifier(run)
     report = evaluate_on_cache(model, info["classes"], cache, "test", train_counts=cache.counts("train"),
-                               size=info["size"], grid=info["tta"])
+                               size=info["size"], grid=info["tta"], precision=info["precision"])
     report["tta"] = info["tta"]
     report["training"] = summary
     report["data"] = {"source": cache.source, "synthetic": cache.synthetic, "split": "test"}
@@ -132,7 +141,8 @@ def evaluate_classifier(run: str | Path, data: str = "builtin", split: str = "te
     cache = prepare_cache(data, size=info["cache_size"], policy=run_policy(info), label_column=label_column)
     train_counts = np.array(info["config"].get("strategy", {}).get("train_counts") or np.ones(len(info["classes"])))
     grid = tta or info["tta"]
-    report = evaluate_on_cache(model, info["classes"], cache, split, train_counts, size=info["size"], grid=grid)
+    report = evaluate_on_cache(model, info["classes"], cache, split, train_counts, size=info["size"], grid=grid,
+                               precision=info["precision"])
     report["tta"] = grid
     report["data"] = {"source": cache.source, "synthetic": cache.synthetic, "split": split, "run": str(run),
                       "size": cache.size, "resize": cache.meta["policy"]}
@@ -145,39 +155,56 @@ def evaluate_classifier(run: str | Path, data: str = "builtin", split: str = "te
     return dest
 
 
-def predict(run: str | Path, images: list[str | Path], topk: int = 5, tta: int = 0) -> tuple[list[dict], list[dict]]:
-    """Top-k styles per image, from the same crop grid as the test report (``tta`` 0 = the run's grid).
+PREDICT_CHUNK = 256
+"""Image files decoded and predicted per group: memory stays flat however many files ``predict`` is given."""
 
-    Returns ``(predictions, skipped)``; each prediction also lists every crop (its box ``[y, x, h, w]`` in the
-    decoded image, and the style it voted for). Unreadable files are skipped with a reason.
-    """
-    from artstyle.classify.crops import grid_offsets, predict_crops
+
+def _decode_files(paths: list[str | Path], size: int, policy: str) -> tuple[list[np.ndarray], list[str], list[dict]]:
+    """Decoded uint8 ``(S, S, 3)`` images and their paths, and ``{"path", "reason"}`` for each unreadable file."""
     from artstyle.data.decode import DecodeError, decode_image
 
-    model, info = load_classifier(run)
     decoded, names, skipped = [], [], []
-    policy = run_policy(info)
-    for path in images:
+    for path in paths:
         try:
-            data = Path(path).read_bytes()
-            decoded.append(decode_image(data, info["cache_size"], policy))
+            decoded.append(decode_image(Path(path).read_bytes(), size, policy))
             names.append(str(path))
         except (OSError, DecodeError) as exc:
             reason = str(exc) if isinstance(exc, DecodeError) else f"cannot read: {exc.strerror or exc}"
             skipped.append({"path": str(path), "reason": reason})
-    grid, size, classes = tta or info["tta"], info["size"], info["classes"]
-    probs, per_crop = (predict_crops(model, np.stack(decoded), size, grid) if decoded
-                       else (np.zeros((0, len(classes))), None))
+    return decoded, names, skipped
+
+
+def _top(name: str, p: np.ndarray, crops: np.ndarray, boxes: list[list[int]], classes: list[str], k: int) -> dict:
+    """One prediction: the ``k`` most likely styles, and each crop's box and vote."""
+    top = np.argsort(-p)[:k]
+    return {"path": name, "top": [{"style": classes[i], "probability": float(p[i])} for i in top],
+            "crops": [{"box": box, "style": classes[int(c.argmax())], "probability": float(c.max())}
+                      for box, c in zip(boxes, crops)]}
+
+
+def predict(run: str | Path, images: list[str | Path], topk: int = 5, tta: int = 0) -> tuple[list[dict], list[dict]]:
+    """Top-k styles per image, from the same crop grid as the test report (``tta`` 0 = the run's grid).
+
+    Returns ``(predictions, skipped)``; each prediction also lists every crop (its box ``[y, x, h, w]`` in the
+    decoded image, and the style it voted for). Unreadable files are skipped with a reason. Files are decoded
+    and predicted ``PREDICT_CHUNK`` at a time, on the accelerator's device under the run's precision.
+    """
+    from artstyle.classify.crops import grid_offsets, predict_crops
+
+    model, info = load_classifier(run)
+    grid, size, classes, policy = tta or info["tta"], info["size"], info["classes"], run_policy(info)
     offsets = grid_offsets(info["cache_size"], size, grid)
     boxes = [[y, x, size, size] for y in offsets for x in offsets]
     k = min(topk, len(classes))
-    preds = []
-    for j, (name, p) in enumerate(zip(names, probs)):
-        top = np.argsort(-p)[:k]
-        crops = [{"box": box, "style": classes[int(c.argmax())], "probability": float(c.max())}
-                 for box, c in zip(boxes, per_crop[j])]
-        preds.append({"path": name, "top": [{"style": classes[i], "probability": float(p[i])} for i in top],
-                      "crops": crops})
+    preds: list[dict] = []
+    skipped: list[dict] = []
+    images = list(images)
+    for start in range(0, len(images), PREDICT_CHUNK):
+        decoded, names, bad = _decode_files(images[start:start + PREDICT_CHUNK], info["cache_size"], policy)
+        skipped += bad
+        if decoded:
+            probs, per_crop = predict_crops(model, np.stack(decoded), size, grid, precision=info["precision"])
+            preds += [_top(name, p, per_crop[j], boxes, classes, k) for j, (name, p) in enumerate(zip(names, probs))]
     return preds, skipped
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from artstyle.errors import ArtstyleError
+from artstyle.inference import run_precision
 from artstyle.runs import find_run, load_weights, read_json
 
 
@@ -27,8 +28,11 @@ def load_classifier(run: str | Path, weights: str = "best") -> tuple[torch.nn.Mo
     """Rebuild a trained classifier from its run directory alone. Returns ``(model in eval mode, info)``.
 
     ``info`` has ``classes``, ``size`` (the network's input), ``cache_size`` (the side images are decoded at
-    before cropping; ``size`` for runs without crops), ``tta`` (the crop grid prediction averages) and the config.
+    before cropping; ``size`` for runs without crops), ``tta`` (the crop grid prediction averages), ``precision``
+    (the run's ``--precision``, which inference uses on a GPU) and the config. The model stays on the CPU; the
+    inference functions move it (``artstyle.inference.on_device``).
     """
+
     run = find_run(run)
     info = read_json(run / "config.json")
     if "model" not in info or "arch" not in info.get("model", {}):
@@ -38,7 +42,7 @@ def load_classifier(run: str | Path, weights: str = "best") -> tuple[torch.nn.Mo
     size = info["model"]["img_size"]
     crops = info.get("input", {})
     return model, {"classes": classes, "size": size, "cache_size": crops.get("cache_size", size),
-                   "tta": crops.get("tta", 1), "config": info}
+                   "tta": crops.get("tta", 1), "precision": run_precision(info), "config": info}
 
 
 __all__ = ["build_from_args", "load_classifier"]

@@ -24,10 +24,10 @@ import torch
 from artstyle.classify import load_classifier, map_classes
 from artstyle.data.cache import load_cache, prepare_cache
 from artstyle.data.sources import class_name
-from artstyle.engine import to_float
 from artstyle.errors import ArtstyleError
 from artstyle.figures import save_png
 from artstyle.figures.grids import captioned_grid
+from artstyle.inference import chunks, on_device, read_rows
 from artstyle.metrics import PSNR_CAP, psnr_uint8, ssim_uint8
 from artstyle.runs import read_json, write_json, write_text
 from artstyle.styles import display_name
@@ -42,16 +42,18 @@ METHOD_LABELS = {"stylizer": "stylizer (target style)", "identity": "identity (o
 
 
 @torch.no_grad()
-def classifier_outputs(model: torch.nn.Module, images: np.ndarray, size: int,
-                       batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
+def classifier_outputs(model: torch.nn.Module, images: np.ndarray, size: int, batch_size: int = 128, *,
+                       precision: str | None = None, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Class scores ``(N, C)`` and ``forward_features`` ``(N, D)`` for uint8 ``images (N, S, S, 3)``,
-    resized to the classifier's ``size`` when needed."""
+    resized to the classifier's ``size`` when needed. Runs on ``device`` (None: the accelerator's) under the
+    judge run's ``precision`` (:mod:`artstyle.inference`)."""
+    place = on_device(model, precision, device)
     logits, feats = [], []
-    for i in range(0, len(images), batch_size):
-        x = to_float(torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).permute(0, 3, 1, 2))
-        f = model.forward_features(classifier_input(x, size))
-        feats.append(f.double().numpy())
-        logits.append(model.head(f).float().numpy())  # the head: logits = head(features) (dropout off in eval)
+    with place.autocast():
+        for _, batch in chunks(images, None, batch_size):
+            f = model.forward_features(classifier_input(place.images(batch), size))
+            feats.append(f.double().cpu().numpy())
+            logits.append(model.head(f).float().cpu().numpy())  # logits = head(features) (dropout off in eval)
     if not logits:
         return np.zeros((0, 0)), np.zeros((0, 0))
     return np.concatenate(logits), np.concatenate(feats)
@@ -94,18 +96,19 @@ def evaluate_pairs(model: torch.nn.Module, info: dict[str, Any], judge: torch.nn
     jt = np.array([jlookup.get(class_name(info["classes"][t]), -1) for t in targets], dtype=np.int64)
     if (jt < 0).any():
         raise ArtstyleError("evaluation targets include styles the judge was not trained on")
-    outputs = {"stylizer": stylize_arrays(model, images, targets), "identity": images,
-               "reconstruction": stylize_arrays(model, images, true)}
+    precision, judge_precision = info.get("precision"), judge_info.get("precision")
+    outputs = {"stylizer": stylize_arrays(model, images, targets, precision=precision), "identity": images,
+               "reconstruction": stylize_arrays(model, images, true, precision=precision)}
     if info.get("mean_images") is not None:
         outputs["blend"] = np.clip(np.round(0.5 * images.astype(np.float32) + 0.5 * info["mean_images"][targets]),
                                    0, 255).astype(np.uint8)
-    _, ref_feats = classifier_outputs(judge, images, judge_info["size"])
+    _, ref_feats = classifier_outputs(judge, images, judge_info["size"], precision=judge_precision)
     methods, preds = {}, {}
     for name in METHODS:
         if name not in outputs:
             continue
         out = outputs[name]
-        logits, feats = classifier_outputs(judge, out, judge_info["size"])
+        logits, feats = classifier_outputs(judge, out, judge_info["size"], precision=judge_precision)
         pred = logits.argmax(1)
         hit = pred == jt
         methods[name] = {"n": int(len(out)), "hit_rate": float(hit.mean()),
@@ -137,7 +140,7 @@ def _judge_accuracy(judge: torch.nn.Module, judge_info: dict[str, Any], classes:
     jl = {class_name(c): i for i, c in enumerate(judge_info["classes"])}
     j_true = np.array([jl.get(class_name(classes[t]), -1) for t in true])
     known = j_true >= 0
-    logits, _ = classifier_outputs(judge, images, judge_info["size"])
+    logits, _ = classifier_outputs(judge, images, judge_info["size"], precision=judge_info.get("precision"))
     return float((logits.argmax(1) == j_true)[known].mean()) if known.any() else float("nan")
 
 
@@ -177,9 +180,10 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
         raise ArtstyleError(f"--judge {judge} knows fewer than 2 of the stylizer's styles; train the judge on the "
                             "same styles")
     img_idx, targets = sample_pairs(true, allowed, pairs, seed)
-    result = evaluate_pairs(model, info, judge_model, judge_info, cache.images[rows[img_idx]], true[img_idx], targets)
+    result = evaluate_pairs(model, info, judge_model, judge_info, read_rows(cache.images, rows[img_idx]), true[img_idx],
+                            targets)
     uniq = np.unique(img_idx)  # reference: the judge's accuracy on the inputs' true styles
-    judge_acc = _judge_accuracy(judge_model, judge_info, classes, cache.images[rows[uniq]], true[uniq])
+    judge_acc = _judge_accuracy(judge_model, judge_info, classes, read_rows(cache.images, rows[uniq]), true[uniq])
     synthetic = bool(cache.synthetic or info["synthetic"])
     evaluation = {"judge": str(judge), "data": {"source": cache.source, "synthetic": synthetic, "split": "test"},
                   "pairs": int(len(targets)), "seed": seed, "test_images": int(len(uniq)),
@@ -222,9 +226,10 @@ def evaluation_grid(model: torch.nn.Module, info: dict[str, Any], cache: Any, ro
     spread = np.linspace(0, len(present) - 1, min(n_rows, len(present))).round().astype(int)
     chosen_styles = [present[i] for i in spread]
     picks = [int(np.flatnonzero(true == s)[0]) for s in dict.fromkeys(chosen_styles)]
-    x = cache.images[rows[picks]]
+    x = read_rows(cache.images, rows[picks])
     k = len(styles)
-    outs = stylize_arrays(model, np.repeat(x, k, axis=0), np.tile(np.asarray(styles), len(x)))
+    outs = stylize_arrays(model, np.repeat(x, k, axis=0), np.tile(np.asarray(styles), len(x)),
+                          precision=info.get("precision"))
     outs = outs.reshape(len(x), k, *x.shape[1:])
     cells = np.concatenate([x[:, None], outs], axis=1)
     headers = ["Original"] + [display_name(info["classes"][t]) for t in styles]

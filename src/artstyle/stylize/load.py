@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from artstyle.engine import to_float, to_uint8
+from artstyle.engine import to_uint8
 from artstyle.errors import ArtstyleError
+from artstyle.inference import chunks, on_device, run_precision
 from artstyle.runs import find_run, load_safetensors, load_weights, read_json
 
 
@@ -23,7 +24,8 @@ def load_stylizer(run: str | Path, weights: str = "best") -> tuple[torch.nn.Modu
     """Rebuild a trained stylizer from its run directory alone. Returns ``(model in eval mode, info)``.
 
     ``info``: ``classes``, ``size``, ``style_source``, ``policy`` (resize), ``synthetic``, ``train_counts``,
-    ``mean_images`` (``(K, S, S, 3)`` float32 or None) and the saved ``config``.
+    ``mean_images`` (``(K, S, S, 3)`` float32 or None), ``precision`` (the run's ``--precision``, which inference
+    uses on a GPU) and the saved ``config``. The model stays on the CPU; :func:`stylize_arrays` moves it.
     """
     from artstyle.models.stylizer import build_stylizer
 
@@ -39,17 +41,25 @@ def load_stylizer(run: str | Path, weights: str = "best") -> tuple[torch.nn.Modu
     return model, {"classes": classes, "size": cfg["model"]["img_size"], "style_source": cfg["model"]["style_source"],
                    "policy": cfg.get("input", {}).get("resize", "center-crop"),
                    "synthetic": bool(cfg.get("data", {}).get("synthetic")), "train_counts": np.asarray(counts),
-                   "mean_images": mean_images, "config": cfg, "run": run}
+                   "mean_images": mean_images, "precision": run_precision(cfg), "config": cfg,
+                   "run": run}
 
 
 @torch.no_grad()
-def stylize_arrays(model: torch.nn.Module, images: np.ndarray, targets: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Re-render uint8 ``images (N, S, S, 3)`` in style indices ``targets (N,)`` -> uint8 ``(N, S, S, 3)``."""
+def stylize_arrays(model: torch.nn.Module, images: np.ndarray, targets: np.ndarray, batch_size: int = 64, *,
+                   precision: str | None = None, device: Any = None) -> np.ndarray:
+    """Re-render uint8 ``images (N, S, S, 3)`` in style indices ``targets (N,)`` -> uint8 ``(N, S, S, 3)``.
+
+    The model moves to ``device`` (None: the accelerator's) and runs under ``precision`` there (the run's
+    ``info["precision"]``; None = auto; always fp32 on the CPU), see :mod:`artstyle.inference`.
+    """
+    place = on_device(model, precision, device)
+    targets = np.asarray(targets)
     out = []
-    for i in range(0, len(images), batch_size):
-        x = to_float(torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).permute(0, 3, 1, 2))
-        t = torch.as_tensor(np.asarray(targets[i:i + batch_size]), dtype=torch.long)
-        out.append(to_uint8(model(x, t)).permute(0, 2, 3, 1).numpy())
+    with place.autocast():
+        for where, batch in chunks(images, None, batch_size):
+            y = model(place.images(batch), place.labels(targets[where]))
+            out.append(to_uint8(y).permute(0, 2, 3, 1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.uint8)
 
 

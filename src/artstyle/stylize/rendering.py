@@ -169,7 +169,8 @@ def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] 
     """Re-render each image in each style. Writes ``grid.png`` and ``<stem>__<Style>.png`` into ``out``.
 
     The grid has one row per readable input: the input (decoded and resized as in training) first, then one
-    column per style. Returns ``{"out", "grid", "files", "skipped", "styles", "layout"}``; unreadable
+    column per style, rendered on the accelerator's device under the run's precision (``stylize_arrays``).
+    Returns ``{"out", "grid", "files", "skipped", "styles", "layout"}``; unreadable
     inputs are skipped and listed in ``skipped`` with the reason. An existing, non-empty ``out`` is refused
     unless ``overwrite`` (see ``_explicit_out``).
     """
@@ -188,7 +189,8 @@ def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] 
     dest.mkdir(parents=True, exist_ok=True)
     x = np.stack(decoded)
     n, k = len(x), len(idx)
-    outputs = stylize_arrays(model, np.repeat(x, k, axis=0), np.tile(np.asarray(idx), n)).reshape(n, k, *x.shape[1:])
+    outputs = stylize_arrays(model, np.repeat(x, k, axis=0), np.tile(np.asarray(idx), n),
+                             precision=info["precision"]).reshape(n, k, *x.shape[1:])
     files = _save_singles(outputs, stems, names, dest)
     cells = np.concatenate([x[:, None], outputs], axis=1)
     grid, layout = captioned_grid(cells, headers=["Original"] + [display_name(name) for name in names],

@@ -18,13 +18,14 @@ Per batch and per image, a target style is drawn at random among the *other* tra
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from artstyle.engine import to_float
+from artstyle.inference import chunks, on_device
 from artstyle.stylize.config import StylizeConfig
 
 
@@ -43,23 +44,32 @@ def classifier_input(x: torch.Tensor, size: int) -> torch.Tensor:
 
 @torch.no_grad()
 def style_grams(classifier: torch.nn.Module, clf_size: int, images: np.ndarray, labels: np.ndarray, num_styles: int,
-                batch_size: int = 64) -> list[torch.Tensor]:
-    """Mean Gram matrix per style and ``feature_maps`` layer: a list of ``(K, C_l, C_l)`` tensors.
+                batch_size: int = 64, *, rows: np.ndarray | None = None, precision: str | None = None,
+                device: Any = None) -> list[torch.Tensor]:
+    """Mean Gram matrix per style and ``feature_maps`` layer: a list of ``(K, C_l, C_l)`` CPU tensors.
 
-    ``images``: uint8 ``(N, H, W, 3)`` (a memmap is fine); ``labels``: ``(N,)`` style indices.
+    ``images``: uint8 ``(N, H, W, 3)``, best the cache's memmap with ``rows`` (e.g. the training split): it is
+    read ``batch_size`` rows at a time and never held whole. ``labels``: ``(N,)`` style indices (of ``rows``
+    too). The classifier runs on ``device`` (None: the accelerator's) under ``precision``; the Gram matrices
+    are formed (outside autocast) and summed in fp32 where the feature maps are.
     """
+    place = on_device(classifier, precision, device)
+    rows = np.arange(len(images)) if rows is None else np.asarray(rows)
+    labels = np.asarray(labels)[rows]
     sums: list[torch.Tensor] = []
-    counts = torch.zeros(num_styles)
-    for i in range(0, len(images), batch_size):
-        x = to_float(torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).permute(0, 3, 1, 2))
-        y = torch.as_tensor(labels[i:i + batch_size], dtype=torch.long)
-        maps = classifier.feature_maps(classifier_input(x, clf_size))
+    counts = torch.zeros(0)
+    for where, batch in chunks(images, rows, batch_size):
+        with place.autocast():
+            maps = classifier.feature_maps(classifier_input(place.images(batch), clf_size))
+        at = maps[0].device
+        y = torch.as_tensor(labels[where], dtype=torch.long).to(at)
         if not sums:
-            sums = [torch.zeros(num_styles, m.shape[1], m.shape[1]) for m in maps]
+            sums = [torch.zeros(num_styles, m.shape[1], m.shape[1], device=at) for m in maps]
+            counts = torch.zeros(num_styles, device=at)
         for s, m in zip(sums, maps):
             s.index_add_(0, y, gram(m))
-        counts.index_add_(0, y, torch.ones(len(y)))
-    return [s / counts.clamp(min=1)[:, None, None] for s in sums]
+        counts.index_add_(0, y, torch.ones(len(y), device=at))
+    return [(s / counts.clamp(min=1)[:, None, None]).cpu() for s in sums]
 
 
 class StylizeTask:
@@ -163,7 +173,7 @@ class StylizeTask:
         inner = getattr(model, "module", model)
         if inner.style_source != "mean-latent" or self.train_eval is None:
             return
-        inner.set_style_means(*mean_codes(inner, self.train_eval, device))
+        inner.set_style_means(*mean_codes(inner, self.train_eval, device, precision=self.cfg.precision))
 
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module, loader: Any, accelerator: Any) -> dict[str, float]:
@@ -182,20 +192,42 @@ class StylizeTask:
 
 
 
-@torch.no_grad()
-def mean_codes(model: torch.nn.Module, dataset: Any, device: torch.device | str = "cpu",
-               batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean pooled encoder code per style ``(K, D)`` over ``dataset`` and a ``(K,)`` bool mask of styles seen."""
+def _labelled_batches(dataset: Any, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """uint8 ``(B, H, W, 3)`` images and ``(B,)`` labels of ``dataset``, one batch in memory at a time.
+
+    A plain ``CachedImages`` (no transform) is read straight from its cache in chunks; any other dataset of
+    ``(uint8 (3, H, W), label)`` items through a DataLoader.
+    """
+    if getattr(dataset, "transform", True) is None and hasattr(dataset, "cache") and hasattr(dataset, "rows"):
+        labels = np.asarray(dataset.labels)
+        for where, batch in chunks(dataset.cache.images, dataset.rows, batch_size):
+            yield batch, labels[where]
+        return
     from torch.utils.data import DataLoader
 
+    for images, labels in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0):
+        yield images.permute(0, 2, 3, 1).numpy(), labels.numpy()
+
+
+@torch.no_grad()
+def mean_codes(model: torch.nn.Module, dataset: Any, device: torch.device | str | None = None,
+               batch_size: int = 64, precision: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean pooled encoder code per style ``(K, D)`` over ``dataset`` and a ``(K,)`` bool mask of styles seen.
+
+    The model moves to ``device`` (None: the accelerator's) and encodes under ``precision`` there; images
+    stream a batch at a time and the sums accumulate in float64.
+    """
     was_training = model.training
     model.eval()
+    place = on_device(model, precision, device)
     K, D = model.num_styles, model.code_dim
     sums, counts = torch.zeros(K, D, dtype=torch.float64), torch.zeros(K, dtype=torch.float64)
-    for images, labels in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0):
-        _, code = model.encode(to_float(images).to(device))
-        sums.index_add_(0, labels, code.double().cpu())
-        counts.index_add_(0, labels, torch.ones(len(labels), dtype=torch.float64))
+    for images, labels in _labelled_batches(dataset, batch_size):
+        with place.autocast():  # contiguous NCHW, as a DataLoader batch: the same sums as before to the last bit
+            _, code = model.encode(place.images(images).contiguous())
+        y = torch.as_tensor(labels, dtype=torch.long)
+        sums.index_add_(0, y, code.double().cpu())
+        counts.index_add_(0, y, torch.ones(len(y), dtype=torch.float64))
     model.train(was_training)
     return (sums / counts.clamp(min=1)[:, None]).float(), counts > 0
 

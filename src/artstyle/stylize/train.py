@@ -161,16 +161,16 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
         _write_run_files(run, cfg, cache, counts, mean_images,
                          classifier={"run": clf_run, "trained_here": clf_auto, "classes": clf_info["classes"]},
                          judge={"run": judge_run, "trained_here": judge_auto})
-    train_rows = cache.indices("train")
     grams = None
-    if cfg.w_gram > 0:
-        grams = style_grams(classifier, clf_info["size"], cache.images[train_rows], cache.labels[train_rows],
-                            len(classes))
+    if cfg.w_gram > 0:  # streamed from the cache in chunks, never the whole split in memory
+        grams = style_grams(classifier, clf_info["size"], cache.images, cache.labels, len(classes),
+                            rows=cache.indices("train"), precision=cfg.precision)
     train_ds, train_eval, val_ds = _datasets(cfg, cache)
     torch.manual_seed(cfg.seed)
     model = build_stylizer(_model_args(cfg, len(classes)))
     if cfg.style_source == "mean-latent" and not cfg.resume:
-        model.set_style_means(*mean_codes(model, train_eval))  # start from the exact means of the initial encoder
+        # start from the exact means of the initial encoder
+        model.set_style_means(*mean_codes(model, train_eval, precision=cfg.precision))
     task = StylizeTask(cfg, classifier, clf_info["size"], clf_map, allowed, grams, train_eval)
     t0 = time.perf_counter()
     summary = fit(model, task, train_ds, val_ds, run, cfg, resume=bool(cfg.resume),
