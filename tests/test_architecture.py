@@ -12,14 +12,18 @@ LAYERS = {
     "artstyle.constants": 0, "artstyle.errors": 0, "artstyle.styles": 0, "artstyle.config": 0, "artstyle.settings": 0,
     "artstyle.runs": 0, "artstyle.dist": 0, "artstyle.tables": 0, "artstyle.environment": 0, "artstyle": 0,
     "artstyle.metrics": 1, "artstyle.figures": 1, "artstyle.embeddings": 1,
-    "artstyle.engine": 2, "artstyle.schedules": 2, "artstyle.models": 2, "artstyle.data": 2,
+    "artstyle.engine": 2, "artstyle.schedules": 2, "artstyle.models": 2, "artstyle.data": 2, "artstyle.inference": 2,
     "artstyle.classify": 3, "artstyle.embed": 3, "artstyle.cluster": 3, "artstyle.stylize": 3, "artstyle.lora": 3,
-    "artstyle.pipeline": 4, "artstyle.report": 4,
+    "artstyle.pipeline": 4, "artstyle.report": 4, "artstyle.api": 4, "artstyle.serve": 4,
     "artstyle.commands": 5, "artstyle.cli": 5, "artstyle.__main__": 5,
 }
 # A stage may use another stage's public loader and nothing else of it (architecture.md, layer 3).
 PUBLIC_LOADERS = {"artstyle.classify", "artstyle.classify.config", "artstyle.classify.load", "artstyle.embed",
                   "artstyle.embed.config"}
+# Layer 4 composes stages through what their packages export (and their torch-free configs), never their submodules.
+STAGES = ("artstyle.classify", "artstyle.embed", "artstyle.cluster", "artstyle.stylize", "artstyle.lora")
+# Lazy re-exports up the layers, resolved on first attribute access: `artstyle.load` is the API's.
+LAZY_REEXPORTS = {("artstyle", "artstyle.api")}
 MAX_MODULE_LINES = 420
 MAX_FUNCTION_LINES = 85
 
@@ -59,8 +63,11 @@ def test_layers_import_only_downwards() -> None:
     for module, path in _modules().items():
         for target in _imports(path, top_only=False):
             same_stage = _stage(target) == _stage(module)
-            if same_stage:
+            if same_stage or (module, target) in LAZY_REEXPORTS:
                 continue
+            if _layer(module) == 4 and _layer(target) == 3 and target not in STAGES and \
+                    target not in {f"{s}.config" for s in STAGES}:
+                wrong.append(f"{module} uses {target}; layer 4 uses a stage's package exports only")
             if _layer(target) > _layer(module):
                 wrong.append(f"{module} imports {target} (layer {_layer(module)} -> {_layer(target)})")
             elif _layer(target) == _layer(module) == 3 and target not in PUBLIC_LOADERS:

@@ -22,6 +22,7 @@ _GROUPS = [
     ("stylize", "stylize"),
     ("lora", "lora"),
     ("pipeline", None),
+    ("serve", None),
 ]
 
 

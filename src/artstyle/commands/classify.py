@@ -82,10 +82,10 @@ def predict(run: Path = typer.Argument(..., help="A classify run directory."),
             as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table (with each crop's vote).")
             ) -> None:
     """Top-k styles with probabilities for each image; unreadable files are listed with the reason."""
-    from artstyle.classify import predict as run_predict
+    from artstyle.api import predict_files  # the Python API's predict, which `artstyle serve` uses too
     from artstyle.styles import display_name
 
-    preds, skipped = run_predict(run, images, topk, tta)
+    preds, skipped = predict_files(run, images, topk, tta)
     if as_json:
         typer.echo(json.dumps({"predictions": preds, "skipped": skipped}, indent=2))
     else:

@@ -58,12 +58,12 @@ def render(run: Path = typer.Argument(..., help="A stylize run directory."),
                                                       "render there is emptied first)."),
            ) -> None:
     """Re-render each image in each style: a grid PNG (original first, then one column per style) plus one PNG per (image, style) named <stem>__<Style>.png. Unreadable images are skipped and listed."""  # noqa: E501 - one paragraph in --help
-    from artstyle.stylize import render as run_render
+    from artstyle.api import render_files  # the Python API's, over the stage's render
 
     paths = list(images or []) + list(more or [])
     if not paths:
         raise ArtstyleError("--images: give at least one image file or folder")
-    result = run_render(run, paths, styles, out, overwrite)
+    result = render_files(run, paths, styles, out, overwrite)
     for s in result["skipped"]:
         typer.echo(f"skipped {s['path']}: {s['reason']}", err=True)
     typer.echo(f"{len(result['files'])} images in {len(result['styles'])} styles")
