@@ -63,7 +63,62 @@ def test_autoencoder_shapes(size: int) -> None:
         model.encode(torch.zeros(1, 3, size + 16, size + 16))
     with pytest.raises(ValueError):
         build_autoencoder("conv", img_size=40)
-    assert set(AUTOENCODERS) == {"conv"}
+    assert set(AUTOENCODERS) == {"conv", "spatial"}
+
+
+def test_spatial_autoencoder_shapes_crops_and_linear_start() -> None:
+    torch.manual_seed(0)
+    model = build_autoencoder("spatial", latent_dim=64, img_size=32, width=8)
+    assert (model.grid, model.k, model.stride) == (2, 16, 16)  # 64 numbers = 16 channels x 2 x 2
+    x = torch.nn.functional.interpolate(torch.rand(6, 3, 4, 4) * 2 - 1, size=32, mode="bilinear")
+    assert model.encode(x).shape == (6, 64) and model.decode(model.encode(x)).shape == x.shape
+    assert model(x[..., :16, :16]).shape == (6, 3, 16, 16)  # fully convolutional: trains on crops
+    assert [f.shape[1] for f in model.features(x)] == [8, 16, 32, 32]
+    with pytest.raises(ValueError):
+        model.encode(torch.zeros(1, 3, 24, 24))
+    # the non-linear paths start silent, so after init_linear the model *is* patch PCA
+    explained = model.init_linear(x)
+    model.eval()
+    patches = torch.nn.functional.unfold(x, 16, stride=16).transpose(1, 2).reshape(-1, 768)
+    centred = patches - patches.mean(0)
+    _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+    pca = (centred @ vh[:16].T @ vh[:16] + patches.mean(0)).clamp(-1, 1)
+    ours = torch.nn.functional.unfold(model(x), 16, stride=16).transpose(1, 2).reshape(-1, 768)
+    assert 0 < explained <= 1 and torch.allclose(ours, pca, atol=1e-4)
+
+
+def _discs(n: int, seed: int, size: int = 8, radius: float = 1.5) -> torch.Tensor:
+    """Antialiased white discs on black at uniform random centres: ``(n, 3, size, size)`` in [-1, 1].
+
+    A 2-d manifold that is far from flat: two discs apart share no pixel, so no 2-d linear subspace holds it."""
+    g = torch.Generator().manual_seed(seed)
+    centre = torch.rand(n, 2, generator=g) * (size - 2 * radius - 2) + radius + 1
+    yy, xx = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
+    dist = ((xx - centre[:, 0, None, None]) ** 2 + (yy - centre[:, 1, None, None]) ** 2).sqrt()
+    return ((radius + 0.5 - dist).clamp(0, 1)[:, None].repeat(1, 3, 1, 1)) * 2 - 1
+
+
+def test_autoencoder_beats_pca_on_a_nonlinear_manifold() -> None:
+    """Discs at (x, y) with a 2-d latent: PCA-2 blurs them, a tiny spatial autoencoder learns the positions."""
+    torch.manual_seed(0)
+    train, test = _discs(512, seed=0), _discs(128, seed=1)
+    mean = train.flatten(1).mean(0)
+    comps = torch.linalg.svd(train.flatten(1) - mean, full_matrices=False)[2][:2]  # PCA-2
+    pca_rec = ((test.flatten(1) - mean) @ comps.T @ comps + mean).view_as(test).clamp(-1, 1)
+    model = build_autoencoder("spatial", latent_dim=2, img_size=8, width=8)
+    model.init_linear(train)  # starts as PCA-2 (one 8x8 patch per image)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(60):
+        batch = train[torch.randint(0, len(train), (64,))]
+        loss = reconstruction_loss(model(batch), batch, "mse").mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        ae_psnr = float(image_scores(model(test), test)["psnr"].mean())
+    pca_psnr = float(image_scores(pca_rec, test)["psnr"].mean())
+    assert ae_psnr > pca_psnr + 3, (ae_psnr, pca_psnr)
 
 
 def test_optimisation_lowers_reconstruction_loss() -> None:
@@ -115,7 +170,7 @@ def test_train_writes_complete_run_and_reloads(trained: tuple[Path, Path]) -> No
         assert (run / name).is_file(), name
     assert (run / "figures" / "reconstructions.png").read_bytes() == (run / "figures" / "recon_epoch2.png").read_bytes()
     cfg = read_json(run / "config.json")
-    assert cfg["model"] == {"arch": "conv", "latent_dim": 16, "img_size": 32, "width": 8}
+    assert cfg["model"] == {"arch": "spatial", "latent_dim": 16, "img_size": 32, "width": 8}
     assert read_json(run / "classes.json")["classes"] == ["Baroque", "Pop_Art"]
     records = read_jsonl(run / "metrics.jsonl")
     assert [r["epoch"] for r in records] == [1, 2]
@@ -127,6 +182,7 @@ def test_train_writes_complete_run_and_reloads(trained: tuple[Path, Path]) -> No
     for key in ("autoencoder", "pca_baseline"):
         assert 0 < m[key]["psnr"] < 100 and -1 <= m[key]["ssim"] <= 1, key
     assert m["pca_baseline"]["components"] == 16 and m["pca_baseline"]["fit_images"] == len(cache.indices("train"))
+    assert 0 < m["linear_init"]["psnr"] < 100 and m["linear_init"]["fit_images"] == len(cache.indices("train"))
     # the reloaded best checkpoint reproduces the best epoch's val PSNR and the saved metrics
     model, info = load_autoencoder(run)
     assert not model.training and info["size"] == 32 and info["latent_dim"] == 16
@@ -150,6 +206,10 @@ def test_train_via_cli_and_errors(folder: Path) -> None:
     assert run.name.endswith("-cli") and (run / "metrics.json").is_file()
     with pytest.raises(ArtstyleError, match="--size 40"):
         train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "size": 40}))
+    with pytest.raises(ArtstyleError, match="--train-crop 16: choose a multiple of 32"):  # latent 16 at 32 px: one 32 px cell
+        train_autoencoder(EmbedTrainConfig(data=str(folder), **FAST, train_crop=16))
+    with pytest.raises(ArtstyleError, match="--train-crop 16 needs --arch spatial"):
+        train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "arch": "conv"}, train_crop=16))
     with pytest.raises(ArtstyleError, match="not an `artstyle embed train` run"):
         _fake_classifier_run(folder.parent)
 
@@ -210,7 +270,7 @@ def _check_common(path: Path, folder: Path, kind: str, dim: int, split: str = "a
 
 def test_export_every_kind(trained: tuple[Path, Path], tmp_path: Path) -> None:
     run, folder = trained
-    assert set(EMBEDDERS) == {"ae", "classifier", "pixels", "color-hist"}
+    assert set(EMBEDDERS) == {"ae", "ae-style", "classifier", "pixels", "color-hist"}
     path = export_embeddings(str(folder), "ae", run=run, progress=False)
     assert path == run / "embeddings-ae.npz"
     _check_common(path, folder, "ae", 16)
@@ -261,7 +321,7 @@ def test_export_errors(folder: Path, capsys: pytest.CaptureFixture) -> None:
 
     with pytest.raises(ArtstyleError, match="--kind ae needs --run"):
         export_embeddings(str(folder), "ae", progress=False)
-    with pytest.raises(ArtstyleError, match="--kind 'vgg' is not one of: ae, classifier, pixels, color-hist"):
+    with pytest.raises(ArtstyleError, match="--kind 'vgg' is not one of: ae, ae-style, classifier, pixels, color-hist"):
         export_embeddings(str(folder), "vgg", progress=False)
     with pytest.raises(ArtstyleError, match="--split"):
         export_embeddings(str(folder), "pixels", split="holdout", progress=False)
@@ -270,3 +330,31 @@ def test_export_errors(folder: Path, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["embed", "export", "--data", str(folder), "--kind", "ae", "--no-progress"])
     assert exc.value.code == 2 and "--kind ae needs --run" in capsys.readouterr().err
+
+
+def test_style_embedding_shape_and_flip_invariance(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    from artstyle.embed.style_stats import crops_and_mirrors, pooled_style
+
+    run, folder = trained
+    path = export_embeddings(str(folder), "ae-style", run=run, split="test", out=tmp_path / "style.npz",
+                             progress=False)
+    emb = load_embeddings(path)
+    model, _ = load_autoencoder(run)
+    channels = [f.shape[1] for f in model.features(torch.zeros(1, 3, 32, 32))[:3]]
+    assert emb.kind == "ae-style" and emb.vectors.shape == (len(emb), 2 * sum(channels)) == (len(emb), 112)
+    stds = np.concatenate([emb.vectors[:, 2 * sum(channels[:i]) + c:2 * sum(channels[:i + 1])]
+                           for i, c in enumerate(channels)], axis=1)  # per level: C means, then C stds
+    assert np.isfinite(emb.vectors).all() and (stds >= 0).all()
+    # the export decodes at 2x the run's 32 px and pools a 2x2 grid of 32 px crops and their mirrors
+    assert crops_and_mirrors(torch.zeros(3, 3, 64, 64), 32).shape == (3, 8, 3, 32, 32)
+    cache = prepare_cache(str(folder), size=64, progress=False)
+    rows = cache.indices("test")
+    x = torch.from_numpy(np.array(cache.images[rows])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    style, flipped = pooled_style(model, x, 32), pooled_style(model, x.flip(-1), 32)
+    assert len(rows) >= 2 and np.allclose(emb.vectors, style.numpy(), atol=1e-4)
+    assert torch.allclose(style, flipped, atol=1e-5)  # a horizontally flipped image: the same style vector
+    # ... while other images get other vectors: invariance is not a constant
+    others = torch.cdist(style, style) + torch.eye(len(rows)) * 1e9
+    assert others.min() > 100 * (style - flipped).norm(dim=1).max()
+    with pytest.raises(ArtstyleError, match="multiple of 32"):
+        export_embeddings(str(folder), "ae-style", run=run, size=48, progress=False)

@@ -5,6 +5,7 @@ Usage::
     artstyle embed train --data builtin:0.1 --size 64 --epochs 3
     artstyle embed export --data builtin:0.1 --kind ae --run runs/embed/<ts>-conv-d256
     artstyle embed export --data builtin:0.1 --kind color-hist --split test
+    artstyle embed export --data builtin:0.1 --kind ae-style --run runs/embed/<ts>-spatial-d256 --split test
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ app = typer.Typer(help="Compressed representations of paintings: train a convolu
                        "classifier features, raw pixels, colour histograms) for `artstyle cluster`.",
                   no_args_is_help=True)
 
-KINDS_HELP = ("ae (autoencoder latents; needs --run of `embed train`), classifier (penultimate features; needs "
-              "--run of `classify train`), pixels (16x16x3 raw pixels), color-hist (8x8x8 RGB histogram).")
+KINDS_HELP = ("ae (autoencoder latents; needs --run of `embed train`), ae-style (per-channel mean and std of the "
+              "autoencoder's feature maps over crops and their mirrors: texture, not layout; needs --run of `embed "
+              "train`; --size defaults to twice the run's), classifier (penultimate features; needs --run of "
+              "`classify train`), pixels (16x16x3 raw pixels), color-hist (8x8x8 RGB histogram).")
 
 
 def _train(cfg: EmbedTrainConfig) -> None:
@@ -59,7 +62,7 @@ typer_command(app, "train", EmbedTrainConfig, _train,
 @app.command("export")
 def export(data: str = typer.Option("builtin", help="Dataset to embed (labels and classes come from it)."),
            kind: str = typer.Option(..., help="Embedding kind: " + KINDS_HELP),
-           run: Optional[Path] = typer.Option(None, help="Run directory for --kind ae or classifier."),
+           run: Optional[Path] = typer.Option(None, help="Run directory for --kind ae, ae-style or classifier."),
            split: str = typer.Option("all", help="Which images: all, train, val or test."),
            out: Optional[Path] = typer.Option(None, help="Output .npz (default: RUN/embeddings-<kind>.npz with "
                                                          "--run, else runs/embed/<timestamp>-<kind>/embeddings.npz)."),

@@ -18,10 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from artstyle.embed.measure import default_device
 from artstyle.embed.train import load_autoencoder
-from artstyle.engine import to_float
 from artstyle.errors import ArtstyleError
+from artstyle.inference import on_device, run_precision
 from artstyle.runs import find_run, read_json
 
 THUMB_SIZE = 32
@@ -51,13 +50,12 @@ def _needs_run(kind: str, run: Path | None, producer: str) -> Path:
 def _ae_embedder(run: Path | None, size: int | None) -> Embedder:
     run = _needs_run("ae", run, "embed train")
     model, info = load_autoencoder(run)
-    device = default_device()
-    model.to(device)
+    place = on_device(model, run_precision(info["config"]))
 
     @torch.no_grad()
     def fn(images: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).to(device)
-        return model.encode(to_float(x)).float().cpu().numpy()
+        with place.autocast():
+            return model.encode(place.images(images)).float().cpu().numpy()
 
     return Embedder(_run_size(run, size, info["size"], "ae"), fn)
 
@@ -73,13 +71,12 @@ def _classifier_embedder(run: Path | None, size: int | None) -> Embedder:
         raise ArtstyleError(f"--run {run} is not a classifier run (model {arch!r}); for an autoencoder run use "
                             "--kind ae")
     model, info = load_classifier(run)
-    device = default_device()
-    model.to(device)
+    place = on_device(model, info["precision"])
 
     @torch.no_grad()
     def fn(images: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).to(device)
-        return model.forward_features(to_float(x)).float().flatten(1).cpu().numpy()
+        with place.autocast():
+            return model.forward_features(place.images(images)).float().flatten(1).cpu().numpy()
 
     return Embedder(_run_size(run, size, info["size"], "classifier"), fn)
 
@@ -113,13 +110,21 @@ def _color_hist_embedder(run: Path | None, size: int | None) -> Embedder:
     return Embedder(size or 64, color_histogram)
 
 
+def _ae_style_embedder(run: Path | None, size: int | None) -> Embedder:
+    from artstyle.embed.style_stats import ae_style_encoder  # the statistics live in their own module
+
+    return Embedder(*ae_style_encoder(run, size))
+
+
 EMBEDDERS: dict[str, Callable[[Path | None, int | None], Embedder]] = {
     "ae": _ae_embedder,
+    "ae-style": _ae_style_embedder,
     "classifier": _classifier_embedder,
     "pixels": _pixels_embedder,
     "color-hist": _color_hist_embedder,
 }
 """Export kind -> factory ``(run, size) -> Embedder``: ``ae`` autoencoder latents (needs an embed run),
+``ae-style`` per-channel mean and std of the encoder's feature maps over crops (AdaIN's style; embed run),
 ``classifier`` penultimate features (needs a classify run), ``pixels`` 16x16x3 raw pixels in [0, 1],
 ``color-hist`` 8x8x8 joint RGB histogram (normalised)."""
 

@@ -17,6 +17,7 @@ from artstyle.constants import EXPORT_SPLITS
 from artstyle.embed.embedders import EMBEDDERS, THUMB_SIZE, thumbnails
 from artstyle.engine import set_threads
 from artstyle.errors import ArtstyleError
+from artstyle.inference import chunks
 from artstyle.runs import create_run, write_config
 
 
@@ -48,7 +49,8 @@ def export_embeddings(data: str, kind: str, run: Path | None = None, split: str 
     Default path: ``RUN/embeddings-<kind>.npz`` with a run, else ``runs/embed/<timestamp>-<kind>/embeddings.npz``.
     Labels, classes (sorted), paths (cache keys) and splits come from the data's cache, so a model trained on
     other data still gets the labels of ``data`` (``label_column`` of a Hugging Face source: style, genre or
-    artist). Images stream from the memory-mapped cache in batches.
+    artist). Images stream from the memory-mapped cache in batches; model kinds run on the accelerator's device
+    under the run's precision (:mod:`artstyle.inference`).
     """
     from tqdm.auto import tqdm
 
@@ -66,13 +68,12 @@ def export_embeddings(data: str, kind: str, run: Path | None = None, split: str 
     vectors: np.ndarray | None = None
     thumbs = np.zeros((len(rows), THUMB_SIZE, THUMB_SIZE, 3), np.uint8)
     bar = tqdm(total=len(rows), desc=f"embed {kind}", unit="img", disable=None if progress else True)
-    for start in range(0, len(rows), batch_size):
-        batch = np.ascontiguousarray(cache.images[rows[start:start + batch_size]])  # only this batch in memory
+    for where, batch in chunks(cache.images, rows, batch_size):  # only this batch in memory
         v = embedder.fn(batch)
         if vectors is None:
             vectors = np.zeros((len(rows), v.shape[1]), np.float32)
-        vectors[start:start + len(batch)] = v
-        thumbs[start:start + len(batch)] = thumbnails(batch)
+        vectors[where] = v
+        thumbs[where] = thumbnails(batch)
         bar.update(len(batch))
     bar.close()
     if out is None:

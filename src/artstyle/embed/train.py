@@ -58,8 +58,26 @@ def _check_config(cfg: EmbedTrainConfig) -> None:
         raise ArtstyleError(f"--latent-dim {cfg.latent_dim}: choose a positive size, e.g. 256")
     if cfg.width < 1:
         raise ArtstyleError(f"--width {cfg.width}: choose a positive channel width, e.g. 32")
+    if cfg.train_crop and cfg.arch != "spatial":
+        raise ArtstyleError(f"--train-crop {cfg.train_crop} needs --arch spatial (the {cfg.arch} model takes whole images only)")
+    if cfg.train_crop:
+        from artstyle.models.autoencoder import latent_grid
+
+        stride = cfg.size // latent_grid(cfg.latent_dim, cfg.size)
+        if cfg.train_crop % stride or not stride <= cfg.train_crop <= cfg.size:
+            raise ArtstyleError(f"--train-crop {cfg.train_crop}: choose a multiple of {stride} (the latent's stride) up to "
+                                f"--size {cfg.size}, or 0 for whole images")
     if cfg.pca_samples < 2:
         raise ArtstyleError(f"--pca-samples {cfg.pca_samples}: the PCA baseline needs at least 2 images")
+
+
+def _train_transform(cfg: EmbedTrainConfig) -> Any:
+    """Random crops (``--crop``) and flips (``--augment``); no colour jitter: palette is part of the signal."""
+    from torchvision.transforms import v2
+
+    steps = ([v2.RandomCrop(cfg.train_crop)] if cfg.train_crop and cfg.train_crop < cfg.size else [])
+    steps += [v2.RandomHorizontalFlip()] if cfg.augment else []
+    return v2.Compose(steps) if steps else None
 
 
 def _write_run_files(run: Path, cfg: EmbedTrainConfig, cache: Any, val_split: str) -> None:
@@ -97,11 +115,7 @@ def train_autoencoder(cfg: EmbedTrainConfig) -> Path:
         run = shared_run_dir(lambda: prepare_run_dir(cfg.out, cfg.overwrite) if cfg.out else create_run("embed", name))
     if not cfg.resume and is_main_process():
         _write_run_files(run, cfg, cache, val_split)
-    transform = None
-    if cfg.augment:
-        from torchvision.transforms import v2
-
-        transform = v2.RandomHorizontalFlip()  # no crops or colour jitter: composition and palette are the signal
+    transform = _train_transform(cfg)
     train_ds = CachedImages(cache, "train", transform=transform)
     val_ds = CachedImages(cache, val_split)
     fixed = np.asarray(cache.images[val_rows[figure_rows(len(val_rows))]])
@@ -115,6 +129,7 @@ def train_autoencoder(cfg: EmbedTrainConfig) -> Path:
 
     torch.manual_seed(cfg.seed)
     model = _build(_model_args(cfg))
+    linear_init = None if cfg.resume else _init_linear(model, cache, cfg, val_rows)
     task = AutoencoderTask(cfg.loss, cfg.channels_last)
     t0 = time.perf_counter()
     summary = fit(model, task, train_ds, val_ds, run, cfg, resume=bool(cfg.resume), on_epoch_end=on_epoch_end,
@@ -122,11 +137,31 @@ def train_autoencoder(cfg: EmbedTrainConfig) -> Path:
                   deadline=budget_deadline(cfg.time_budget, started))
     summary["train_seconds"] = time.perf_counter() - t0
     if summary["is_main_process"]:
-        _final_evaluation(run, cfg, cache, val_split, summary)
+        _final_evaluation(run, cfg, cache, val_split, summary, linear_init)
     return run
 
 
-def _final_evaluation(run: Path, cfg: EmbedTrainConfig, cache: Any, split: str, summary: dict) -> None:
+def _init_linear(model: torch.nn.Module, cache: Any, cfg: EmbedTrainConfig, val_rows: np.ndarray) -> dict | None:
+    """Start a ``spatial`` model's linear path at the patch PCA of up to ``--pca-samples`` training images.
+
+    Returns the scores of that starting point on the validation images (what training has to improve on),
+    with ``seconds`` (counted in the time budget) and ``explained_variance``; None for other architectures."""
+    if not hasattr(model, "init_linear"):
+        return None
+    from artstyle.engine import to_float
+
+    t0 = time.perf_counter()
+    rows = cache.indices("train")
+    pick = np.sort(np.random.default_rng(cfg.seed).choice(rows, size=min(cfg.pca_samples, len(rows)), replace=False))
+    x = to_float(torch.from_numpy(np.asarray(cache.images[pick])).permute(0, 3, 1, 2))
+    explained = model.init_linear(x)
+    scores = reconstruction_metrics(model, cache.images, cfg.loss, val_rows)
+    return {**scores, "explained_variance": explained, "fit_images": int(len(pick)),
+            "seconds": time.perf_counter() - t0}
+
+
+def _final_evaluation(run: Path, cfg: EmbedTrainConfig, cache: Any, split: str, summary: dict,
+                      linear_init: dict | None = None) -> None:
     """metrics.json (best AE vs PCA on the validation images), pca_vs_ae.png and learning_curves.png."""
     from artstyle.figures import save_figure, save_png
     from artstyle.figures.embed import plot_learning_curves, plot_reconstructions
@@ -141,7 +176,7 @@ def _final_evaluation(run: Path, cfg: EmbedTrainConfig, cache: Any, split: str, 
     base.update(components=int(pca.n_components_), fit_images=int(pca.n_samples_),
                 explained_variance=float(pca.explained_variance_ratio_.sum()), seconds=time.perf_counter() - t0)
     write_json(run / "metrics.json", {
-        "autoencoder": ae, "pca_baseline": base, "latent_dim": cfg.latent_dim, "synthetic": cache.synthetic,
+        "autoencoder": ae, "pca_baseline": base, "linear_init": linear_init, "latent_dim": cfg.latent_dim, "synthetic": cache.synthetic,
         "split": split, "n_images": int(len(rows)), "loss": cfg.loss, "size": cfg.size, "training": summary,
         "data": {"source": cache.source, "synthetic": cache.synthetic}})
     fixed = np.asarray(cache.images[rows[figure_rows(len(rows))]])

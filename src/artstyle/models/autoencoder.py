@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -92,9 +93,157 @@ class ConvAutoencoder(nn.Module):
         """Reconstruction ``(N, 3, S, S)`` of ``x`` ``(N, 3, S, S)``."""
         return self.decode(self.encode(x))
 
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The encoder's feature maps after each stride-2 stage: ``[(N, C_l, S/2^l, S/2^l)]`` for l = 1..4."""
+        self._check(x)
+        maps, h = [], x
+        for layer in self.encoder:
+            h = layer(h)
+            if layer[0].stride == (2, 2):
+                maps.append(h)
+        return maps
+
+
+def _act_conv(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
+    """Conv (with bias, no normalisation) -> LeakyReLU; ``stride=2`` with ``kernel=4`` halves the size exactly."""
+    pad = (kernel - stride) // 2 if stride == 2 else kernel // 2
+    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=pad), nn.LeakyReLU(0.2, inplace=True))
+
+
+class _Residual(nn.Module):
+    """``x + conv(act(conv(x)))``, shape ``(N, C, H, W)`` kept; the last conv starts at zero (an identity block)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(_act_conv(c, c), nn.Conv2d(c, c, 3, padding=1))
+        nn.init.zeros_(self.body[-1].weight)
+        nn.init.zeros_(self.body[-1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def latent_grid(latent_dim: int, img_size: int, min_channels: int = 16) -> int:
+    """Side g of the spatial latent ``(k, g, g)``, k = latent_dim / g^2: the finest power-of-two grid that keeps
+    at least ``min_channels`` channels, divides ``latent_dim`` and is at most ``img_size / 4``."""
+    g = 1
+    while (latent_dim % (4 * g * g) == 0 and latent_dim // (4 * g * g) >= min_channels
+           and 2 * g <= img_size // 4 and img_size % (2 * g) == 0):
+        g *= 2
+    return g
+
+
+class SpatialAutoencoder(nn.Module):
+    """A fully convolutional autoencoder whose latent is a small map ``(k, g, g)`` with ``k*g*g = D``.
+
+    Two paths share the latent: a linear patch codec (a ``P x P`` stride-``P`` convolution in, its transpose
+    out, P = ``img_size / g``; :meth:`init_linear` sets it to the PCA of training patches) and a non-linear
+    convolutional encoder/decoder whose output layers start at zero, so training begins at patch PCA and
+    only the non-linear part has to be learnt. Weights are shared across positions, so each image teaches
+    the codec ``g*g`` patches: on a few hundred images that generalises where global PCA and a dense
+    bottleneck (``conv``) overfit. At D=256 and 64 px the latent is 16 x 4 x 4 (each 16x16 patch in 16
+    numbers). Fully convolutional: it trains on crops (multiples of P) and reconstructs whole images.
+    No normalisation layers: training and evaluation compute the same function.
+
+    Args:
+        latent_dim: D, the number of numbers per ``img_size`` image.
+        img_size: the size D refers to: a power of two times the grid g (see :func:`latent_grid`).
+        width: channels at half resolution; deeper stages get ``2*width`` and ``4*width`` (capped there).
+
+    Shapes: ``encode (N, 3, S, S) -> (N, D)``, ``decode (N, D) -> (N, 3, S, S)``, ``forward`` keeps the shape;
+    images in [-1, 1] (outputs clamped to it outside training).
+    """
+
+    def __init__(self, latent_dim: int = 256, img_size: int = 64, width: int = 32) -> None:
+        super().__init__()
+        if latent_dim < 1 or width < 1 or img_size < 4 or img_size % 4:
+            raise ValueError(f"latent_dim, width must be positive and img_size a multiple of 4, got "
+                             f"{latent_dim}, {width}, {img_size}")
+        self.latent_dim, self.img_size, self.width = latent_dim, img_size, width
+        self.grid = latent_grid(latent_dim, img_size)
+        self.k = latent_dim // (self.grid * self.grid)
+        levels = (img_size // self.grid).bit_length() - 1
+        if self.k * self.grid ** 2 != latent_dim or 2 ** levels * self.grid != img_size:
+            raise ValueError(f"latent_dim {latent_dim} does not tile img_size {img_size} (needs a power-of-two grid)")
+        self.stride = p = 2 ** levels
+        stem = max(8, width // 2)
+        chans = [stem] + [min(4 * width, width * 2 ** i) for i in range(levels)]
+        self.lin_enc = nn.Conv2d(3, self.k, p, stride=p)
+        self.lin_dec = nn.ConvTranspose2d(self.k, 3, p, stride=p, bias=False)
+        self.mean_patch = nn.Parameter(torch.zeros(1, 3, p, p))
+        enc: list[nn.Module] = [_act_conv(3, stem)]
+        for level, (c_in, c_out) in enumerate(zip(chans[:-1], chans[1:])):
+            # residual blocks only from quarter resolution down, where they are cheap
+            enc.append(nn.Sequential(_act_conv(c_in, c_out, stride=2, kernel=4),
+                                     *([_Residual(c_out)] if level >= 1 else [])))
+        self.encoder = nn.Sequential(*enc)
+        self.to_latent = nn.Conv2d(chans[-1], self.k, 1)
+        dec: list[nn.Module] = [_act_conv(self.k, chans[-1]), _Residual(chans[-1])]
+        for level, (c_in, c_out) in enumerate(zip(chans[:0:-1], chans[-2::-1])):
+            dec += [nn.Upsample(scale_factor=2, mode="nearest"), _act_conv(c_in, c_out)]
+            dec += [_Residual(c_out)] if level < levels - 2 else []
+        self.decoder = nn.Sequential(*dec)
+        self.to_rgb = nn.Conv2d(stem, 3, 3, padding=1)
+        for layer in (self.to_latent, self.to_rgb):  # the non-linear paths start silent
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    @torch.no_grad()
+    def init_linear(self, images: torch.Tensor) -> float:
+        """Set the linear path to the PCA of the ``P x P`` patches of ``images`` ``(N, 3, H, W)`` in [-1, 1].
+
+        Returns the share of patch variance the ``k`` components keep."""
+        p = self.stride
+        patches = F.unfold(images.float(), p, stride=p).transpose(1, 2).reshape(-1, 3 * p * p)  # (N*L, 3PP)
+        mean = patches.mean(0)
+        _, s, vh = torch.linalg.svd(patches - mean, full_matrices=False)
+        comps = vh[:self.k]  # (k, 3PP), rows orthonormal
+        self.lin_enc.weight.copy_(comps.view(self.k, 3, p, p))
+        self.lin_enc.bias.copy_(-(comps @ mean))
+        self.lin_dec.weight.copy_(comps.view(self.k, 3, p, p))
+        self.mean_patch.copy_(mean.view(1, 3, p, p))
+        return float((s[:self.k] ** 2).sum() / (s ** 2).sum().clamp_min(1e-12))
+
+    def _check(self, x: torch.Tensor) -> None:
+        if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] % self.stride or x.shape[-2] % self.stride:
+            raise ValueError(f"expected images (N, 3, H, W) with H, W multiples of {self.stride}, got {tuple(x.shape)}")
+
+    def encode_map(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``(N, 3, H, W)`` -> latent maps ``(N, k, H/P, W/P)``."""
+        self._check(x)
+        return self.lin_enc(x) + self.to_latent(self.encoder(x))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``(N, 3, S, S)`` in [-1, 1] -> latent vectors ``(N, D)`` (the flattened latent map)."""
+        return self.encode_map(x).flatten(1)
+
+    def decode_map(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent maps ``(N, k, h, w)`` -> images ``(N, 3, h*P, w*P)``."""
+        h, w = z.shape[-2:]
+        out = self.lin_dec(z) + self.mean_patch.repeat(1, 1, h, w) + self.to_rgb(self.decoder(z))
+        return out if self.training else out.clamp(-1, 1)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent vectors ``(N, D)`` -> images ``(N, 3, S, S)``."""
+        return self.decode_map(z.view(len(z), self.k, self.grid, self.grid))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction ``(N, 3, H, W)`` of ``x`` ``(N, 3, H, W)`` (any multiple of P)."""
+        return self.decode_map(self.encode_map(x))
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The non-linear encoder's maps after each stride-2 stage: ``[(N, C_l, H/2^l, W/2^l)]``."""
+        self._check(x)
+        maps, h = [], self.encoder[0](x)
+        for stage in self.encoder[1:]:
+            h = stage(h)
+            maps.append(h)
+        return maps
+
 
 AUTOENCODERS: dict[str, Callable[..., nn.Module]] = {
     "conv": lambda latent_dim, img_size, width=32: ConvAutoencoder(latent_dim, img_size, width),
+    "spatial": lambda latent_dim, img_size, width=32: SpatialAutoencoder(latent_dim, img_size, width),
 }
 """Architecture name -> factory ``(latent_dim, img_size, width) -> model``."""
 
@@ -106,4 +255,4 @@ def build_autoencoder(arch: str = "conv", latent_dim: int = 256, img_size: int =
     return AUTOENCODERS[arch](latent_dim=latent_dim, img_size=img_size, width=width)
 
 
-__all__ = ["AUTOENCODERS", "ConvAutoencoder", "build_autoencoder"]
+__all__ = ["AUTOENCODERS", "ConvAutoencoder", "SpatialAutoencoder", "build_autoencoder", "latent_grid"]

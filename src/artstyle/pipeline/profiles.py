@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-EMBEDDING_KINDS = ("ae", "classifier", "pixels", "color-hist")
+EMBEDDING_KINDS = ("ae", "ae-style", "classifier", "pixels", "color-hist")
 
-_KINDS = list(EMBEDDING_KINDS)
+# ae-style (feature statistics over mirrored crops: 8 encoder passes per image) only where the budget allows
+_KINDS = [k for k in EMBEDDING_KINDS if k != "ae-style"]
 
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     # For tests: ~300 images at 32 px, a few optimiser steps per stage; end to end in well under 2 minutes
@@ -63,7 +64,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "strategies": {"strategies": ["none", "resample", "weighted-loss", "logit-adjust", "crt"], "seeds": 1,
                        "epochs": 20, "patience": 5},
         "embed": {"size": 64, "epochs": 40, "patience": 5},
-        "embeddings": {"kinds": _KINDS, "split": "all"},
+        "embeddings": {"kinds": list(EMBEDDING_KINDS), "split": "all"},
         "cluster": {"split": "test"},
         "stylize": {"epochs": 30, "patience": 5},
         "lora": {"resolution": 512, "max_steps": 3000, "validate_every": 500, "checkpoint_every": 500,

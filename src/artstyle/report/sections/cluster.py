@@ -23,7 +23,12 @@ def section_clustering(doc: Doc, f: Found) -> None:
         return
     cmp = read_json(f.cluster_compare / "comparison.json") if f.cluster_compare else None
     cl = read_json(f.cluster / "metrics.json") if f.cluster else None
-    doc.p("**" + cluster_answer(cmp, cl) + "**")
+    doc.p(f"**On {_dataset_name(f, cmp, cl)}: " + cluster_answer(cmp, cl) + "**")
+    doc.p("The same question is answered on two datasets in docs/results.md, each with the command that made it: "
+          "the built-in dataset (SYNTHETIC: 27 procedural painters, where colour layout carries much of the style) "
+          "and the real-image benchmark (photographs rendered in 12 styles by `benchmarks/real_styles.py`, where "
+          "two images of one style share texture, not layout). A style is how an image is painted, so the "
+          "`ae-style` kind (per-channel feature statistics over crops) is the representation built for it.")
     doc.p("ARI (adjusted Rand index) is 0 for a random labelling and 1 when the clusters are exactly the styles; NMI "
           "is the mutual information of clusters and styles, normalised; purity is the share of images in their "
           "cluster's majority style (high by chance when one style dominates, hence the chance rows). Every "
@@ -33,6 +38,17 @@ def section_clustering(doc: Doc, f: Found) -> None:
         _representations(doc, f, cmp)
     if cl:
         _one_embedding(doc, f, cl)
+
+
+def _dataset_name(f: Found, cmp: dict[str, Any] | None, cl: dict[str, Any] | None) -> str:
+    """The data this report's clusters were made from, by name: the built-in dataset or the source path."""
+    synthetic = bool((cmp or {}).get("synthetic") or (cl or {}).get("synthetic"))
+    source = None
+    if f.embed is not None and (f.embed / "config.json").is_file():
+        source = read_json(f.embed / "config.json").get("data", {}).get("source")
+    if synthetic:
+        return f"the built-in dataset ({source}, SYNTHETIC)" if source else "the built-in dataset (SYNTHETIC)"
+    return f"`{source}`" if source else "the given images"
 
 
 def _representations(doc: Doc, f: Found, cmp: dict[str, Any]) -> None:

@@ -33,6 +33,12 @@ def section_autoencoder(doc: Doc, f: Found) -> None:
                 "autoencoder" if ae["ssim"] > pca["ssim"] else "PCA"],
                ["MSE (lower is better)", f"{ae['mse']:.5f}", f"{pca['mse']:.5f}",
                 "autoencoder" if ae["mse"] < pca["mse"] else "PCA"]])
+    start = m.get("linear_init")
+    if start:
+        doc.p(f"The `{c.get('model', {}).get('arch')}` model starts from patch PCA (its linear path is the PCA of "
+              f"training patches, {pct(start.get('explained_variance'))} of their variance; its non-linear path "
+              f"starts at zero): {start['psnr']:.2f} dB PSNR and SSIM {start['ssim']:.4f} before the first step, "
+              f"{start.get('seconds', 0):.0f} s of its budget. Training moved it by {ae['psnr'] - start['psnr']:+.2f} dB.")
     diff = ae["psnr"] - pca["psnr"]
     doc.p(f"The autoencoder reconstructs {abs(diff):.2f} dB {'better' if diff > 0 else 'worse'} than PCA in PSNR "
           f"and {'better' if ae['ssim'] > pca['ssim'] else 'worse'} in SSIM ({ae['ssim']:.3f} vs {pca['ssim']:.3f}).")

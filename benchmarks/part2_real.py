@@ -1,0 +1,191 @@
+"""Part 2 on real images: the autoencoder against PCA at two budgets, and which representation clusters by style.
+
+Usage::
+
+    PYTHONPATH=src .venv/bin/python benchmarks/part2_real.py --data .cache/real_styles_data --doc
+    PYTHONPATH=src .venv/bin/python benchmarks/part2_real.py --budgets 60 --builtin builtin:0.1 --only ae
+
+Runs, one at a time, each as its own ``artstyle`` process under ``--out`` (default runs/part2/):
+
+1. ``embed train`` on the real-image benchmark at every ``--budgets`` (the default ``spatial`` model), the older
+   ``conv`` model at the first budget, and ``spatial`` on the built-in data at the first budget; each run's
+   metrics.json holds the AE, the global PCA baseline of the same latent size and the patch-PCA start.
+2. ``classify train`` (``--clf-budget``) on each dataset, ``embed export --split test`` of every kind (ae,
+   ae-style, classifier, pixels, color-hist), ``cluster compare`` of the five files and ``cluster fit`` of
+   ae-style for its maps.
+
+With ``--doc`` it writes the sections ``part2-ae``, ``part2-clusters-builtin`` and ``part2-clusters-real`` of
+docs/results.md (and copies the UMAP maps into docs/gallery/). A step whose output exists is reused unless
+``--fresh``. Budgets are wall-clock seconds for the whole command (cache build included) on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _report import machine, update_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "results.md"
+KINDS = ("ae", "ae-style", "classifier", "pixels", "color-hist")
+AE_FLAGS = ["--size", "64", "--train-crop", "32", "--width", "16", "--lr", "1e-3", "--epochs", "400", "--patience", "0"]
+
+
+def artstyle(args: list[str], threads: int) -> str:
+    """Run ``artstyle --threads N ARGS`` in its own process; return the command line (fail loudly)."""
+    cmd = [str(ROOT / ".venv" / "bin" / "artstyle"), "--threads", str(threads), *args]
+    line = shlex.join(["artstyle", "--threads", str(threads), *args])
+    print(f"$ {line}", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"failed ({proc.returncode}): {line}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    return line
+
+
+def train_ae(data: str, out: Path, budget: int, arch: str, threads: int, fresh: bool) -> tuple[str, dict]:
+    flags = AE_FLAGS if arch == "spatial" else ["--size", "64", "--epochs", "400", "--patience", "0"]
+    args = ["embed", "train", "--data", data, "--arch", arch, *flags, "--time-budget", str(budget),
+            "--out", str(out), "--overwrite", "--no-progress"]
+    line = shlex.join(["artstyle", "--threads", str(threads), *args])
+    if fresh or not (out / "metrics.json").is_file():
+        artstyle(args, threads)
+    return line, json.loads((out / "metrics.json").read_text())
+
+
+def ae_row(name: str, arch: str, budget: int, m: dict) -> list[str]:
+    ae, pca, init, tr = m["autoencoder"], m["pca_baseline"], m.get("linear_init"), m["training"]
+    start = f"{init['psnr']:.2f}" if init else "-"
+    return [name, f"`{arch}`", f"{budget}", str(tr.get("epochs_run", "?")),
+            f"{ae['psnr']:.2f}", f"{ae['ssim']:.3f}", f"{pca['psnr']:.2f}", f"{pca['ssim']:.3f}", start,
+            f"{ae['psnr'] - pca['psnr']:+.2f}", f"{m['n_images']} {m['split']}"]
+
+
+def cluster_part(label: str, data: str, out: Path, ae_run: Path, clf_budget: int, threads: int, fresh: bool,
+                 gallery: Path | None) -> tuple[list[str], dict]:
+    """Classifier, five exports, compare, ae-style map; returns (commands, comparison.json)."""
+    lines = []
+    clf = out / f"clf-{label}"
+    args = ["classify", "train", "--data", data, "--size", "64", "--epochs", "400", "--time-budget", str(clf_budget),
+            "--out", str(clf), "--overwrite", "--no-progress"]
+    if fresh or not (clf / "metrics.json").is_file():
+        artstyle(args, threads)
+    lines.append(shlex.join(["artstyle", *args]))
+    files = []
+    for kind in KINDS:
+        path = out / f"emb-{label}-{kind}.npz"
+        args = ["embed", "export", "--data", data, "--kind", kind, "--split", "test", "--out", str(path),
+                "--no-progress"]
+        args += ["--run", str(clf if kind == "classifier" else ae_run)] if kind in ("ae", "ae-style", "classifier") else []
+        if fresh or not path.is_file():
+            artstyle(args, threads)
+        lines.append(shlex.join(["artstyle", *args]))
+        files.append(str(path))
+    cmp_dir = out / f"compare-{label}"
+    args = ["cluster", "compare", *files, "--split", "test", "--out", str(cmp_dir), "--overwrite"]
+    if fresh or not (cmp_dir / "comparison.json").is_file():
+        artstyle(args, threads)
+    lines.append(shlex.join(["artstyle", *args]))
+    fit_dir = out / f"fit-{label}-ae-style"
+    args = ["cluster", "fit", files[1], "--split", "test", "--maps", "pca,umap", "--no-projector", "--out",
+            str(fit_dir), "--overwrite"]
+    if fresh or not (fit_dir / "metrics.json").is_file():
+        artstyle(args, threads)
+    lines.append(shlex.join(["artstyle", *args]))
+    if gallery is not None:
+        for name in ("map_umap", "map_pca"):
+            src = fit_dir / "figures" / f"{name}.png"
+            if src.is_file():
+                gallery.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, gallery / f"part2_{label}_ae_style_{name}.png")
+    return lines, json.loads((cmp_dir / "comparison.json").read_text())
+
+
+def cluster_table(cmp: dict) -> str:
+    head = ["representation", "dim", "method", "ARI", "NMI", "purity"]
+    body = []
+    for r in cmp["rows"]:
+        for i, (method, sc) in enumerate(r["methods"].items()):
+            body.append([r["label"] if i == 0 else "", str(r["dim"]) if i == 0 else "", method, f"{sc['ari']:.3f}",
+                         f"{sc['nmi']:.3f}", f"{sc['purity']:.3f}"])
+    for c in cmp["chance"]:
+        sc = c["scores"]
+        body.append([c["label"], "", "random", f"{sc['ari']:.3f}", f"{sc['nmi']:.3f}", f"{sc['purity']:.3f}"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 2 + "---|" + "---:|" * 3]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(ROOT / ".cache" / "real_styles_data"), help="real-image benchmark root")
+    ap.add_argument("--builtin", default="builtin:0.3", help="built-in dataset spec for the comparison rows")
+    ap.add_argument("--budgets", default="120,300", help="comma-separated embed train budgets (s)")
+    ap.add_argument("--clf-budget", type=int, default=120, help="classify train budget (s) for the classifier kind")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=str(ROOT / "runs" / "part2"))
+    ap.add_argument("--only", choices=("all", "ae", "cluster"), default="all")
+    ap.add_argument("--fresh", action="store_true", help="rerun steps whose outputs exist")
+    ap.add_argument("--doc", action="store_true", help="write the sections into docs/results.md")
+    args = ap.parse_args(argv)
+    out, budgets = Path(args.out), [int(b) for b in args.budgets.split(",")]
+    this = "python benchmarks/part2_real.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    when = f"Machine: {machine()}; shared with other jobs, so the budgets bought fewer steps than on an idle one."
+    if args.only in ("all", "ae"):
+        rows, cmds = [], []
+        for budget in budgets:
+            line, m = train_ae(args.data, out / f"ae-real-{budget}", budget, "spatial", args.threads, args.fresh)
+            rows.append(ae_row("real (12 styles)", "spatial", budget, m))
+            cmds.append(line)
+        line, m = train_ae(args.data, out / f"ae-real-conv-{budgets[0]}", budgets[0], "conv", args.threads, args.fresh)
+        rows.append(ae_row("real (12 styles)", "conv", budgets[0], m))
+        cmds.append(line)
+        line, m = train_ae(args.builtin, out / f"ae-builtin-{budgets[0]}", budgets[0], "spatial", args.threads,
+                           args.fresh)
+        rows.append(ae_row(f"built-in ({args.builtin}, SYNTHETIC)", "spatial", budgets[0], m))
+        cmds.append(line)
+        head = ["data", "model", "budget (s)", "epochs", "AE PSNR", "AE SSIM", "PCA-256 PSNR", "PCA SSIM",
+                "patch-PCA start PSNR", "AE - PCA (dB)", "scored on"]
+        table = "\n".join(["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * 8 + "---|"]
+                          + ["| " + " | ".join(r) + " |" for r in rows])
+        body = (f"### Autoencoder against PCA at equal budgets\n\nProduced by: `{this}`, which runs:\n\n```sh\n"
+                + "\n".join(cmds) + "\n```\n\n" + when + "\n\nLatent size 256 everywhere (48x compression of a 64 px "
+                "image). The budget is wall-clock seconds for the whole `embed train` command, cache, patch-PCA start "
+                "and validation included; PCA's fit (on up to 2,000 training images) is not counted against it. "
+                "`patch-PCA start` is the spatial model before its first step: its linear path is the PCA of 16x16 "
+                "training patches (16 numbers each), and the non-linear path starts at zero.\n\n" + table)
+        if args.doc:
+            update_section("part2-ae", body, doc=DOC)
+        print(body)
+    if args.only in ("all", "cluster"):
+        for label, data, ae_budget in (("builtin", args.builtin, budgets[0]), ("real", args.data, budgets[-1])):
+            ae_run = out / (f"ae-builtin-{ae_budget}" if label == "builtin" else f"ae-real-{ae_budget}")
+            if not (ae_run / "metrics.json").is_file():
+                train_ae(data, ae_run, ae_budget, "spatial", args.threads, args.fresh)
+            lines, cmp = cluster_part(label, data, out, ae_run, args.clf_budget, args.threads, args.fresh,
+                                      ROOT / "docs" / "gallery" if args.doc else None)
+            n = cmp["rows"][0]["n_points"]
+            title = ("the real-image benchmark (12 styles rendered from photographs)" if label == "real"
+                     else f"the built-in dataset ({data}, SYNTHETIC)")
+            body = (f"### Do styles cluster? {title}\n\nProduced by: `{this}`, which runs (after the autoencoder "
+                    f"`{ae_run.name}` above):\n\n```sh\n" + "\n".join(lines) + "\n```\n\n" + when + f"\n\n{n} test "
+                    f"images, each representation standardised and reduced to {cmp['pca_dim']} dimensions with PCA, "
+                    f"clustered into as many groups as styles (HDBSCAN picks its own number). The classifier was "
+                    f"trained with the labels ({args.clf_budget} s); the other kinds never saw them.\n\n"
+                    + cluster_table(cmp) + f"\n\n![UMAP of the ae-style vectors, {label}]"
+                    f"(gallery/part2_{label}_ae_style_map_umap.png)")
+            if args.doc:
+                update_section(f"part2-clusters-{label}", body, doc=DOC)
+            print(body)
+
+
+if __name__ == "__main__":
+    main()
