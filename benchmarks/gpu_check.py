@@ -200,7 +200,10 @@ def main() -> int:
     check, start = Check(args), time.perf_counter()
 
     ok, wall = check.run(check.art + ["data", "prepare", "--data", check.data, "--size", "128"], timeout=300)
-    check.row("cache build", f"{check.data}, 128 px, all cores", ok, "built", wall)
+    found = [line for line in Path(check.log).read_text().splitlines() if line.startswith("found ")]
+    n = int(found[-1].split()[1]) if found else 0
+    check.row("cache build", f"{check.data}, 128 px, all cores", ok and n > 0,
+              f"{n / max(wall, 1e-9):,.0f} img/s ({n:,} images, painting included)", wall)
     # a CPU smoke run stays in fp32: bf16 is emulated (and very slow) on most CPUs
     low = "bf16" if gpus else "fp32"
     run = check.classify(low)

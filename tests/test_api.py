@@ -120,6 +120,24 @@ def test_cli_predict_goes_through_the_api(tiny: dict, tmp_path: Path, capsys: py
     assert out["skipped"] == [{"path": str(bad), "reason": "not an image Pillow can read"}]
 
 
+def test_predict_files_in_chunks_keeps_order_and_skips(tiny: dict, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.api.classifier as api_classifier
+
+    clf = tiny["studio"].classifier
+    bad = tmp_path / "bad.png"
+    bad.write_text("not a picture")
+    others = sorted((tiny["data"] / "train" / "Pop_Art").glob("*.png"))[:2]
+    files = [tiny["image"], bad, *others]
+    whole, whole_skipped = clf.predict_files(files)
+    monkeypatch.setattr(api_classifier, "PREDICT_CHUNK", 1)  # every file its own group
+    chunked, skipped = clf.predict_files(files)
+    assert [p["path"] for p in chunked] == [str(f) for f in (tiny["image"], *others)]
+    assert skipped == whole_skipped and [s["path"] for s in skipped] == [str(bad)]
+    for a, b in zip(chunked, whole):
+        assert [t["probability"] for t in a["top"]] == pytest.approx([t["probability"] for t in b["top"]], abs=1e-6)
+
+
 def test_the_vote_overlay_follows_the_crops_that_voted() -> None:
     from artstyle.figures.overlay import vote_heat, vote_overlay
 
@@ -218,3 +236,28 @@ def test_import_artstyle_stays_light() -> None:
            "assert not [m for m in sys.modules if m.split('.')[0] in ('torch', 'gradio')], 'heavy import'"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("trained", ["v_prediction", ""])
+def test_the_painter_samples_with_the_runs_prediction_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           trained: str) -> None:
+    """A LoRA trained with --prediction-type v_prediction must be sampled as one, as `lora generate` does."""
+    from types import SimpleNamespace
+
+    diffusers = pytest.importorskip("diffusers")
+    import artstyle.lora as lora
+    from artstyle.api import Painter
+    from artstyle.runs import write_config, write_json
+
+    run = tmp_path / "lora"
+    run.mkdir()
+    write_config(run, "lora", "artstyle lora train", {"config": {"resolution": 16, "prediction_type": trained}})
+    write_json(run / "classes.json", {"classes": ["Baroque"]})
+    (run / lora.WEIGHTS_NAME).write_bytes(b"")
+    pipe = SimpleNamespace(scheduler=diffusers.DDPMScheduler(prediction_type="epsilon"), to=lambda device: None,
+                           set_progress_bar_config=lambda **kwargs: None)
+    monkeypatch.setattr(lora, "load_pipeline", lambda *args, **kwargs: pipe)
+    monkeypatch.setattr(lora, "load_lora_for_inference", lambda *args, **kwargs: None)
+    scheduler = Painter(run, "cpu").pipeline().scheduler
+    assert type(scheduler).__name__ == "DPMSolverMultistepScheduler"
+    assert scheduler.config.prediction_type == (trained or "epsilon")

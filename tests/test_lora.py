@@ -126,7 +126,8 @@ def test_prompts_take_genre_and_artist_from_the_source_when_it_has_them() -> Non
         "a painting in the style of Impressionism, portrait"]
 
 
-@pytest.mark.parametrize("template", ["a painting", "{style} by {painter}", "{style} [by {artist}", "{style} {"])
+@pytest.mark.parametrize("template", ["a painting", "{style} by {painter}", "{style} [by {artist}", "{style} {",
+                                      "{style:>999999999}", "{style!r}"])
 def test_bad_templates_are_user_errors(template: str) -> None:
     with pytest.raises(ArtstyleError, match="prompt-template"):
         check_template(template)

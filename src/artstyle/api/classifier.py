@@ -21,6 +21,9 @@ import numpy as np
 
 from artstyle.api.images import ImageLike, UnusableImage, decode, describe
 
+PREDICT_CHUNK = 256
+"""Files decoded and predicted per group by :meth:`Classifier.predict_files` (``classify predict``)."""
+
 
 def pick_device(device: str | None = None) -> Any:
     """``device``, or (None / ``auto``) the one training and every other inference path use
@@ -91,19 +94,25 @@ class Classifier:
 
     def predict_files(self, paths: Sequence[str | Path], topk: int = 5, tta: int = 0
                       ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-        """``(predictions, skipped)`` as ``artstyle classify predict --json`` prints them; unreadable files skipped."""
-        decoded, names, skipped = [], [], []
-        for path in paths:
-            try:
-                decoded.append(self.decode(path, name=str(path)))
-                names.append(str(path))
-            except UnusableImage as exc:
-                skipped.append({"path": str(path), "reason": exc.reason})
-        if not decoded:
-            return [], skipped
-        probs, per_crop = self.predict_arrays(np.stack(decoded), tta)
-        boxes = self.boxes(tta)
-        return [{"path": n, **self._result(p, c, topk, boxes)} for n, p, c in zip(names, probs, per_crop)], skipped
+        """``(predictions, skipped)`` as ``artstyle classify predict --json`` prints them; unreadable files skipped.
+
+        Files are decoded and predicted ``PREDICT_CHUNK`` at a time, so memory stays flat however many are given.
+        """
+        preds: list[dict[str, Any]] = []
+        skipped: list[dict[str, str]] = []
+        boxes, paths = self.boxes(tta), list(paths)
+        for start in range(0, len(paths), PREDICT_CHUNK):
+            decoded, names = [], []
+            for path in paths[start:start + PREDICT_CHUNK]:
+                try:
+                    decoded.append(self.decode(path, name=str(path)))
+                    names.append(str(path))
+                except UnusableImage as exc:
+                    skipped.append({"path": str(path), "reason": exc.reason})
+            if decoded:
+                probs, per_crop = self.predict_arrays(np.stack(decoded), tta)
+                preds += [{"path": n, **self._result(p, c, topk, boxes)} for n, p, c in zip(names, probs, per_crop)]
+        return preds, skipped
 
     def features(self, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
         """Penultimate features ``(N, D)`` float32 of the centre ``size`` crop of uint8 ``(N, S, S, 3)`` images."""

@@ -65,7 +65,10 @@ class Painter:
                 dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
                 pipe = load_pipeline(self.pretrained, self.train_cfg.get("revision", ""),
                                      self.train_cfg.get("variant", ""), dtype=dtype)
-                pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config)
+                # what the LoRA learned to predict (--prediction-type), as `artstyle lora generate` reads it
+                trained = self.train_cfg.get("prediction_type")
+                pipe.scheduler = DPMSolverMultistepScheduler.from_config(
+                    pipe.scheduler.config, **({"prediction_type": trained} if trained else {}))
                 pipe.to(self.device)
                 pipe.set_progress_bar_config(disable=True)
                 load_lora_for_inference(pipe, self.run, self.train_cfg)

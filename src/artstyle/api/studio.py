@@ -80,6 +80,10 @@ class Studio:
             raise ArtstyleError(f"no {part} run among the given runs; make one with `{MAKES[part]}`")
 
     def _once(self, key: str, make: Callable[[], Any]) -> Any:
+        # what is loaded is returned without the lock: a long first computation (a UMAP style map) must not hold
+        # up the requests that only need a model that is already there
+        if key in self._cache:
+            return self._cache[key]
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = make()

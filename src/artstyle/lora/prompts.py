@@ -26,9 +26,14 @@ def check_template(template: str) -> None:
     if template.count("[") != template.count("]") or re.search(r"\[[^\]]*\[", template):
         raise ArtstyleError(f"--prompt-template {template!r}: unbalanced or nested [brackets]")
     try:
-        names = [f for _, f, _, _ in string.Formatter().parse(template.replace("[", "").replace("]", "")) if f is not None]
+        fields = [(f, spec, conv) for _, f, spec, conv in
+                  string.Formatter().parse(template.replace("[", "").replace("]", "")) if f is not None]
     except ValueError as exc:
         raise ArtstyleError(f"--prompt-template {template!r}: {exc}") from None
+    names = [f for f, _, _ in fields]
+    if any(spec or conv for _, spec, conv in fields):  # "{style:>999999999}" would build a gigabyte prompt
+        raise ArtstyleError(f"--prompt-template {template!r}: fields take no format spec or conversion; write "
+                            "{style}, {genre}, {artist}")
     unknown = sorted({n for n in names if n not in TEMPLATE_FIELDS})
     if unknown:
         raise ArtstyleError(f"--prompt-template {template!r}: unknown field(s) {', '.join('{' + u + '}' for u in unknown)}; "

@@ -7,13 +7,14 @@ Usage::
     recon = model.decode(z)      # (N, 3, 64, 64) in [-1, 1] (tanh)
     recon = model(x)             # encode then decode
 
-``conv`` (the only architecture so far): four stride-2 stages halve the image to ``img_size / 16``, a
-linear layer maps the flattened feature map to the latent vector, and the decoder mirrors it with
-nearest-neighbour upsampling + 3x3 convolutions (no transposed convolutions, which leave checkerboard
-artefacts). At ``width=32``, ``latent_dim=256`` and 64 px it has about 4.7M parameters, 2.1M of them in the
-two linear layers between the 4x4x256 feature map and the latent vector (11M at 128 px, where the feature
-map is 8x8x256; 1.7M at 64 px with ``width=16``). The full-resolution layers dominate the compute, so they
-have the fewest channels.
+``spatial`` (:class:`SpatialAutoencoder`, the default of ``embed train``) is fully convolutional: its latent is a
+small ``(k, g, g)`` map whose linear path starts from a patch PCA. ``conv``, the older dense-bottleneck model:
+four stride-2 stages halve the image to ``img_size / 16``, a linear layer maps the flattened feature map to the
+latent vector, and the decoder mirrors it with nearest-neighbour upsampling + 3x3 convolutions (no transposed
+convolutions, which leave checkerboard artefacts). At ``width=32``, ``latent_dim=256`` and 64 px it has about 4.7M
+parameters, 2.1M of them in the two linear layers between the 4x4x256 feature map and the latent vector (11M at
+128 px, where the feature map is 8x8x256; 1.7M at 64 px with ``width=16``). The full-resolution layers dominate
+the compute, so they have the fewest channels.
 """
 
 from __future__ import annotations

@@ -73,7 +73,8 @@ class Handlers:
         self.downloads = Path(tempfile.mkdtemp(prefix="artstyle-serve-"))
         weakref.finalize(self, shutil.rmtree, self.downloads, True)  # the zips go when the app does
         self._views: dict[str, MapView] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the map views
+        self._zip_lock = threading.Lock()  # the downloads folder (apart: a new map's UMAP must not hold up zips)
 
     @staticmethod
     def _upload(data: bytes | None) -> bytes:
@@ -120,7 +121,7 @@ class Handlers:
 
     def _zip(self, result: dict[str, Any]) -> Path:
         """``renders-<n>.zip`` with the input, one PNG per style and the grid (oldest zips beyond KEEP removed)."""
-        with self._lock:
+        with self._zip_lock:
             old = sorted(self.downloads.glob("renders-*.zip"), key=lambda p: p.stat().st_mtime)
             for p in old[:max(0, len(old) - KEEP_DOWNLOADS + 1)]:
                 p.unlink(missing_ok=True)
@@ -142,6 +143,8 @@ class Handlers:
         files = self.map_files()
         if choice not in files:
             raise ArtstyleError(f"choose one of the embeddings files: {', '.join(files)}")
+        if choice in self._views:  # computed: no lock, so a click never waits for another file's first map
+            return self._views[choice]
         with self._lock:
             if choice not in self._views:
                 self._views[choice] = MapView(self.studio.style_map(files[choice], self.map_method))
