@@ -2,36 +2,31 @@
 
 Usage::
 
-    model = Stylizer(num_styles=27, style_source="learned", width=32, blocks=2)
+    model = Stylizer(num_styles=27, style_source="learned", width=32, blocks=2)   # version 2
     out = model(x, target)                       # x (N, 3, H, W) in [-1, 1], target (N,) style indices
     pair = model(x, target, own=labels)          # training: {"out", "recon", "code"} from one encoder pass
 
-Architecture (H and W must be multiples of 4):
+Architecture, version 2 (new runs; H and W must be multiples of 4):
 
-- encoder, no normalisation: 7x7 conv, two stride-2 convs, one residual block, a 3x3 conv giving
-  ``z: (N, 4w, H/4, W/4)``. The *content* passed on is ``instance_norm(z)``; the *code* (the pooled latent)
-  is ``z.mean((2, 3)): (N, 4w)``: exactly the per-channel statistics that the instance norm removed.
-  The encoder has no normalisation layers of its own because they would remove those statistics before
-  the pooling and make the code (nearly) constant.
-- decoder, conditioned on a style vector at every stage through AdaIN: ``blocks`` residual blocks at
-  H/4 with two AdaIN layers each, then two (nearest upsample, 3x3 conv, AdaIN, ReLU) stages and a 7x7 conv
-  with tanh back to ``(N, 3, H, W)``.
-- style vectors ``(K, 4w)``: either a learned ``nn.Embedding`` (``style_source="learned"``) or the mean
-  code of each style's training images, kept in the buffer ``style_means`` so it is saved with the weights
-  (``style_source="mean-latent"``). In mean-latent mode the reconstruction uses each image's *own* code
-  (that is what trains the encoder's pooled latent to describe style at all) and a re-rendering uses the
-  target style's mean code.
-- every convolution pads by reflection: zero padding gave every output a dark/coloured frame (instance
-  norm turns the border statistics into a visible edge).
-- a shared MLP (LayerNorm, two Linear+ReLU) maps a style vector to one ``(gamma, beta)`` pair per AdaIN
-  layer: ``AdaIN(h) = instance_norm(h) * (1 + gamma) + beta``. The per-layer heads start at zero, so an
-  untrained model is a plain (unconditioned) autoencoder.
+- encoder, no normalisation: the first stages of ``models.autoencoder``'s spatial encoder, with the same
+  names and shapes at the same width (so ``stylize train --init-from EMBED_RUN`` can start from them): 3x3
+  conv, two stride-2 4x4 convs (a residual block after the second), LeakyReLU, and a 3x3 conv giving
+  ``z: (N, 4w, H/4, W/4)``. The content passed on is ``z`` itself; the *code* is ``z.mean((2, 3)): (N, 4w)``.
+- decoder: ``blocks`` residual blocks at H/4, two (nearest upsample, 3x3 conv, modulation, ReLU) stages and a
+  7x7 conv with tanh. Every stage is modulated *relative to the features' own statistics*:
+  ``h + gamma * (h - mean(h)) + beta``, with ``(gamma, beta)`` from a shared MLP of ``[style vector, the
+  image's own code]``. The heads start at zero, so an untrained model is a plain autoencoder that keeps
+  each image's colours; a style moves the statistics away from the image's own, knowing where they start.
+- style vectors ``(K, 4w)``: a learned ``nn.Embedding`` (``style_source="learned"``) or the mean code of each
+  style's training images in the buffer ``style_means`` (``"mean-latent"``; the reconstruction then uses the
+  image's own code). Every convolution pads by reflection (zero padding drew a frame).
 
-Why AdaIN rather than FiLM: FiLM (``h * (1 + gamma) + beta``) leaves the input's own channel statistics
-in place, so a decoder can reconstruct well while treating the style vector as a small perturbation:
-the "grey or sepia version of the input" failure. AdaIN first normalises every channel of every image,
-so at each stage the channel means and scales (colour, contrast, texture energy) can only come from the
-style vector; the content keeps only the spatial layout.
+Version 1 (older runs, rebuilt from a config.json without ``version``): a 7x7/ReLU encoder, the content
+``instance_norm(z)`` and absolute AdaIN ``instance_norm(h) * (1 + gamma) + beta`` from the style vector alone
+at every decoder stage. Why it was replaced (issue 12): instance-normalising every stage removes each image's
+channel means and scales, so the colours could only come from the style vector: two plain images of
+different colours decoded to the same picture, a red|blue card came back in the style's average palette, and
+every re-rendering in one style took one tone.
 """
 
 from __future__ import annotations
@@ -51,11 +46,15 @@ def instance_norm(h: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
 
 
 class AdaIN(nn.Module):
-    """``instance_norm(h) * (1 + gamma) + beta`` with ``(gamma, beta)`` predicted from a style feature."""
+    """``instance_norm(h) * (1 + gamma) + beta`` with ``(gamma, beta)`` predicted from a style feature.
 
-    def __init__(self, channels: int, hidden: int) -> None:
+    ``relative=True`` (version 2) modulates around the features' OWN statistics instead:
+    ``h + gamma * (h - mean(h)) + beta``, so zero heads are the identity and each image keeps its colour.
+    """
+
+    def __init__(self, channels: int, hidden: int, relative: bool = False) -> None:
         super().__init__()
-        self.channels = channels
+        self.channels, self.relative = channels, relative
         self.affine = nn.Linear(hidden, 2 * channels)
         nn.init.zeros_(self.affine.weight)  # start as plain instance norm: the style effect is learned
         nn.init.zeros_(self.affine.bias)
@@ -63,7 +62,11 @@ class AdaIN(nn.Module):
     def forward(self, h: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """``h: (N, C, H, W)``, ``style: (N, hidden)`` -> ``(N, C, H, W)``."""
         gamma, beta = self.affine(style).float().chunk(2, dim=1)
-        out = instance_norm(h.float()) * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
+        gamma, beta, hf = gamma[:, :, None, None], beta[:, :, None, None], h.float()
+        if self.relative:
+            out = hf + gamma * (hf - hf.mean((2, 3), keepdim=True)) + beta
+        else:
+            out = instance_norm(hf) * (1 + gamma) + beta
         return out.to(h.dtype)
 
 
@@ -82,66 +85,123 @@ class ResBlock(nn.Module):
 class AdaINResBlock(nn.Module):
     """Residual block of the decoder: AdaIN-ReLU-conv twice, plus the input."""
 
-    def __init__(self, channels: int, hidden: int) -> None:
+    def __init__(self, channels: int, hidden: int, relative: bool = False) -> None:
         super().__init__()
-        self.norm1 = AdaIN(channels, hidden)
+        self.slope = 0.2 if relative else 0.0  # 0: ReLU (version 1); leaky where features are not normalised
+        self.norm1 = AdaIN(channels, hidden, relative)
         self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1, padding_mode="reflect")
-        self.norm2 = AdaIN(channels, hidden)
+        self.norm2 = AdaIN(channels, hidden, relative)
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, padding_mode="reflect")
 
     def forward(self, h: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        out = self.conv1(F.relu(self.norm1(h, style)))
-        return h + self.conv2(F.relu(self.norm2(out, style)))
+        out = self.conv1(F.leaky_relu(self.norm1(h, style), self.slope))
+        return h + self.conv2(F.leaky_relu(self.norm2(out, style), self.slope))
 
 
 class UpBlock(nn.Module):
     """Nearest x2 upsample, 3x3 conv, AdaIN, ReLU (nearest + conv avoids transposed-conv checkerboards)."""
 
-    def __init__(self, cin: int, cout: int, hidden: int) -> None:
+    def __init__(self, cin: int, cout: int, hidden: int, relative: bool = False) -> None:
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, 3, 1, 1, padding_mode="reflect")
-        self.norm = AdaIN(cout, hidden)
+        self.slope = 0.2 if relative else 0.0  # 0: ReLU (version 1); leaky where features are not normalised
+        self.norm = AdaIN(cout, hidden, relative)
 
     def forward(self, h: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         h = self.conv(F.interpolate(h, scale_factor=2, mode="nearest"))
-        return F.relu(self.norm(h, style))
+        return F.leaky_relu(self.norm(h, style), self.slope)
 
 
-class Stylizer(nn.Module):
-    """Encoder-decoder whose decoder is AdaIN-conditioned on a style vector at every stage."""
+class _Residual(nn.Module):
+    """``x + conv(act(conv(x)))``, laid out (and named) as the spatial autoencoder's, so ``--init-from`` matches it."""
 
-    def __init__(self, num_styles: int, style_source: str = "learned", width: int = 32, blocks: int = 2,
-                 hidden: int = 128) -> None:
+    def __init__(self, c: int) -> None:
         super().__init__()
-        if style_source not in STYLE_SOURCES:
-            from artstyle.errors import ArtstyleError
+        self.body = nn.Sequential(_act_conv(c, c), nn.Conv2d(c, c, 3, padding=1, padding_mode="reflect"))
 
-            raise ArtstyleError(f"--style-source {style_source!r} is not one of: {', '.join(STYLE_SOURCES)}")
-        if num_styles < 2:
-            from artstyle.errors import ArtstyleError
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
 
-            raise ArtstyleError(f"a stylizer needs at least 2 styles in the data, got {num_styles}")
-        self.num_styles, self.style_source = num_styles, style_source
-        w, c = width, 4 * width
-        self.code_dim = c
-        self.encoder = nn.Sequential(
+
+def _act_conv(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
+    """Conv -> LeakyReLU, named as the autoencoder's ``_act_conv`` (``stride=2, kernel=4`` halves the size)."""
+    pad = (kernel - stride) // 2 if stride == 2 else kernel // 2
+    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, stride, pad, padding_mode="reflect"), nn.LeakyReLU(0.2))
+
+
+def _encoder(width: int, version: int) -> nn.Sequential:
+    """``(N, 3, H, W) -> (N, 4w, H/4, W/4)``. Version 2 mirrors the first stages of ``models.autoencoder``'s
+    spatial encoder (same names and shapes at the same width), then one conv to the bottleneck width."""
+    w, c = width, 4 * width
+    if version == 1:
+        return nn.Sequential(
             nn.Conv2d(3, w, 7, 1, 3, padding_mode="reflect"), nn.ReLU(),
             nn.Conv2d(w, 2 * w, 4, 2, 1, padding_mode="reflect"), nn.ReLU(),
             nn.Conv2d(2 * w, c, 4, 2, 1, padding_mode="reflect"), nn.ReLU(),
             ResBlock(c),
             nn.Conv2d(c, c, 3, 1, 1, padding_mode="reflect"),
         )
+    stem = max(8, w // 2)
+    return nn.Sequential(_act_conv(3, stem), nn.Sequential(_act_conv(stem, w, 2, 4)),
+                         nn.Sequential(_act_conv(w, 2 * w, 2, 4), _Residual(2 * w)),
+                         nn.Conv2d(2 * w, c, 3, 1, 1, padding_mode="reflect"))
+
+
+class Stylizer(nn.Module):
+    """Encoder-decoder whose decoder is AdaIN-conditioned on a style vector at every stage.
+
+    ``version=1``: the original network (content instance-normalised, absolute AdaIN); kept so that older
+    runs load. ``version=2`` (new runs): unnormalised content, relative AdaIN and the image's own code next to
+    the style vector (see the module docstring).
+    """
+
+    def __init__(self, num_styles: int, style_source: str = "learned", width: int = 32, blocks: int = 2,
+                 hidden: int = 128, version: int = 2) -> None:
+        super().__init__()
+        from artstyle.errors import ArtstyleError
+
+        if style_source not in STYLE_SOURCES:
+            raise ArtstyleError(f"--style-source {style_source!r} is not one of: {', '.join(STYLE_SOURCES)}")
+        if num_styles < 2:
+            raise ArtstyleError(f"a stylizer needs at least 2 styles in the data, got {num_styles}")
+        if version not in (1, 2):
+            raise ArtstyleError(f"stylizer version {version} is unknown (1 or 2); is the run from a newer artstyle?")
+        self.num_styles, self.style_source, self.version = num_styles, style_source, version
+        w, c = width, 4 * width
+        self.code_dim = c
+        self.encoder = _encoder(width, version)
         if style_source == "learned":
             self.embedding = nn.Embedding(num_styles, c)
             nn.init.normal_(self.embedding.weight, std=1.0)
         # Mean code per style (mean-latent mode; kept in learned mode too, for analysis, but unused there).
         self.register_buffer("style_means", torch.zeros(num_styles, c))
         self.register_buffer("style_seen", torch.zeros(num_styles))
-        self.style_mlp = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, hidden), nn.ReLU(),
+        cond = c if version == 1 else 2 * c  # version 2: [style vector, the image's own code]
+        self.style_mlp = nn.Sequential(nn.LayerNorm(cond), nn.Linear(cond, hidden), nn.ReLU(),
                                        nn.Linear(hidden, hidden), nn.ReLU())
-        self.res = nn.ModuleList([AdaINResBlock(c, hidden) for _ in range(blocks)])
-        self.up = nn.ModuleList([UpBlock(c, 2 * w, hidden), UpBlock(2 * w, w, hidden)])
+        rel = version == 2
+        self.res = nn.ModuleList([AdaINResBlock(c, hidden, rel) for _ in range(blocks)])
+        self.up = nn.ModuleList([UpBlock(c, 2 * w, hidden, rel), UpBlock(2 * w, w, hidden, rel)])
         self.to_rgb = nn.Conv2d(w, 3, 7, 1, 3, padding_mode="reflect")
+        if version == 2:
+            self._init_v2()
+
+    @torch.no_grad()
+    def _init_v2(self) -> None:
+        """He initialisation for the (leaky) convolutions, and every residual branch starting at zero.
+
+        Without normalisation layers, PyTorch's default conv init shrinks the signal at every layer: an
+        untrained version-2 network then put out one flat colour, and the losses could not pull it out of it.
+        """
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
+                nn.init.zeros_(m.bias)
+        for m in self.modules():
+            if isinstance(m, (_Residual, AdaINResBlock)):
+                last = m.body[-1] if isinstance(m, _Residual) else m.conv2
+                nn.init.zeros_(last.weight)
+        self.to_rgb.weight.mul_(0.1)  # start in tanh's linear range, not saturated
 
     # ------------------------------------------------------------ parts
 
@@ -153,7 +213,8 @@ class Stylizer(nn.Module):
             raise ArtstyleError(f"the stylizer needs image sizes divisible by 4, got {tuple(x.shape[-2:])}; "
                                 "choose another --size")
         z = self.encoder(x)
-        return instance_norm(z.float()).to(z.dtype), z.float().mean((2, 3))
+        content = instance_norm(z.float()).to(z.dtype) if self.version == 1 else z
+        return content, z.float().mean((2, 3))
 
     def style_vectors(self, styles: torch.Tensor) -> torch.Tensor:
         """Style vectors ``(N, 4w)`` for style indices ``(N,)``: learned embeddings or mean codes."""
@@ -161,9 +222,16 @@ class Stylizer(nn.Module):
             return self.embedding(styles)
         return self.style_means[styles]
 
-    def decode(self, content: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
-        """``content: (N, 4w, h, w)``, style ``vectors: (N, 4w)`` -> images ``(N, 3, 4h, 4w)`` in [-1, 1]."""
-        s = self.style_mlp(vectors.float())
+    def decode(self, content: torch.Tensor, vectors: torch.Tensor, code: torch.Tensor | None = None) -> torch.Tensor:
+        """``content: (N, 4w, h, w)``, style ``vectors: (N, 4w)`` -> images ``(N, 3, 4h, 4w)`` in [-1, 1].
+
+        Version 2 also conditions on the image's own ``code (N, 4w)`` (default: the content's spatial mean).
+        """
+        cond = vectors.float()
+        if self.version == 2:
+            own = content.float().mean((2, 3)) if code is None else code.float()
+            cond = torch.cat([cond, own], 1)
+        s = self.style_mlp(cond)
         h = content
         for block in self.res:
             h = block(h, s)
@@ -183,9 +251,10 @@ class Stylizer(nn.Module):
         """
         content, code = self.encode(x)
         if own is None:
-            return self.decode(content, self.style_vectors(target))
+            return self.decode(content, self.style_vectors(target), code)
         own_vec = code if self.style_source == "mean-latent" else self.style_vectors(own)
-        both = self.decode(torch.cat([content, content]), torch.cat([self.style_vectors(target), own_vec]))
+        both = self.decode(torch.cat([content, content]), torch.cat([self.style_vectors(target), own_vec]),
+                           torch.cat([code, code]))
         out, recon = both.chunk(2)
         return {"out": out, "recon": recon, "code": code}
 
@@ -214,4 +283,4 @@ class Stylizer(nn.Module):
 def build_stylizer(args: dict[str, Any]) -> Stylizer:
     """Rebuild from the ``model`` section of a run's config.json."""
     return Stylizer(args["num_styles"], args["style_source"], args.get("width", 32), args.get("blocks", 2),
-                    args.get("hidden", 128))
+                    args.get("hidden", 128), args.get("version", 1))  # runs without "version" are version 1

@@ -21,7 +21,7 @@ from artstyle.stylize.config import StylizeConfig
 
 _LAZY = {
     "StylizeTask": "task", "gram": "task", "style_grams": "task", "mean_codes": "task",
-    "train_stylizer": "train", "style_mean_images": "train",
+    "train_stylizer": "train", "style_mean_images": "train", "init_from_autoencoder": "train",
     "load_stylizer": "load", "stylize_arrays": "load",
     "render": "rendering", "resolve_styles": "rendering", "expand_images": "rendering",
     "evaluate_stylizer": "evaluate", "evaluate_pairs": "evaluate", "evaluation_markdown": "evaluate",

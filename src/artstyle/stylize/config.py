@@ -24,6 +24,9 @@ class StylizeConfig(TrainSettings):
                             choices=STYLE_SOURCES)
     width: int = opt(32, "Base channel width of the encoder-decoder (the bottleneck has 4x this).")
     blocks: int = opt(2, "AdaIN residual blocks at the bottleneck.")
+    init_from: str = opt("", "An `artstyle embed train` run: start the stylizer from its autoencoder's weights, each "
+                         "tensor whose name and shape match (the encoder's first stages); what did not match is "
+                         "printed and listed in config.json under init_from.")
     classifier: str = opt("", "A classify run (from scratch) whose frozen predictions and features give the style "
                           "loss. Empty: train a small resnet first, into <run>/classifier/.")
     judge: str = opt("", "An INDEPENDENT classify run for the final evaluation; 'auto' trains a simple-cnn with "

@@ -7,7 +7,9 @@ Usage::
 
 Without ``--classifier`` a small resnet classifier is trained first, inside the run (``<run>/classifier/``),
 and recorded in config.json; ``--judge auto`` trains the judge, a simple-cnn with another seed, into
-``<run>/judge/``. A run directory holds config.json, classes.json, metrics.jsonl, best/last.safetensors,
+``<run>/judge/``. ``--init-from EMBED_RUN`` starts every stylizer tensor whose name and shape an ``artstyle embed
+train`` autoencoder shares from it (:func:`init_from_autoencoder`; config.json's ``init_from`` lists what loaded and
+what did not). A run directory holds config.json, classes.json, metrics.jsonl, best/last.safetensors,
 style_stats.safetensors (per-style mean training images) and metrics.json ({"training", "evaluation"}), plus
 what :func:`artstyle.stylize.evaluate.evaluate_stylizer` writes when a judge is given.
 """
@@ -86,9 +88,43 @@ def _ensure_classifier(cfg: StylizeConfig, run: Path, which: str) -> tuple[str, 
     return str(train_classifier(_classifier_config(cfg, dest, model, seed))), True
 
 
+STYLIZER_VERSION = 2  # models.stylizer: 1 = instance-normalised content and absolute AdaIN (older runs)
+
+
 def _model_args(cfg: StylizeConfig, num_styles: int) -> dict[str, Any]:
     return {"num_styles": num_styles, "style_source": cfg.style_source, "width": cfg.width, "blocks": cfg.blocks,
-            "hidden": 128, "img_size": cfg.size}
+            "hidden": 128, "img_size": cfg.size, "version": STYLIZER_VERSION}
+
+
+def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Copy every tensor of an ``artstyle embed train`` run whose name AND shape the stylizer shares.
+
+    Returns ``{"run", "loaded", "skipped", "not_loaded"}``: the names copied, the autoencoder's tensors left
+    out (with why) and the stylizer's tensors that keep their fresh initialisation. Loads nothing else.
+    """
+    from artstyle.embed import load_autoencoder
+
+    ae, info = load_autoencoder(run)
+    own = model.state_dict()
+    loaded, skipped = [], []
+    for name, tensor in ae.state_dict().items():
+        if name in own and own[name].shape == tensor.shape:
+            own[name] = tensor.to(own[name].dtype)
+            loaded.append(name)
+        else:
+            why = "no such tensor" if name not in own else f"shape {tuple(own[name].shape)} here"
+            skipped.append(f"{name} {tuple(tensor.shape)}: {why}")
+    if not any(own[k].ndim > 1 for k in loaded):  # a lone bias of 3 numbers is no initialisation
+        raise ArtstyleError(f"--init-from {run}: no weight of that autoencoder matches the stylizer by name and shape "
+                            f"(its arch is {info['config']['model']['arch']!r}, width "
+                            f"{info['config']['model'].get('width')}); use a spatial autoencoder of the same --width")
+    model.load_state_dict(own)
+    result = {"run": str(find_run(run)), "loaded": loaded, "skipped": skipped,
+              "not_loaded": [k for k in own if k not in set(loaded)]}
+    if progress:
+        print(f"--init-from {result['run']}: loaded {len(loaded)} tensors ({', '.join(loaded)}); skipped "
+              f"{len(skipped)}: {'; '.join(skipped) or 'none'}", flush=True)
+    return result
 
 
 def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
@@ -106,14 +142,14 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
 
 
 def _write_run_files(run: Path, cfg: StylizeConfig, cache: Any, counts: np.ndarray, mean_images: np.ndarray,
-                     classifier: dict[str, Any], judge: dict[str, Any]) -> None:
+                     classifier: dict[str, Any], judge: dict[str, Any], init: dict[str, Any] | None) -> None:
     """config.json (what the run is and how to rebuild it), classes.json and style_stats.safetensors."""
     classes = cache.classes
     write_config(run, "stylize", command_line("artstyle stylize train", cfg), {
         "config": config_dict(cfg), "model": _model_args(cfg, len(classes)),
         "input": {"size": cfg.size, "range": [-1, 1], "resize": cache.meta["policy"]},
         "data": {"source": cache.source, "synthetic": cache.synthetic, "cache": str(cache.root)},
-        "train_counts": counts.tolist(), "classifier": classifier, "judge": judge})
+        "train_counts": counts.tolist(), "classifier": classifier, "judge": judge, "init_from": init})
     write_json(run / "classes.json", {"classes": classes})
     save_safetensors(run / "style_stats.safetensors", {"mean_images": torch.from_numpy(mean_images),
                                                       "train_counts": torch.from_numpy(counts)})
@@ -157,17 +193,22 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
         raise ArtstyleError(f"--w-gram needs a resnet classifier (feature_maps); {clf_run} is a "
                             f"{clf_info['config']['model']['arch']}. Pass --w-gram 0 or another --classifier")
     mean_images, _ = style_mean_images(cache, "train")
+    torch.manual_seed(cfg.seed)
+    # A resumed run rebuilds the network its config.json describes (older runs: version 1).
+    args = read_json(run / "config.json")["model"] if cfg.resume else _model_args(cfg, len(classes))
+    model = build_stylizer(args)
+    init = None
+    if cfg.init_from and not cfg.resume:  # a resumed run takes every weight from its checkpoint
+        init = init_from_autoencoder(model, cfg.init_from, progress=cfg.progress and is_main_process())
     if not cfg.resume and is_main_process():
         _write_run_files(run, cfg, cache, counts, mean_images,
                          classifier={"run": clf_run, "trained_here": clf_auto, "classes": clf_info["classes"]},
-                         judge={"run": judge_run, "trained_here": judge_auto})
+                         judge={"run": judge_run, "trained_here": judge_auto}, init=init)
     grams = None
     if cfg.w_gram > 0:  # streamed from the cache in chunks, never the whole split in memory
         grams = style_grams(classifier, clf_info["size"], cache.images, cache.labels, len(classes),
                             rows=cache.indices("train"), precision=cfg.precision)
     train_ds, train_eval, val_ds = _datasets(cfg, cache)
-    torch.manual_seed(cfg.seed)
-    model = build_stylizer(_model_args(cfg, len(classes)))
     if cfg.style_source == "mean-latent" and not cfg.resume:
         # start from the exact means of the initial encoder
         model.set_style_means(*mean_codes(model, train_eval, precision=cfg.precision))
@@ -184,4 +225,4 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     return run
 
 
-__all__ = ["train_stylizer", "style_mean_images"]
+__all__ = ["init_from_autoencoder", "train_stylizer", "style_mean_images", "STYLIZER_VERSION"]

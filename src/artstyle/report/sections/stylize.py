@@ -29,6 +29,12 @@ def section_stylization(doc: Doc, f: Found) -> None:
           f"{cfg.get('size')} px) re-renders an image in a target style. It was trained against the classifier "
           f"`{c.get('classifier', {}).get('run')}` and is judged by an independently trained one, "
           f"`{c.get('judge', {}).get('run') or 'none'}`. {training_line(m.get('training'))}")
+    model, init = c.get("model", {}), c.get("init_from")
+    note = (" (version 1: instance-normalised content and AdaIN at every decoder stage, which draws streaks and "
+            "gives every output its style's average palette)" if model.get("version", 1) == 1 else "")
+    doc.p(f"Network version {model.get('version', 1)}{note}."
+          + (f" Started from the autoencoder `{init['run']}`: {len(init['loaded'])} tensors loaded, "
+             f"{len(init['skipped'])} of its tensors skipped (no same name and shape)." if init else ""))
     ev = m.get("evaluation")
     if not ev:
         doc.p("Not evaluated: the run had no judge (`artstyle stylize evaluate RUN --judge OTHER_RUN` adds it).")
