@@ -35,7 +35,7 @@ STAGE_CALLS: dict[str, tuple[list[str], list[str]]] = {
                     "artstyle.data.stats:write_stats"], []),
     "classify train": (["artstyle.classify:train_classifier"], []),
     "classify evaluate": (["artstyle.classify:evaluate_classifier"], ["RUN"]),
-    "classify predict": (["artstyle.classify:predict"], ["RUN", "a.png"]),
+    "classify predict": (["artstyle.api:predict_files"], ["RUN", "a.png"]),
     "classify compare": (["artstyle.classify:compare_strategies"], []),
     "embed train": (["artstyle.embed:train_autoencoder"], []),
     "embed export": (["artstyle.embed:export_embeddings"], ["--kind", "pixels"]),
@@ -46,6 +46,7 @@ STAGE_CALLS: dict[str, tuple[list[str], list[str]]] = {
     "stylize evaluate": (["artstyle.stylize:evaluate_stylizer"], ["RUN", "--judge", "J"]),
     "lora train": (["artstyle.lora:train_lora"], []),
     "lora generate": (["artstyle.lora:generate"], ["RUN"]),
+    "serve": (["artstyle.serve:serve"], ["PIPELINE"]),
 }
 
 # Options whose value is not recorded anywhere, each with the reason. Keep it short: every entry is a question.
@@ -62,7 +63,8 @@ VALUES: dict[str, str] = {
     "--mixed-precision": "fp16", "--profile": "tiny", "--methods": "kmeans,gmm", "--maps": "pca",
     "--strategies": "none,crt", "--models": "resnet,simple-cnn", "--styles": "Baroque,Pop_Art",
     "--target-modules": "to_q,to_v", "--text-encoder-target-modules": "q_proj",
-    "--validation-styles": "Baroque", "--device": "cpu",
+    "--validation-styles": "Baroque", "--device": "cpu", "--map": "pca",
+    "--cache-latents": "off", "--prediction-type": "v_prediction",
 }
 # Options checked by a test of their own (what they change is the printed output), with that test.
 CHECKED_ELSEWHERE: dict[str, str] = {
