@@ -6,6 +6,7 @@ made once per module by :func:`make_tiny_runs`, which tests/test_serve.py shares
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -51,17 +52,24 @@ def make_tiny_runs(root: Path) -> dict[str, Path]:
             "image": data / "train" / "Baroque" / "0.png"}
 
 
+@contextlib.contextmanager
+def isolated_tiny_runs(root: Path) -> Iterator[dict]:
+    """:func:`make_tiny_runs` under ``root`` with the cache and runs folders there; restores torch's thread count."""
+    threads = torch.get_num_threads()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("ARTSTYLE_CACHE", str(root / "artstyle-cache"))
+            mp.setenv("ARTSTYLE_RUNS", str(root / "runs"))
+            yield make_tiny_runs(root)
+    finally:
+        torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    root = tmp_path_factory.mktemp("api")
-    threads = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ARTSTYLE_CACHE", str(root / "artstyle-cache"))
-        mp.setenv("ARTSTYLE_RUNS", str(root / "runs"))
-        runs = make_tiny_runs(root)
+    with isolated_tiny_runs(tmp_path_factory.mktemp("api")) as runs:
         runs["studio"] = artstyle.load(runs["pipe"], device="cpu")
         yield runs
-    torch.set_num_threads(threads)
 
 
 def test_predict_matches_the_classify_stage(tiny: dict) -> None:

@@ -17,7 +17,6 @@ from typing import Iterator
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 pytest.importorskip("gradio")
@@ -25,7 +24,7 @@ gradio_client = pytest.importorskip("gradio_client")
 
 from artstyle.errors import ArtstyleError  # noqa: E402
 from artstyle.styles import display_name  # noqa: E402
-from test_api import CLASSES, make_tiny_runs  # noqa: E402
+from test_api import CLASSES, isolated_tiny_runs  # noqa: E402
 
 # gradio's queue uses pandas options that pandas 3 deprecates: its business, not this project's
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting.*"),
@@ -42,18 +41,13 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from artstyle.serve import serve
 
     root = tmp_path_factory.mktemp("serve")
-    threads = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ARTSTYLE_CACHE", str(root / "artstyle-cache"))
-        mp.setenv("ARTSTYLE_RUNS", str(root / "runs"))
-        runs = make_tiny_runs(root)
+    with isolated_tiny_runs(root) as runs:
         server = serve([runs["pipe"]], port=0, map_method="pca", max_queue=4, device="cpu", block=False)
         client = gradio_client.Client(server.url, verbose=False, download_files=str(root / "downloads"))
         try:
             yield {**runs, "server": server, "client": client, "root": root}
         finally:
             server.close()
-    torch.set_num_threads(threads)
 
 
 def test_binds_to_loopback_without_a_share_link_and_a_bounded_queue(app: dict) -> None:
