@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/real_styles.py OUT [--cache DIR] [--seed 0] [--tile 384] [--ratio 40] [--test-per-class 15]
+    python benchmarks/real_styles.py OUT [--cache DIR] [--seed 0] [--tile 256] [--ratio 30] [--test-per-class 25]
 
 Writes ``OUT/{train,test}/<Style>/*.jpg`` (JPEG quality 92) and ``OUT/benchmark.json``, then prints the counts.
 
@@ -11,11 +11,13 @@ fetched with ``apt-get download`` into the cache (only the photo files are unpac
 system-wide), plus scikit-image's bundled colour photos. NO_PHOTOS lists packages checked and found without photos.
 
 Each photo is downscaled (LANCZOS, never upscaled) to at most ``--max-side`` px on its short side and cut into
-non-overlapping ``--tile`` squares (one centre square for photos smaller than a tile); near-flat tiles (sky, bokeh)
-are dropped. Photos, not tiles, are split between train and test: the splits share no photograph. Each tile is
-rendered in exactly ONE style and a photo's tiles are dealt across styles at random, so content does not predict
-style. Train is long-tailed (geometric class sizes in STYLES order, largest/smallest ~ ``--ratio``); test has
-``--test-per-class`` images per style. Same seed + same photos -> same files.
+``--tile`` squares every ``--stride`` px (one centre square for photos smaller than a tile); near-flat tiles (sky,
+bokeh) are dropped. Photos, not tiles, are split between train and test (``--test-fraction`` of the photos): the
+splits share no photograph. Each style draws its own random sample of its split's tiles, so one tile may appear in
+several styles and content does not predict style. Train is long-tailed (geometric class sizes in STYLES order,
+largest/smallest ~ ``--ratio``, the largest ``--max-class``); test has ``--test-per-class`` images per style.
+Every filter is set strong enough that its style can be told by eye in a 128 px crop at native scale.
+Same seed + same photos -> same files.
 
 Needs (pip): opencv-contrib-python-headless (cv2 with xphoto), scikit-image, pillow, numpy: `pip install -e ".[bench]"`.
 Needs (system): apt-get and dpkg-deb (Debian/Ubuntu); apt-get is not needed when CACHE/debs holds the .deb files.
@@ -40,7 +42,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 Image.MAX_IMAGE_PIXELS = None
 REPO = Path(__file__).resolve().parents[1]
@@ -92,6 +94,11 @@ def _pointillism(im, rng):
     return canvas
 
 
+def _relief(im, rng):
+    relief = np.asarray(im.convert("L").filter(ImageFilter.EMBOSS), dtype=np.int16) - 128
+    return Image.fromarray(np.clip(np.asarray(im, dtype=np.int16) + 3 * relief[..., None], 0, 255).astype(np.uint8))
+
+
 def _segments(im, rng):
     from skimage import color, segmentation
     a = np.asarray(im)
@@ -101,7 +108,7 @@ def _segments(im, rng):
 
 def _grain(im, rng):
     from skimage.util import random_noise
-    noisy = random_noise(np.asarray(im), mode="gaussian", var=0.004, rng=int(rng.integers(2 ** 31)))
+    noisy = random_noise(np.asarray(im), mode="gaussian", var=0.01, rng=int(rng.integers(2 ** 31)))
     return Image.fromarray((noisy * 255).round().astype(np.uint8))
 
 
@@ -111,13 +118,13 @@ STYLES = [  # (name, one-line description); train class sizes decay in this orde
     ("Watercolour", "cv2.stylization(sigma_s 60, sigma_r 0.45): flat washes with darkened edges"),
     ("Detail_Enhance", "cv2.detailEnhance(sigma_s 10, sigma_r 0.15): exaggerated micro-contrast and grain"),
     ("Edge_Preserving", "cv2.edgePreservingFilter(recursive, 60, 0.4): texture smoothed away, edges kept"),
-    ("Colour_Pencil", "cv2.pencilSketch colour output (60, 0.07, 0.05): pencil hatching over a pale tint"),
+    ("Colour_Pencil", "cv2.pencilSketch colour output (60, 0.07, 0.1): pencil hatching over a pale tint"),
     ("Pointillism", "PIL ImageDraw.ellipse: dense 7 px dots of jittered local colour on a blurred ground"),
     ("Flat_Segments", "skimage felzenszwalb + label2rgb(avg): small flat patches of mean colour"),
-    ("Posterize", "PIL ImageOps.posterize(3 bits): hard colour bands and contour lines"),
-    ("Relief", "PIL EMBOSS of the luminance added onto the colours: raised, engraved edges"),
-    ("Dither", "PIL quantize(16 colours, Floyd-Steinberg): speckled dot patterns in smooth areas"),
-    ("Film_Grain", "skimage random_noise(gaussian, var 0.004): per-pixel colour grain"),
+    ("Posterize", "PIL ImageOps.posterize(2 bits): hard colour bands and contour lines"),
+    ("Relief", "PIL EMBOSS of the luminance, three times its deviation added onto the colours: raised edges"),
+    ("Dither", "PIL quantize(8 colours, Floyd-Steinberg): speckled dot patterns in smooth areas"),
+    ("Film_Grain", "skimage random_noise(gaussian, var 0.01): per-pixel colour grain"),
 ]
 
 
@@ -130,14 +137,13 @@ def renderers() -> dict:
         "Watercolour": _cv(lambda a: cv2.stylization(a, sigma_s=60, sigma_r=0.45)),
         "Detail_Enhance": _cv(lambda a: cv2.detailEnhance(a, sigma_s=10, sigma_r=0.15)),
         "Edge_Preserving": _cv(lambda a: cv2.edgePreservingFilter(a, flags=cv2.RECURS_FILTER, sigma_s=60, sigma_r=0.4)),
-        "Colour_Pencil": _cv(lambda a: cv2.pencilSketch(a, sigma_s=60, sigma_r=0.07, shade_factor=0.05)[1]),
+        "Colour_Pencil": _cv(lambda a: cv2.pencilSketch(a, sigma_s=60, sigma_r=0.07, shade_factor=0.1)[1]),
         "Pointillism": _pointillism,
         "Flat_Segments": _segments,
-        "Posterize": lambda im, rng: ImageOps.posterize(im, 3),
-        "Relief": lambda im, rng: ImageChops.add(
-            im, im.convert("L").filter(ImageFilter.EMBOSS).convert("RGB"), 1.0, -128),
+        "Posterize": lambda im, rng: ImageOps.posterize(im, 2),
+        "Relief": _relief,
         "Dither": lambda im, rng: im.quantize(
-            16, Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).convert("RGB"),
+            8, Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).convert("RGB"),
         "Film_Grain": _grain,
     }
 
@@ -263,43 +269,40 @@ def survey(job: tuple) -> dict:
     t = min(a["tile"], min(im.size))
     if t < a["min_side"]:
         return {**photo, "tiles": [], "skip": f"short side {min(im.size)} px < --min-side {a['min_side']}"}
-    nx, ny = im.width // t, im.height // t
-    x0, y0 = (im.width - nx * t) // 2, (im.height - ny * t) // 2
-    boxes = [(x0 + i * t, y0 + j * t, x0 + (i + 1) * t, y0 + (j + 1) * t) for j in range(ny) for i in range(nx)]
+    step = min(a["stride"] or t, t)
+    nx, ny = (im.width - t) // step + 1, (im.height - t) // step + 1
+    x0, y0 = (im.width - (nx - 1) * step - t) // 2, (im.height - (ny - 1) * step - t) // 2
+    boxes = [(x0 + i * step, y0 + j * step, x0 + i * step + t, y0 + j * step + t) for j in range(ny) for i in range(nx)]
     keep = [b for b in boxes if detail(im.crop(b)) >= a["min_detail"]]
     return {**photo, "scaled": list(im.size), "tiles": keep, "skip": None if keep else "every tile is near-flat"}
 
 
-def split_photos(photos: list[dict], need_test: int, rng) -> tuple[list[dict], list[dict]]:
-    """Seeded photo-level split: shuffled photos go to test until it holds need_test tiles; the rest is train."""
+def split_photos(photos: list[dict], fraction: float, rng) -> tuple[list[dict], list[dict]]:
+    """Seeded photo-level split: a shuffled ``fraction`` of the photos (at least one) is test; the rest is train."""
     order = [photos[i] for i in rng.permutation(len(photos))]
-    test, n = [], 0
-    while order and n < need_test:
-        test.append(order.pop(0))
-        n += len(test[-1]["tiles"])
-    return sorted(order, key=lambda p: p["id"]), sorted(test, key=lambda p: p["id"])
+    n_test = max(1, round(fraction * len(order)))
+    return sorted(order[n_test:], key=lambda p: p["id"]), sorted(order[:n_test], key=lambda p: p["id"])
 
 
-def long_tail(k: int, ratio: float, budget: int) -> list[int]:
-    """Geometric class sizes from round(m * ratio) down to m, with the largest m whose total fits the budget."""
-    sizes = lambda m: [round(m * ratio ** ((k - 1 - i) / (k - 1))) for i in range(k)]  # noqa: E731
-    m = 1
-    while sum(sizes(m + 1)) <= budget:
-        m += 1
-    return sizes(m)
+def long_tail(k: int, ratio: float, largest: int) -> list[int]:
+    """Geometric class sizes from ``largest`` down to about largest / ratio."""
+    return [max(1, round(largest * ratio ** (-i / (k - 1)))) for i in range(k)]
 
 
 def deal(photos: list[dict], counts: list[int], names: list[str], rng) -> list[dict]:
-    """Pick sum(counts) tiles round-robin over the photos (so every photo is used), then deal them to styles."""
-    queues = [[(p, p["tiles"][i]) for i in rng.permutation(len(p["tiles"]))] for p in photos]
-    picked = []
-    while len(picked) < sum(counts) and any(queues):
-        for q in queues:
-            if q and len(picked) < sum(counts):
-                picked.append(q.pop(0))
-    picked = [picked[i] for i in rng.permutation(len(picked))]
-    labels = [name for name, c in zip(names, counts) for _ in range(c)]
-    return [{"photo": p, "box": list(b), "style": s} for (p, b), s in zip(picked, labels)]
+    """Each style draws its count of tiles from the split's pool, without replacement and independently of the
+    others, round-robin over the photos (so every photo is used and none dominates a style)."""
+    out = []
+    for name, count in zip(names, counts):
+        queues = [[(p, p["tiles"][i]) for i in rng.permutation(len(p["tiles"]))] for p in photos]
+        queues = [queues[i] for i in rng.permutation(len(queues))]
+        picked = []
+        while len(picked) < count and any(queues):
+            for q in queues:
+                if q and len(picked) < count:
+                    picked.append(q.pop(0))
+        out += [{"photo": p, "box": list(b), "style": name} for p, b in picked]
+    return out
 
 
 def render(job: tuple) -> list[dict]:
@@ -328,20 +331,21 @@ def build(args) -> tuple[dict, dict]:
     names = [n for n, _ in STYLES]
     found, missing = fetch_packages(args.cache)
     photos, absent = list_photos(found)
-    opts = {"tile": args.tile, "max_side": args.max_side, "min_side": args.min_side, "min_detail": args.min_detail}
+    opts = {"tile": args.tile, "stride": args.stride, "max_side": args.max_side, "min_side": args.min_side,
+            "min_detail": args.min_detail}
     with Pool(args.workers) as pool:
         surveyed = pool.map(survey, [(p, opts) for p in photos], chunksize=1)
     usable = [p for p in surveyed if p["tiles"]]
     skipped = absent + [{"id": p["id"], "reason": p["skip"]} for p in surveyed if not p["tiles"]]
     rng = np.random.default_rng(args.seed)
-    train, test = split_photos(usable, len(names) * args.test_per_class, rng)
+    train, test = split_photos(usable, args.test_fraction, rng)
     n_test = sum(len(p["tiles"]) for p in test)
-    per_class = min(args.test_per_class, n_test // len(names))
+    per_class = min(args.test_per_class, n_test)
     n_train = sum(len(p["tiles"]) for p in train)
-    train_counts = long_tail(len(names), args.ratio, min(args.max_train or n_train, n_train))
+    train_counts = long_tail(len(names), args.ratio, min(args.max_class, n_train))
     if per_class < 10 or train_counts[-1] < 2:
-        sys.exit(f"error: too few tiles: {n_test} in test ({len(names)} styles x 10 needed), {n_train} in train "
-                 f"(too few for ratio {args.ratio:g}); lower --tile, --ratio or --test-per-class")
+        sys.exit(f"error: too few tiles: {n_test} in test (10 needed), {n_train} in train (too few for ratio "
+                 f"{args.ratio:g}); lower --tile, --stride, --ratio or --test-per-class, or raise --test-fraction")
     jobs, counts = {}, {}
     for split, ph, cnt in (("train", train, train_counts), ("test", test, [per_class] * len(names))):
         counts[split] = dict(zip(names, cnt))
@@ -394,14 +398,16 @@ def main() -> None:
     arg("--cache", type=Path, default=REPO / ".cache" / "real_styles",
         help="where the .deb files are downloaded and unpacked (default: REPO/.cache/real_styles, git-ignored)")
     arg("--seed", type=int, default=0, help="seed of the photo split, the tile draw and the filters (default: 0)")
-    arg("--tile", type=int, default=384, help="tile side in px (default: %(default)s)")
-    arg("--max-side", type=int, default=1920, help="first downscale photos to this short side (default: %(default)s)")
-    arg("--min-side", type=int, default=384, help="skip photos with a shorter short side (default: %(default)s)")
-    arg("--min-detail", type=float, default=2.0, help="drop tiles with fewer %% edge pixels (default: %(default)s)")
-    arg("--ratio", type=float, default=40, help="train size of the largest / smallest style (default: %(default)s)")
-    arg("--max-train", type=int, default=None, help="cap on the number of train images (default: all tiles)")
-    arg("--test-per-class", type=int, default=15,
-        help="test images per style; lowered, to no less than 10, if the test photos run short (default: 15)")
+    arg("--tile", type=int, default=256, help="tile side in px (default: %(default)s)")
+    arg("--stride", type=int, default=128, help="step between tiles in px; below --tile they overlap (default: 128)")
+    arg("--max-side", type=int, default=1024, help="first downscale photos to this short side (default: %(default)s)")
+    arg("--min-side", type=int, default=256, help="skip photos with a shorter short side (default: %(default)s)")
+    arg("--min-detail", type=float, default=4.0, help="drop tiles with fewer %% edge pixels (default: %(default)s)")
+    arg("--ratio", type=float, default=30, help="train size of the largest / smallest style (default: %(default)s)")
+    arg("--max-class", type=int, default=600, help="train images of the largest style (default: %(default)s)")
+    arg("--test-fraction", type=float, default=0.25, help="share of the photos kept for test (default: 0.25)")
+    arg("--test-per-class", type=int, default=25,
+        help="test images per style; lowered, to no less than 10, if the test photos run short (default: 25)")
     arg("--workers", type=int, default=os.cpu_count(), help="processes (default: all cores)")
     arg("--overwrite", action="store_true", help="replace train/, test/ and benchmark.json in a non-empty OUT")
     args = ap.parse_args()
@@ -412,8 +418,8 @@ def main() -> None:
     meta = {"command": shlex.join(["python", *sys.argv]), "seed": args.seed,
             "options": {k: v for k, v in vars(args).items() if k not in ("out", "cache", "overwrite", "workers")},
             "jpeg_quality": JPEG_QUALITY, "libraries": versions,
-            "design": "photos split disjointly; one style per tile; train geometric long tail in STYLES order; "
-                      "test the same number per style",
+            "design": "photos split disjointly; each style samples its split's tiles independently; train "
+                      "geometric long tail in STYLES order; test the same number per style",
             "styles": [{"name": n, "description": d, "train": counts["train"][n], "test": counts["test"][n]}
                        for n, d in STYLES]}
     (args.out / "benchmark.json").write_text(json.dumps({**meta, **record}, indent=1) + "\n")

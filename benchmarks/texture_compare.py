@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/real_styles.py .cache/real_styles_data           # the real-photo benchmark (needs apt, cv2)
-    python benchmarks/texture_compare.py --data .cache/real_styles_data --budget 240 --doc
+    python benchmarks/real_styles.py .cache/real_styles_v2           # the real-photo benchmark (needs apt, cv2)
+    python benchmarks/texture_compare.py --data .cache/real_styles_v2 --budget 300 --doc
     python benchmarks/texture_compare.py --data builtin:0.1 --size 64 --cache-size 128 --budget 120 --doc
 
 Each configuration runs ``artstyle classify train`` in its own process with the same ``--time-budget`` (the
@@ -31,7 +31,14 @@ RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 # name -> (what it is, flags), for a network input of SIZE px and a crop cache of CACHE px.
 CONFIGS: dict[str, tuple[str, list[str]]] = {
     "inclass": ("course baseline, whole image downscaled to SIZE px", ["--model", "inclass"]),
-    "default": ("resnet, whole image downscaled to SIZE px (the default before this change)", ["--model", "resnet"]),
+    "default": ("resnet, whole image downscaled to SIZE px (the default before the texture model)",
+                ["--model", "resnet"]),
+    "texture-net": ("texture model (multi-scale mean/std pooling), SIZE px crops of a CACHE px cache, 3x3 grid at "
+                    "test", ["--model", "texture", "--cache-size", "CACHE"]),
+    "texture-net-small": ("texture model, SIZE/2 px crops of a CACHE px cache, 5x5 grid at test",
+                          ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5"]),
+    "texture-net-jitter": ("as texture-net, crops with 1.25x scale jitter (resampled)",
+                           ["--model", "texture", "--cache-size", "CACHE", "--crop-jitter", "1.25"]),
     "texture": ("resnet, SIZE px crops of a CACHE px cache, 3x3 crop grid at test",
                 ["--model", "resnet", "--cache-size", "CACHE"]),
     "texture-gem": ("as texture, generalised-mean pooling", ["--model", "resnet", "--cache-size", "CACHE", "--pool",
@@ -93,11 +100,11 @@ def table(rows: list[dict], size: int, cache: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=".cache/real_styles_data", help="dataset (default: the real-photo benchmark)")
-    ap.add_argument("--configs", default="inclass,default,texture,texture-gem,texture-cov",
+    ap.add_argument("--data", default=".cache/real_styles_v2", help="dataset (default: the real-photo benchmark)")
+    ap.add_argument("--configs", default="inclass,default,texture-net",
                     help=f"comma-separated, from: {', '.join(CONFIGS)}")
     ap.add_argument("--size", type=int, default=128, help="network input in px, the same for every config")
-    ap.add_argument("--cache-size", type=int, default=384, help="cache side of the crop configs, px")
+    ap.add_argument("--cache-size", type=int, default=256, help="cache side of the crop configs, px")
     ap.add_argument("--budget", type=float, default=240, help="--time-budget of every run, seconds")
     ap.add_argument("--epochs", type=int, default=60, help="epochs (the budget usually stops runs first)")
     ap.add_argument("--seeds", type=int, default=1, help="seeds per configuration")

@@ -134,8 +134,24 @@ def test_each_strategy_trains(tiny_folder: Path) -> None:
             np.testing.assert_allclose(offsets, np.log(np.array([11, 7, 5]) / 23))
         if strategy == "crt":
             s1, s2 = load_safetensors(run / "stage1_best.safetensors"), load_safetensors(run / "best.safetensors")
-            assert not torch.equal(s1["head.weight"], s2["head.weight"])
+            kept = read_json(run / "metrics.json")["training"]["crt"]["kept"]
+            assert torch.equal(s1["head.weight"], s2["head.weight"]) != kept  # the re-trained head only when kept
             assert all(torch.equal(s1[k], s2[k]) for k in s1 if not k.startswith("head."))  # features frozen
+
+
+def test_crt_keeps_the_stage1_head_when_retraining_scores_lower(tiny_folder: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import artstyle.classify.train as classify_train
+
+    real = classify_train.read_json
+    monkeypatch.setattr(classify_train, "read_json", lambda p: {**real(p), "best": 2.0}
+                        if Path(p).name == "stage1_summary.json" else real(p))  # stage 1 "scored" 2.0: unbeatable
+    run = train_classifier(ClassifyConfig(data=str(tiny_folder), imbalance="crt", crt_epochs=1, per_class=8,
+                                          out=str(tmp_path / "run"), **FAST))
+    crt = read_json(run / "metrics.json")["training"]["crt"]
+    assert crt["kept"] is False and "below stage 1's 2.0000" in crt["not_kept_because"]
+    s1, s2 = load_safetensors(run / "stage1_best.safetensors"), load_safetensors(run / "best.safetensors")
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
 
 
 def test_resume_matches_uninterrupted_run(tiny_folder: Path, tmp_path: Path) -> None:
@@ -188,7 +204,8 @@ def test_resume_during_crt_continues_the_head_retraining(tiny_folder: Path, tmp_
     again = train_classifier(ClassifyConfig(out=str(cut), overwrite=True, **{**cfg, "seed": 1}))
     assert [r["epoch"] for r in read_jsonl(again / "crt" / "metrics.jsonl")] == [1, 2]
     s1, best = load_safetensors(again / "stage1_best.safetensors"), load_safetensors(again / "best.safetensors")
-    assert not torch.equal(s1["blocks.0.conv1.weight"], a["blocks.0.conv1.weight"])
+    first_conv = next(k for k in s1 if k.endswith("weight") and s1[k].ndim == 4)
+    assert not torch.equal(s1[first_conv], a[first_conv])
     assert all(torch.equal(s1[k], best[k]) for k in s1 if not k.startswith("head."))
 
 
@@ -257,7 +274,7 @@ def test_compare_writes_mean_std_table_and_chart(tiny_folder: Path) -> None:
         assert entry["seeds"] == 2 and np.isclose(entry["balanced_accuracy"], np.mean(vals))
         assert np.isclose(entry["balanced_accuracy_std"], np.std(vals))
     table = (out / "comparison.md").read_text()
-    assert "| resnet | weighted-loss | 2 | " in table and " ± " in table and "Majority-class baseline" in table
+    assert "| texture | weighted-loss | 2 | " in table and " ± " in table and "Majority-class baseline" in table
     assert (out / "figures" / "comparison.png").stat().st_size > 0
     with pytest.raises(ArtstyleError, match="not one of"):
         compare_strategies(ClassifyConfig(data=str(tiny_folder), **FAST), ["focal"], seeds=1)
@@ -275,12 +292,12 @@ def test_compare_cli_writes_into_out(tiny_folder: Path, tmp_path: Path) -> None:
                                    "--out", str(out)])
     assert res.exit_code == 0, f"{res.output}\n{res.exception!r}"
     assert (out / "comparison.json").is_file() and (out / "comparison.md").is_file()
-    assert (out / "runs" / "resnet-none-seed0" / "metrics.json").is_file()
+    assert (out / "runs" / "texture-none-seed0" / "metrics.json").is_file()
     assert not list((tmp_path / "runs").glob("classify/*"))  # nothing went to the default runs/classify/
     config = read_json(out / "config.json")
     assert config["stage"] == "classify-compare" and config["strategies"] == ["none"]
     assert config["command"].startswith("artstyle classify compare --data ") and "--out" not in config["command"]
-    inner = out / "runs" / "resnet-none-seed0"
+    inner = out / "runs" / "texture-none-seed0"
     assert read_json(inner / "config.json")["stage"] == "classify"
     ev = evaluate_classifier(inner, str(tiny_folder), out=tmp_path / "ev")
     assert read_json(ev / "config.json")["stage"] == "evaluate" and (ev / "metrics.json").is_file()

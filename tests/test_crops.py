@@ -30,6 +30,17 @@ def test_training_crops_are_seeded_and_at_native_scale() -> None:
     assert torch.equal(crop_transform(16, 64, augment=False)(img), img[:, 24:40, 24:40])  # validation: centre crop
 
 
+def test_jitter_one_takes_plain_crops_never_resampled() -> None:
+    img = torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)
+    torch.manual_seed(0)
+    crop = crop_transform(16, 64, augment=True, jitter=1.0)(img)
+    windows = [img[:, y:y + 16, x:x + 16] for y in range(49) for x in range(49)]
+    # every pixel comes from one 16 px window of the image, possibly mirrored: no interpolation blurred it
+    assert any(torch.equal(crop, w) or torch.equal(crop, w.flip(-1)) for w in windows)
+    squares = crop_transform(16, 64, augment=True, jitter=1.5)
+    assert squares.transforms[0].ratio == (1.0, 1.0)  # scale jitter never stretches the texture
+
+
 def test_grid_covers_the_image_and_one_crop_is_the_centre() -> None:
     images = np.arange(2 * 10 * 10 * 3, dtype=np.uint8).reshape(2, 10, 10, 3)
     crops = grid_crops(images, 4, 3)
@@ -64,7 +75,7 @@ def test_pools_train_and_take_any_input_size(pool: str) -> None:
 
 def test_cache_larger_than_the_crop_trains_and_all_predictions_share_one_path(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "d", {"Baroque": 8, "Pop_Art": 8}, size=40)
-    cfg = ClassifyConfig(data=str(root), size=16, cache_size=32, pool="cov", epochs=1, batch_size=4, width=8,
+    cfg = ClassifyConfig(data=str(root), size=16, cache_size=32, model="resnet", pool="cov", epochs=1, batch_size=4, width=8,
                          workers=0, progress=False, imbalance="none", out=str(tmp_path / "run"))
     run = train_classifier(cfg)
     config = read_json(run / "config.json")
@@ -87,3 +98,24 @@ def test_cache_larger_than_the_crop_trains_and_all_predictions_share_one_path(tm
     assert json.dumps(preds)  # JSON-able for --json
     single, _ = predict(run, [image], topk=2, tta=1)
     assert len(single[0]["crops"]) == 1 and single[0]["crops"][0]["box"] == [8, 8, 16, 16]
+
+
+def test_auto_recipe_follows_the_data(tmp_path: Path) -> None:
+    from artstyle.classify import ClassifyConfig
+    from artstyle.classify.recipe import TEXTURE_CACHE_FACTOR, resolve_recipe
+    from artstyle.constants import SYNTHETIC_MARKER
+
+    real = resolve_recipe(ClassifyConfig(data=str(tmp_path), size=64))
+    assert (real.model, real.cache_size) == ("texture", TEXTURE_CACHE_FACTOR * 64)  # native-scale crops
+    assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).model == "resnet"
+    assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).cache_size == 0  # whole images, as before
+    painted = tmp_path / "painted"
+    painted.mkdir()
+    (painted / SYNTHETIC_MARKER).write_text("{}")
+    assert resolve_recipe(ClassifyConfig(data=str(painted))).model == "resnet"  # `artstyle data synth` output
+    chosen = resolve_recipe(ClassifyConfig(data=str(tmp_path), model="inclass"))
+    assert (chosen.model, chosen.cache_size) == ("inclass", 0)  # an explicit choice is kept
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "meta.json").write_text('{"size": 96, "synthetic": false}')
+    assert resolve_recipe(ClassifyConfig(cache=str(cache), size=48)).cache_size == 96  # the prepared cache's size

@@ -35,7 +35,9 @@ def compare_strategies(base: ClassifyConfig, strategies: list[str], seeds: int =
     for s in strategies:
         if s not in IMBALANCE:
             raise ArtstyleError(f"--strategies: {s!r} is not one of: {', '.join(IMBALANCE)}")
-    models = models or [base.model]
+    from artstyle.classify.recipe import resolve_recipe
+
+    models = models or [resolve_recipe(base).model]
     run = prepare_run_dir(out, overwrite) if out else create_run("classify", name or "compare")
     reproduce = replace(base, out=str(out) if out else "", name=name or "", overwrite=overwrite, resume="")
     write_config(run, "classify-compare",

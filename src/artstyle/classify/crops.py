@@ -29,18 +29,24 @@ def crop_scale(size: int, cache_size: int, jitter: float = SCALE_JITTER) -> tupl
     return min(1.0, native / jitter ** 2), min(1.0, native * jitter ** 2)
 
 
-def crop_transform(size: int, cache_size: int, augment: bool, color_jitter: bool = False) -> Any:
+def crop_transform(size: int, cache_size: int, augment: bool, color_jitter: bool = False,
+                   jitter: float = SCALE_JITTER) -> Any:
     """torchvision.transforms.v2 pipeline on uint8 ``(3, cache_size, cache_size)`` -> ``(3, size, size)``.
 
-    With ``augment``: random crops at native scale (:func:`crop_scale`) and horizontal flips; the whole image
-    when ``cache_size == size`` (scale 0.5-1, as before). Without: the centre crop. None when nothing to do.
+    With ``augment``: random square crops at native scale (:func:`crop_scale`; ``jitter`` 1 is a plain random
+    crop, never resampled, so pixel-level grain survives) and horizontal flips; the whole image when
+    ``cache_size == size`` (scale 0.5-1, as before). Without: the centre crop. None when nothing to do.
     """
     from torchvision.transforms import v2
 
     ops: list[Any] = []
-    if augment:
-        scale = crop_scale(size, cache_size) if cache_size > size else (0.5, 1.0)
-        ops += [v2.RandomResizedCrop(size, scale=scale, antialias=True), v2.RandomHorizontalFlip()]
+    if augment and cache_size > size and jitter <= 1.0:
+        ops += [v2.RandomCrop(size), v2.RandomHorizontalFlip()]
+    elif augment and cache_size > size:
+        ops += [v2.RandomResizedCrop(size, scale=crop_scale(size, cache_size, jitter), ratio=(1.0, 1.0),
+                                     antialias=True), v2.RandomHorizontalFlip()]
+    elif augment:
+        ops += [v2.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True), v2.RandomHorizontalFlip()]
     elif cache_size > size:
         ops.append(v2.CenterCrop(size))
     if color_jitter:

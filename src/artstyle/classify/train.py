@@ -19,6 +19,7 @@ from artstyle.classify.config import ClassifyConfig, resolved_tta, train_command
 from artstyle.classify.crops import crop_transform
 from artstyle.classify.evaluate import final_evaluation
 from artstyle.classify.load import build_from_args
+from artstyle.classify.recipe import resolve_recipe
 from artstyle.classify.task import ClassificationTask, class_weights, logit_offsets
 from artstyle.config import config_dict
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
@@ -52,6 +53,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     from artstyle.models.classifier import build_classifier
 
     started = time.perf_counter()  # --time-budget counts the whole command from here
+    cfg = resolve_recipe(cfg) if not cfg.resume else cfg
     if cfg.cache_size and cfg.cache_size < cfg.size:  # before anything is claimed or decoded
         raise ArtstyleError(f"--cache-size {cfg.cache_size} is smaller than --size {cfg.size}; the cache must hold "
                             "the crop (use 0 to cache at --size)")
@@ -76,7 +78,8 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
                 "logit_offsets": None if offsets is None else offsets.tolist()}
     if not cfg.resume and is_main_process():
         _write_run_files(run, cfg, cache, strategy)
-    train_ds = CachedImages(cache, "train", transform=crop_transform(cfg.size, cache.size, cfg.augment, cfg.color_jitter))
+    train_ds = CachedImages(cache, "train", transform=crop_transform(cfg.size, cache.size, cfg.augment, cfg.color_jitter,
+                                                                     cfg.crop_jitter))
     val_split = "val" if (cache.splits == "val").any() else "test"
     val_ds = CachedImages(cache, val_split, transform=crop_transform(cfg.size, cache.size, augment=False))
     sampler = ClassBalancedSampler(train_ds.labels, cfg.per_class, cfg.seed) if cfg.imbalance == "resample" else None
@@ -141,7 +144,8 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
     for p in head:
         p.requires_grad_(True)
     # No augmentation (the features are fixed), except native-scale crops when the cache is larger than the input.
-    train_ds = CachedImages(cache, "train", transform=crop_transform(cfg.size, cache.size, augment=cache.size > cfg.size))
+    train_ds = CachedImages(cache, "train", transform=crop_transform(cfg.size, cache.size, augment=cache.size > cfg.size,
+                                                                     jitter=cfg.crop_jitter))
     val_split = "val" if (cache.splits == "val").any() else "test"
     sampler = ClassBalancedSampler(train_ds.labels, cfg.per_class, cfg.seed + 1)
     settings = ClassifyConfig(**{**config_dict(cfg), "epochs": cfg.crt_epochs, "warmup_epochs": 0.0, "patience": 0})
@@ -149,8 +153,14 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
     val_ds = CachedImages(cache, val_split, transform=crop_transform(cfg.size, cache.size, augment=False))
     summary = fit(model, task, train_ds, val_ds, crt_dir, settings, sampler=sampler,
                   resume=not fresh and (crt_dir / "last_state.json").exists(), params=head, deadline=deadline)
+    stage1_best = read_json(run / "stage1_summary.json").get("best")
+    summary["kept"] = stage1_best is None or summary.get("best", 0.0) >= stage1_best
+    if not summary["kept"]:  # e.g. the budget left the head a few steps: the stage-1 head stays
+        summary["not_kept_because"] = (f"validation {summary.get('monitor', 'score')} {summary.get('best', 0.0):.4f} "
+                                       f"after re-training is below stage 1's {stage1_best:.4f}")
     if is_main_process():
-        write_bytes(run / "best.safetensors", (crt_dir / "best.safetensors").read_bytes())  # atomic
+        best = crt_dir / "best.safetensors" if summary["kept"] else run / "stage1_best.safetensors"
+        write_bytes(run / "best.safetensors", best.read_bytes())  # atomic
     return summary
 
 

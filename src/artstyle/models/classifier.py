@@ -10,6 +10,11 @@ Every model maps ``x: (N, 3, H, W)`` floats in [-1, 1] to logits ``(N, C)`` and 
   depth 1 about 1.2M parameters). ``pool`` chooses how its last feature map becomes one vector: ``avg``
   (global average), ``gem`` (generalised mean, a learned exponent between average and max) or ``cov``
   (second-order: the covariance of 32 projected channels, the texture statistic of Gatys-style Gram matrices).
+- ``texture``: a shallow, fast texture network for native-scale crops. A pixel-unshuffle stem keeps every pixel
+  (grain, dither, stroke edges) at half the cost of a full-resolution convolution; four conv-BN-ReLU stages
+  (width x 1, 1.5, 2, 3, each but the first at stride 2); and the mean and standard deviation of every channel
+  of every stage (the AdaIN view of style, at four scales) as the representation. No global layout survives
+  the pooling, by design: what it sees is how the picture is painted, not what is where.
 """
 
 from __future__ import annotations
@@ -160,10 +165,54 @@ class ResNet(nn.Module):
         return self.head(self.dropout(self.forward_features(x)))
 
 
+def _conv_bn_relu(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+def mean_std(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Per-channel mean and standard deviation over positions: ``(N, C, H, W) -> (N, 2C)``."""
+    var, mean = torch.var_mean(x.float(), dim=(2, 3), correction=0)
+    return torch.cat([mean, (var + eps).sqrt()], 1)
+
+
+class TextureNet(nn.Module):
+    """Pixel-unshuffle stem, four conv stages, multi-scale mean/std pooling, BatchNorm1d, dropout, linear head."""
+
+    def __init__(self, num_classes: int, width: int = 32, depth: int = 1, dropout: float = 0.2) -> None:
+        super().__init__()
+        channels = [width, width * 3 // 2, width * 2, width * 3]
+        stages, cin = [], 12  # pixel_unshuffle(2) of RGB
+        for i, cout in enumerate(channels):
+            layers = [_conv_bn_relu(cin, cout, stride=1 if i == 0 else 2)]
+            layers += [_conv_bn_relu(cout, cout) for _ in range(depth - 1)]
+            stages.append(nn.Sequential(*layers))
+            cin = cout
+        self.stages = nn.ModuleList(stages)
+        self.feature_dim = 2 * sum(channels)
+        self.norm = nn.BatchNorm1d(self.feature_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(self.feature_dim, num_classes)
+
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Activations after each stage, for Gram-matrix style statistics."""
+        maps, x = [], nn.functional.pixel_unshuffle(x, 2)
+        for stage in self.stages:
+            x = stage(x)
+            maps.append(x)
+        return maps
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(torch.cat([mean_std(m) for m in self.feature_maps(x)], 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.forward_features(x)))
+
+
 CLASSIFIERS: dict[str, Callable[..., nn.Module]] = {
     "inclass": lambda num_classes, img_size, width, depth, pool: InClassNet(num_classes, img_size),
     "simple-cnn": lambda num_classes, img_size, width, depth, pool: SimpleCNN(num_classes, img_size, width),
     "resnet": lambda num_classes, img_size, width, depth, pool: ResNet(num_classes, img_size, width, depth, pool=pool),
+    "texture": lambda num_classes, img_size, width, depth, pool: TextureNet(num_classes, width, depth),
 }
 
 

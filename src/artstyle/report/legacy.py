@@ -25,7 +25,7 @@ from artstyle.lora.config import LoraTrainConfig
 from artstyle.runs import read_json
 from artstyle.stylize.config import StylizeConfig
 
-CLASSIFIER_ARCHS = ("resnet", "simple-cnn", "inclass")
+CLASSIFIER_ARCHS = ("resnet", "texture", "simple-cnn", "inclass")
 
 # Settings that say where or how a run was written, not what it computed: left out of rebuilt commands.
 _NOT_REPRODUCED = ("out", "overwrite", "resume", "progress", "cache")
