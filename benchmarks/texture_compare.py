@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -118,7 +119,7 @@ def main() -> None:
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         raise SystemExit(f"error: --configs {', '.join(unknown)}: unknown; choose from {', '.join(CONFIGS)}")
-    rows = []
+    rows, load = [], os.getloadavg()[0]  # the machine is often shared: say how busy it was
     with tempfile.TemporaryDirectory(prefix="texture-") as tmp:
         for seed in range(args.seeds):
             for name in names:
@@ -135,7 +136,7 @@ def main() -> None:
         update_section(slug, f"### Whole images or native-scale crops: {args.data} ({kind})\n\n"
                              f"Produced by: `python benchmarks/texture_compare.py {argv}`\n\n"
                              f"Every run: `--time-budget {args.budget:g}` s wall-clock (cache build included), "
-                             f"`--epochs {args.epochs} {args.extra}`".replace(" `", "`") + f" (crt unless the flags say otherwise); {machine()}.\n\n{body}\n",
+                             f"`--epochs {args.epochs} {args.extra}`".replace(" `", "`") + f" (crt unless the flags say otherwise); {machine()}; load average {load:.1f} at the start.\n\n{body}\n",
                        doc=RESULTS)
 
 

@@ -355,3 +355,12 @@ def test_overwrite_starts_clean_and_resume_continues_the_new_run(tiny_folder: Pa
     assert [r["epoch"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2]
     training = read_json(run / "metrics.json")["training"]
     assert training["epochs_run"] == 2 and "crt" not in training
+
+
+def test_crt_gets_a_share_of_the_budget_even_when_epochs_are_many() -> None:
+    from artstyle.classify.train import CRT_MIN_SHARE, _stage1_share
+
+    many = ClassifyConfig(epochs=100, crt_epochs=3, per_class=400)  # the budget, not the epochs, ends stage 1
+    assert _stage1_share(many, n_train=2000, n_classes=12) == 1.0 - CRT_MIN_SHARE
+    few = ClassifyConfig(epochs=1, crt_epochs=3, per_class=400)
+    assert _stage1_share(few, n_train=2000, n_classes=12) == pytest.approx(6000 / (6000 + 14400))

@@ -107,7 +107,9 @@ def test_auto_recipe_follows_the_data(tmp_path: Path) -> None:
 
     real = resolve_recipe(ClassifyConfig(data=str(tmp_path), size=64))
     assert (real.model, real.cache_size) == ("texture", TEXTURE_CACHE_FACTOR * 64)  # native-scale crops
+    assert real.imbalance == "resample"
     assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).model == "resnet"
+    assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).imbalance == "crt"
     assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).cache_size == 0  # whole images, as before
     painted = tmp_path / "painted"
     painted.mkdir()

@@ -39,11 +39,11 @@ class ClassifyConfig(TrainSettings):
     depth: int = opt(1, "Residual blocks per stage (resnet).")
     pool: str = opt("avg", "How resnet pools its last feature map: avg (global average), gem (generalised mean) "
                     "or cov (second-order: channel covariances, a texture statistic).", choices=CLASSIFIER_POOLS)
-    imbalance: str = opt("crt", "Class-imbalance strategy: none; resample (--per-class images per class per "
+    imbalance: str = opt("auto", "Class-imbalance strategy: auto (resample for the texture model, crt otherwise); none; resample (--per-class images per class per "
                          "epoch); weighted-loss (class weights in the loss); logit-adjust (logits + tau*log prior in "
                          "the training loss); crt (train as none, then retrain the head with class-balanced sampling "
                          "for --crt-epochs). `artstyle classify compare` measures them on your data.",
-                         choices=IMBALANCE)
+                         choices=("auto", *IMBALANCE))
     per_class: int = opt(400, "resample/crt: images drawn per class per epoch.")
     weighting: str = opt("effective", "weighted-loss: inverse frequency or effective number (Cui 2019).",
                          choices=("inverse", "effective"))

@@ -33,8 +33,10 @@ def data_is_synthetic(data: str, cache: str = "") -> bool:
 
 
 def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
-    """``--model auto`` -> ``texture`` on real data, ``resnet`` on the built-in dataset; and for ``texture`` a
-    ``--cache-size 0`` -> ``TEXTURE_CACHE_FACTOR x --size`` (or the size of the prepared ``--cache``)."""
+    """``--model auto`` -> ``texture`` on real data, ``resnet`` on the built-in dataset; for ``texture`` a
+    ``--cache-size 0`` -> ``TEXTURE_CACHE_FACTOR x --size`` (or the size of the prepared ``--cache``); and
+    ``--imbalance auto`` -> ``resample`` for ``texture`` (its features learn the tail from the first step; cRT's
+    first stage never saw it), ``crt`` otherwise (docs/results.md, sections 1 and 7)."""
     model = cfg.model
     if model == "auto":
         model = "resnet" if data_is_synthetic(cfg.data, cfg.cache) else "texture"
@@ -42,7 +44,8 @@ def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
     if model == "texture" and cache_size == 0:
         meta = Path(cfg.cache) / "meta.json" if cfg.cache else None
         cache_size = int(read_json(meta)["size"]) if meta and meta.is_file() else TEXTURE_CACHE_FACTOR * cfg.size
-    return replace(cfg, model=model, cache_size=cache_size)
+    imbalance = cfg.imbalance if cfg.imbalance != "auto" else ("resample" if model == "texture" else "crt")
+    return replace(cfg, model=model, cache_size=cache_size, imbalance=imbalance)
 
 
 __all__ = ["TEXTURE_CACHE_FACTOR", "data_is_synthetic", "resolve_recipe"]

@@ -103,15 +103,21 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     return run
 
 
+CRT_MIN_SHARE = 0.15
+"""With ``--time-budget``, cRT's head re-training gets at least this share of the budget."""
+
+
 def _stage1_share(cfg: ClassifyConfig, n_train: int, n_classes: int) -> float:
     """The share of ``--time-budget`` stage 1 of crt gets, so the head re-training fits in the rest.
 
     By the work each does: stage 1 sees ``epochs * n_train`` images forward and backward (about 3 forward passes
     each), cRT ``crt_epochs * per_class * n_classes`` images forward through the frozen features (about 1).
+    Capped at ``1 - CRT_MIN_SHARE``: when the budget, not ``--epochs``, ends stage 1 (the usual case with a
+    budget), the work estimate gives the head a few seconds, too few to re-train it.
     """
     stage1 = 3.0 * cfg.epochs * n_train
     crt = 1.0 * cfg.crt_epochs * cfg.per_class * n_classes
-    return stage1 / max(1.0, stage1 + crt)
+    return min(stage1 / max(1.0, stage1 + crt), 1.0 - CRT_MIN_SHARE)
 
 
 def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_args: dict,
