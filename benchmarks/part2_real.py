@@ -2,14 +2,17 @@
 
 Usage::
 
-    PYTHONPATH=src .venv/bin/python benchmarks/part2_real.py --data .cache/real_styles_data --doc
+    PYTHONPATH=src .venv/bin/python benchmarks/part2_real.py --doc
     PYTHONPATH=src .venv/bin/python benchmarks/part2_real.py --budgets 60 --builtin builtin:0.1 --only ae
 
-Runs, one at a time, each as its own ``artstyle`` process under ``--out`` (default runs/part2/):
+Runs, one at a time, each as its own ``artstyle`` process under ``--out`` (default runs/part2-v2/):
 
-1. ``embed train`` on the real-image benchmark at every ``--budgets`` (the default ``spatial`` model), the older
-   ``conv`` model at the first budget, and ``spatial`` on the built-in data at the first budget; each run's
-   metrics.json holds the AE, the global PCA baseline of the same latent size and the patch-PCA start.
+1. ``embed train`` on the real-image benchmark (default ``.cache/real_styles_v2``) at every ``--budgets`` (the
+   default ``grid`` model): a number is a ``--time-budget`` in seconds, ``full`` is the ``full`` profile's embed
+   settings (``artstyle run --profile full``: 40 epochs, early stopping after 5 without a better val PSNR, no time
+   limit). Then the older ``spatial`` and ``conv`` models at the first budget, and ``grid`` on the built-in
+   data at the first budget; each run's metrics.json holds the AE, the global PCA baseline of the same latent
+   size and the patch-PCA start.
 2. ``classify train`` (``--clf-budget``) on each dataset, ``embed export --split test`` of every kind (ae,
    ae-style, classifier, pixels, color-hist), ``cluster compare`` of the five files and ``cluster fit`` of
    ae-style for its maps.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -36,7 +40,31 @@ from _report import machine, update_section  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "results.md"
 KINDS = ("ae", "ae-style", "classifier", "pixels", "color-hist")
-AE_FLAGS = ["--size", "64", "--train-crop", "32", "--width", "16", "--lr", "1e-3", "--epochs", "400", "--patience", "0"]
+ARCH_FLAGS = {
+    "grid": ["--size", "64"],  # the defaults: --width 32, --lr 2e-3, whole 64 px images
+    # the older models as they were benchmarked before issue 17's fix
+    "spatial": ["--size", "64", "--train-crop", "32", "--width", "16", "--lr", "1e-3"],
+    "conv": ["--size", "64"],
+}
+
+
+def budget_flags(budget: str) -> list[str]:
+    """``embed train`` flags of a budget: seconds (``--time-budget``) or ``full`` (the full profile's embed settings)."""
+    if budget == "full":
+        from artstyle.pipeline.profiles import PROFILES
+
+        settings = [(k, v) for k, v in PROFILES["full"]["embed"].items() if k != "size"]  # size: ARCH_FLAGS
+        return [token for k, v in settings for token in (f"--{k.replace('_', '-')}", str(v))]
+    return ["--epochs", "400", "--patience", "0", "--time-budget", str(int(budget))]
+
+
+def budget_label(budget: str) -> str:
+    if budget != "full":
+        return f"{budget} s"
+    from artstyle.pipeline.profiles import PROFILES
+
+    embed = PROFILES["full"]["embed"]
+    return f"`full` profile ({embed['epochs']} epochs, patience {embed['patience']})"
 
 
 def artstyle(args: list[str], threads: int) -> str:
@@ -52,9 +80,8 @@ def artstyle(args: list[str], threads: int) -> str:
     return line
 
 
-def train_ae(data: str, out: Path, budget: int, arch: str, threads: int, fresh: bool) -> tuple[str, dict]:
-    flags = AE_FLAGS if arch == "spatial" else ["--size", "64", "--epochs", "400", "--patience", "0"]
-    args = ["embed", "train", "--data", data, "--arch", arch, *flags, "--time-budget", str(budget),
+def train_ae(data: str, out: Path, budget: str, arch: str, threads: int, fresh: bool) -> tuple[str, dict]:
+    args = ["embed", "train", "--data", data, "--arch", arch, *ARCH_FLAGS[arch], *budget_flags(budget),
             "--out", str(out), "--overwrite", "--no-progress"]
     line = shlex.join(["artstyle", "--threads", str(threads), *args])
     if fresh or not (out / "metrics.json").is_file():
@@ -62,10 +89,11 @@ def train_ae(data: str, out: Path, budget: int, arch: str, threads: int, fresh: 
     return line, json.loads((out / "metrics.json").read_text())
 
 
-def ae_row(name: str, arch: str, budget: int, m: dict) -> list[str]:
+def ae_row(name: str, arch: str, budget: str, m: dict) -> list[str]:
     ae, pca, init, tr = m["autoencoder"], m["pca_baseline"], m.get("linear_init"), m["training"]
     start = f"{init['psnr']:.2f}" if init else "-"
-    return [name, f"`{arch}`", f"{budget}", str(tr.get("epochs_run", "?")),
+    return [name, f"`{arch}`", budget_label(budget), f"{tr.get('train_seconds', float('nan')):.0f}",
+            f"{tr.get('epochs_run', '?')} (best {tr.get('best_epoch', '?')})",
             f"{ae['psnr']:.2f}", f"{ae['ssim']:.3f}", f"{pca['psnr']:.2f}", f"{pca['ssim']:.3f}", start,
             f"{ae['psnr'] - pca['psnr']:+.2f}", f"{m['n_images']} {m['split']}"]
 
@@ -126,42 +154,53 @@ def cluster_table(cmp: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(ROOT / ".cache" / "real_styles_data"), help="real-image benchmark root")
+    ap.add_argument("--data", default=".cache/real_styles_v2", help="real-image benchmark root (relative to the "
+                    "repository root; built by `python benchmarks/real_styles.py .cache/real_styles_v2`)")
     ap.add_argument("--builtin", default="builtin:0.3", help="built-in dataset spec for the comparison rows")
-    ap.add_argument("--budgets", default="120,300", help="comma-separated embed train budgets (s)")
+    ap.add_argument("--budgets", default="300,full", help="comma-separated embed train budgets: seconds, or full "
+                    "(the full profile's embed settings, no time limit); the first must be seconds")
     ap.add_argument("--clf-budget", type=int, default=120, help="classify train budget (s) for the classifier kind")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=str(ROOT / "runs" / "part2"))
+    ap.add_argument("--out", default="runs/part2-v2", help="where the runs go (relative to the current directory); "
+                    "steps whose outputs exist there are reused unless --fresh")
     ap.add_argument("--only", choices=("all", "ae", "cluster"), default="all")
     ap.add_argument("--fresh", action="store_true", help="rerun steps whose outputs exist")
     ap.add_argument("--doc", action="store_true", help="write the sections into docs/results.md")
     args = ap.parse_args(argv)
-    out, budgets = Path(args.out), [int(b) for b in args.budgets.split(",")]
+    out, budgets = Path(args.out), [b.strip() for b in args.budgets.split(",")]
+    if not budgets[0].isdigit() or not all(b.isdigit() or b == "full" for b in budgets):
+        ap.error(f"--budgets {args.budgets!r}: seconds or full, comma-separated, the first in seconds")
     this = "python benchmarks/part2_real.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    when = f"Machine: {machine()}; shared with other jobs, so the budgets bought fewer steps than on an idle one."
+    load = os.getloadavg()[0]
+    when = (f"Machine: {machine()}; load average {load:.1f} when the benchmark started (above the number of cores, "
+            "other jobs shared them and a budget in seconds bought fewer steps than on an idle machine).")
     if args.only in ("all", "ae"):
         rows, cmds = [], []
         for budget in budgets:
-            line, m = train_ae(args.data, out / f"ae-real-{budget}", budget, "spatial", args.threads, args.fresh)
-            rows.append(ae_row("real (12 styles)", "spatial", budget, m))
+            line, m = train_ae(args.data, out / f"ae-real-{budget}", budget, "grid", args.threads, args.fresh)
+            rows.append(ae_row("real (12 styles)", "grid", budget, m))
             cmds.append(line)
-        line, m = train_ae(args.data, out / f"ae-real-conv-{budgets[0]}", budgets[0], "conv", args.threads, args.fresh)
-        rows.append(ae_row("real (12 styles)", "conv", budgets[0], m))
-        cmds.append(line)
-        line, m = train_ae(args.builtin, out / f"ae-builtin-{budgets[0]}", budgets[0], "spatial", args.threads,
+        for arch in ("spatial", "conv"):
+            line, m = train_ae(args.data, out / f"ae-real-{arch}-{budgets[0]}", budgets[0], arch, args.threads,
+                               args.fresh)
+            rows.append(ae_row("real (12 styles)", arch, budgets[0], m))
+            cmds.append(line)
+        line, m = train_ae(args.builtin, out / f"ae-builtin-{budgets[0]}", budgets[0], "grid", args.threads,
                            args.fresh)
-        rows.append(ae_row(f"built-in ({args.builtin}, SYNTHETIC)", "spatial", budgets[0], m))
+        rows.append(ae_row(f"built-in ({args.builtin}, SYNTHETIC)", "grid", budgets[0], m))
         cmds.append(line)
-        head = ["data", "model", "budget (s)", "epochs", "AE PSNR", "AE SSIM", "PCA-256 PSNR", "PCA SSIM",
+        head = ["data", "model", "budget", "trained (s)", "epochs", "AE PSNR", "AE SSIM", "PCA-256 PSNR", "PCA SSIM",
                 "patch-PCA start PSNR", "AE - PCA (dB)", "scored on"]
-        table = "\n".join(["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * 8 + "---|"]
+        table = "\n".join(["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * 8 + "---|"]
                           + ["| " + " | ".join(r) + " |" for r in rows])
         body = (f"### Autoencoder against PCA at equal budgets\n\nProduced by: `{this}`, which runs:\n\n```sh\n"
                 + "\n".join(cmds) + "\n```\n\n" + when + "\n\nLatent size 256 everywhere (48x compression of a 64 px "
-                "image). The budget is wall-clock seconds for the whole `embed train` command, cache, patch-PCA start "
-                "and validation included; PCA's fit (on up to 2,000 training images) is not counted against it. "
-                "`patch-PCA start` is the spatial model before its first step: its linear path is the PCA of 16x16 "
-                "training patches (16 numbers each), and the non-linear path starts at zero.\n\n" + table)
+                "image). A budget in seconds is wall-clock time for the whole `embed train` command, cache, patch-PCA "
+                "start and validation included; the `full` profile's budget is epochs with early stopping, no time "
+                "limit. `trained (s)` is the time in the training loop. PCA's fit (on up to 2,000 training images) is "
+                "not counted against any budget. `patch-PCA start` is the `grid` or `spatial` model before its first "
+                "step: its linear path is the PCA of 16x16 training patches (16 numbers each), and the non-linear path "
+                "starts at zero. AE and PCA are scored on the validation images.\n\n" + table)
         if args.doc:
             update_section("part2-ae", body, doc=DOC)
         print(body)
@@ -169,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         for label, data, ae_budget in (("builtin", args.builtin, budgets[0]), ("real", args.data, budgets[-1])):
             ae_run = out / (f"ae-builtin-{ae_budget}" if label == "builtin" else f"ae-real-{ae_budget}")
             if not (ae_run / "metrics.json").is_file():
-                train_ae(data, ae_run, ae_budget, "spatial", args.threads, args.fresh)
+                train_ae(data, ae_run, ae_budget, "grid", args.threads, args.fresh)
             lines, cmp = cluster_part(label, data, out, ae_run, args.clf_budget, args.threads, args.fresh,
                                       ROOT / "docs" / "gallery" if args.doc else None)
             n = cmp["rows"][0]["n_points"]

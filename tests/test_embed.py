@@ -63,17 +63,18 @@ def test_autoencoder_shapes(size: int) -> None:
         model.encode(torch.zeros(1, 3, size + 16, size + 16))
     with pytest.raises(ValueError):
         build_autoencoder("conv", img_size=40)
-    assert set(AUTOENCODERS) == {"conv", "spatial"}
+    assert set(AUTOENCODERS) == {"conv", "spatial", "grid"}
 
 
-def test_spatial_autoencoder_shapes_crops_and_linear_start() -> None:
+@pytest.mark.parametrize("arch, channels", [("spatial", [8, 16, 32, 32]), ("grid", [8, 16, 32])])
+def test_patch_autoencoders_shapes_crops_and_linear_start(arch: str, channels: list[int]) -> None:
     torch.manual_seed(0)
-    model = build_autoencoder("spatial", latent_dim=64, img_size=32, width=8)
+    model = build_autoencoder(arch, latent_dim=64, img_size=32, width=8)
     assert (model.grid, model.k, model.stride) == (2, 16, 16)  # 64 numbers = 16 channels x 2 x 2
     x = torch.nn.functional.interpolate(torch.rand(6, 3, 4, 4) * 2 - 1, size=32, mode="bilinear")
     assert model.encode(x).shape == (6, 64) and model.decode(model.encode(x)).shape == x.shape
     assert model(x[..., :16, :16]).shape == (6, 3, 16, 16)  # fully convolutional: trains on crops
-    assert [f.shape[1] for f in model.features(x)] == [8, 16, 32, 32]
+    assert [f.shape[1] for f in model.features(x)] == channels
     with pytest.raises(ValueError):
         model.encode(torch.zeros(1, 3, 24, 24))
     # the non-linear paths start silent, so after init_linear the model *is* patch PCA
@@ -87,6 +88,51 @@ def test_spatial_autoencoder_shapes_crops_and_linear_start() -> None:
     assert 0 < explained <= 1 and torch.allclose(ours, pca, atol=1e-4)
 
 
+def _one_step_then_gradients(model: torch.nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Gradients of the reconstruction loss after one Adam step from the patch-PCA start."""
+    model.init_linear(x)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    for _ in range(2):
+        opt.zero_grad()
+        reconstruction_loss(model(x), x, "mse").mean().backward()
+        if not opt.state:
+            opt.step()
+    return {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+
+
+def test_grid_nonlinear_path_gets_gradients_where_spatial_gets_none() -> None:
+    """Issue 17's cause: in ``spatial`` the gradient has to pass two zero layers in a row (output layer, then each
+    residual block's last conv), so after a step its residual blocks still learn nothing; ``grid`` has one."""
+    torch.manual_seed(0)
+    x = torch.nn.functional.interpolate(torch.rand(8, 3, 4, 4) * 2 - 1, size=32, mode="bilinear")
+    spatial = _one_step_then_gradients(build_autoencoder("spatial", latent_dim=64, img_size=32, width=8), x)
+    assert spatial["decoder.1.body.0.0.weight"].abs().max() == 0  # a decoder residual block: still silent
+    grid_model = build_autoencoder("grid", latent_dim=64, img_size=32, width=8)
+    grads = _one_step_then_gradients(grid_model, x)
+    silent = [n for n, g in grads.items() if g is None or g.abs().max() == 0]
+    assert not silent, silent
+    assert not any(n.startswith(("lin_", "mean_patch")) for n in grads)  # the PCA path stays frozen
+
+
+def test_grid_training_improves_on_its_patch_pca_start() -> None:
+    """A few steps on smooth toy images lower the loss below the patch-PCA start (the linear path is frozen)."""
+    torch.manual_seed(0)
+    x = torch.nn.functional.interpolate(torch.rand(64, 3, 6, 6) * 2 - 1, size=32, mode="bicubic").clamp(-1, 1)
+    model = build_autoencoder("grid", latent_dim=16, img_size=32, width=8)
+    model.init_linear(x)
+    with torch.no_grad():
+        start = float(reconstruction_loss(model(x), x, "mse").mean())
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    for _ in range(30):
+        loss = reconstruction_loss(model(x), x, "mse").mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        final = float(reconstruction_loss(model(x), x, "mse").mean())
+    assert final < 0.8 * start, (start, final)
+
+
 def _discs(n: int, seed: int, size: int = 8, radius: float = 1.5) -> torch.Tensor:
     """Antialiased white discs on black at uniform random centres: ``(n, 3, size, size)`` in [-1, 1].
 
@@ -98,16 +144,17 @@ def _discs(n: int, seed: int, size: int = 8, radius: float = 1.5) -> torch.Tenso
     return ((radius + 0.5 - dist).clamp(0, 1)[:, None].repeat(1, 3, 1, 1)) * 2 - 1
 
 
-def test_autoencoder_beats_pca_on_a_nonlinear_manifold() -> None:
-    """Discs at (x, y) with a 2-d latent: PCA-2 blurs them, a tiny spatial autoencoder learns the positions."""
+@pytest.mark.parametrize("arch", ["spatial", "grid"])
+def test_autoencoder_beats_pca_on_a_nonlinear_manifold(arch: str) -> None:
+    """Discs at (x, y) with a 2-d latent: PCA-2 blurs them, a tiny autoencoder learns the positions."""
     torch.manual_seed(0)
     train, test = _discs(512, seed=0), _discs(128, seed=1)
     mean = train.flatten(1).mean(0)
     comps = torch.linalg.svd(train.flatten(1) - mean, full_matrices=False)[2][:2]  # PCA-2
     pca_rec = ((test.flatten(1) - mean) @ comps.T @ comps + mean).view_as(test).clamp(-1, 1)
-    model = build_autoencoder("spatial", latent_dim=2, img_size=8, width=8)
+    model = build_autoencoder(arch, latent_dim=2, img_size=8, width=8)
     model.init_linear(train)  # starts as PCA-2 (one 8x8 patch per image)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
     for _ in range(60):
         batch = train[torch.randint(0, len(train), (64,))]
         loss = reconstruction_loss(model(batch), batch, "mse").mean()
@@ -170,7 +217,7 @@ def test_train_writes_complete_run_and_reloads(trained: tuple[Path, Path]) -> No
         assert (run / name).is_file(), name
     assert (run / "figures" / "reconstructions.png").read_bytes() == (run / "figures" / "recon_epoch2.png").read_bytes()
     cfg = read_json(run / "config.json")
-    assert cfg["model"] == {"arch": "spatial", "latent_dim": 16, "img_size": 32, "width": 8}
+    assert cfg["model"] == {"arch": "grid", "latent_dim": 16, "img_size": 32, "width": 8}
     assert read_json(run / "classes.json")["classes"] == ["Baroque", "Pop_Art"]
     records = read_jsonl(run / "metrics.jsonl")
     assert [r["epoch"] for r in records] == [1, 2]
@@ -208,7 +255,7 @@ def test_train_via_cli_and_errors(folder: Path) -> None:
         train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "size": 40}))
     with pytest.raises(ArtstyleError, match="--train-crop 16: choose a multiple of 32"):  # latent 16 at 32 px: one 32 px cell
         train_autoencoder(EmbedTrainConfig(data=str(folder), **FAST, train_crop=16))
-    with pytest.raises(ArtstyleError, match="--train-crop 16 needs --arch spatial"):
+    with pytest.raises(ArtstyleError, match="--train-crop 16 needs --arch grid or spatial"):
         train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "arch": "conv"}, train_crop=16))
     with pytest.raises(ArtstyleError, match="not an `artstyle embed train` run"):
         _fake_classifier_run(folder.parent)

@@ -5,7 +5,7 @@ Usage::
     artstyle embed train --data builtin:0.1 --size 64 --epochs 3
     artstyle embed export --data builtin:0.1 --kind ae --run runs/embed/<ts>-conv-d256
     artstyle embed export --data builtin:0.1 --kind color-hist --split test
-    artstyle embed export --data builtin:0.1 --kind ae-style --run runs/embed/<ts>-spatial-d256 --split test
+    artstyle embed export --data builtin:0.1 --kind ae-style --run runs/embed/<ts>-grid-d256 --split test
 """
 
 from __future__ import annotations

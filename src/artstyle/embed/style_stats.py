@@ -7,15 +7,16 @@ Usage::
     style_vector(model, x, levels=3)               # float (N, 3, S, S) in [-1, 1] -> (N, 2 * sum C_l)
 
 Huang & Belongie (AdaIN, 2017) and Gatys et al. (2016) describe a style by the statistics of a network's
-feature maps, with the layout averaged away: here the per-channel mean and standard deviation of the
-autoencoder encoder's first ``levels`` stride-2 stages. Every image is cut into a grid of crops at the
+feature maps, with the layout averaged away: here the per-channel mean and standard deviation of the first
+``levels`` maps of the autoencoder's ``features`` (``grid``: at 1/4, 1/8 and 1/16 of the crop; ``spatial``: its
+first three stride-2 stages, at 1/2, 1/4 and 1/8). Every image is cut into a grid of crops at the
 resolution the model was trained at (``size / S`` per side, from a cache ``size`` px large, so the crops keep
 finer brushwork than the whole downscaled image), each crop and its mirror image is encoded, and the
 statistics are averaged over all of them. Pooling over mirrored crops makes the vector exactly invariant to
 a horizontal flip of the image; pooling over positions makes it insensitive to layout.
 
-Dimension and cost: 2 x (C1 + C2 + C3); 448 for the default width 32 (32 + 64 + 128 channels), 224 at width
-16, against the ``ae`` latents' 256. Clustering standardises and reduces every kind to ``--pca-dim`` (50)
+Dimension and cost: 2 x (C1 + C2 + C3); 448 for either model at the default width 32 (32 + 64 + 128 channels),
+224 at width 16, against the ``ae`` latents' 256. Clustering standardises and reduces every kind to ``--pca-dim`` (50)
 first, so only that PCA step grows with it. Encoding costs 2 x (size / S)^2 encoder passes per image (8 at
 the default 2x size), but only through the first three stages.
 """
@@ -34,8 +35,8 @@ from artstyle.inference import on_device, run_precision
 from artstyle.runs import find_run
 
 STYLE_LEVELS = 3
-"""Encoder stages whose statistics make the style vector (the deepest, at 1/16 of the crop, has too few
-positions for a stable standard deviation)."""
+"""Encoder maps whose statistics make the style vector (deeper maps have too few positions for a stable
+standard deviation; ``grid``'s third, at 1/16 of a 64 px crop, already has only 16)."""
 
 CROP_GRID = 2
 """Default crops per side: the export cache is ``CROP_GRID`` times the run's size."""

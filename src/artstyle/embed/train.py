@@ -58,8 +58,9 @@ def _check_config(cfg: EmbedTrainConfig) -> None:
         raise ArtstyleError(f"--latent-dim {cfg.latent_dim}: choose a positive size, e.g. 256")
     if cfg.width < 1:
         raise ArtstyleError(f"--width {cfg.width}: choose a positive channel width, e.g. 32")
-    if cfg.train_crop and cfg.arch != "spatial":
-        raise ArtstyleError(f"--train-crop {cfg.train_crop} needs --arch spatial (the {cfg.arch} model takes whole images only)")
+    if cfg.train_crop and cfg.arch == "conv":
+        raise ArtstyleError(f"--train-crop {cfg.train_crop} needs --arch grid or spatial (the conv model takes whole "
+                            "images only)")
     if cfg.train_crop:
         from artstyle.models.autoencoder import latent_grid
 
@@ -99,7 +100,9 @@ def train_autoencoder(cfg: EmbedTrainConfig) -> Path:
 
     if cfg.resume:
         run = find_run(cfg.resume)
-        saved = read_json(run / "config.json")["config"]
+        recorded = read_json(run / "config.json")
+        # the architecture the weights were built with, also for runs from before --arch's default changed
+        saved = {**recorded["config"], "arch": recorded.get("model", {}).get("arch", recorded["config"].get("arch"))}
         cfg = EmbedTrainConfig(**{**saved, "resume": cfg.resume, "progress": cfg.progress})
     _check_config(cfg)
     with main_process_first():
@@ -142,7 +145,7 @@ def train_autoencoder(cfg: EmbedTrainConfig) -> Path:
 
 
 def _init_linear(model: torch.nn.Module, cache: Any, cfg: EmbedTrainConfig, val_rows: np.ndarray) -> dict | None:
-    """Start a ``spatial`` model's linear path at the patch PCA of up to ``--pca-samples`` training images.
+    """Start a ``grid`` or ``spatial`` model's linear path at the patch PCA of up to ``--pca-samples`` training images.
 
     Returns the scores of that starting point on the validation images (what training has to improve on),
     with ``seconds`` (counted in the time budget) and ``explained_variance``; None for other architectures."""

@@ -7,8 +7,11 @@ Usage::
     recon = model.decode(z)      # (N, 3, 64, 64) in [-1, 1] (tanh)
     recon = model(x)             # encode then decode
 
-``spatial`` (:class:`SpatialAutoencoder`, the default of ``embed train``) is fully convolutional: its latent is a
-small ``(k, g, g)`` map whose linear path starts from a patch PCA. ``conv``, the older dense-bottleneck model:
+``grid`` (:class:`GridAutoencoder`, the default of ``embed train``) and ``spatial`` (:class:`SpatialAutoencoder`,
+the default before issue 17) are fully convolutional: the latent is a small ``(k, g, g)`` map whose linear path
+starts from a patch PCA; ``grid`` keeps it frozen and learns a non-linear correction at the grid's resolution
+(``spatial``'s full-resolution correction barely trained, see :class:`GridAutoencoder`). ``conv``, the older
+dense-bottleneck model:
 four stride-2 stages halve the image to ``img_size / 16``, a linear layer maps the flattened feature map to the
 latent vector, and the decoder mirrors it with nearest-neighbour upsampling + 3x3 convolutions (no transposed
 convolutions, which leave checkerboard artefacts). At ``width=32``, ``latent_dim=256`` and 64 px it has about 4.7M
@@ -134,28 +137,12 @@ def latent_grid(latent_dim: int, img_size: int, min_channels: int = 16) -> int:
     return g
 
 
-class SpatialAutoencoder(nn.Module):
-    """A fully convolutional autoencoder whose latent is a small map ``(k, g, g)`` with ``k*g*g = D``.
+class _PatchCodec(nn.Module):
+    """The linear path shared by ``spatial`` and ``grid``: a ``P x P`` stride-``P`` convolution in, its transpose
+    out, plus a mean patch; :meth:`init_linear` sets it to the PCA of training patches. Sets ``grid`` (g),
+    ``k`` (latent channels, ``k*g*g = D``) and ``stride`` (P = ``img_size / g``)."""
 
-    Two paths share the latent: a linear patch codec (a ``P x P`` stride-``P`` convolution in, its transpose
-    out, P = ``img_size / g``; :meth:`init_linear` sets it to the PCA of training patches) and a non-linear
-    convolutional encoder/decoder whose output layers start at zero, so training begins at patch PCA and
-    only the non-linear part has to be learnt. Weights are shared across positions, so each image teaches
-    the codec ``g*g`` patches: on a few hundred images that generalises where global PCA and a dense
-    bottleneck (``conv``) overfit. At D=256 and 64 px the latent is 16 x 4 x 4 (each 16x16 patch in 16
-    numbers). Fully convolutional: it trains on crops (multiples of P) and reconstructs whole images.
-    No normalisation layers: training and evaluation compute the same function.
-
-    Args:
-        latent_dim: D, the number of numbers per ``img_size`` image.
-        img_size: the size D refers to: a power of two times the grid g (see :func:`latent_grid`).
-        width: channels at half resolution; deeper stages get ``2*width`` and ``4*width`` (capped there).
-
-    Shapes: ``encode (N, 3, S, S) -> (N, D)``, ``decode (N, D) -> (N, 3, S, S)``, ``forward`` keeps the shape;
-    images in [-1, 1] (outputs clamped to it outside training).
-    """
-
-    def __init__(self, latent_dim: int = 256, img_size: int = 64, width: int = 32) -> None:
+    def __init__(self, latent_dim: int, img_size: int, width: int) -> None:
         super().__init__()
         if latent_dim < 1 or width < 1 or img_size < 4 or img_size % 4:
             raise ValueError(f"latent_dim, width must be positive and img_size a multiple of 4, got "
@@ -163,31 +150,13 @@ class SpatialAutoencoder(nn.Module):
         self.latent_dim, self.img_size, self.width = latent_dim, img_size, width
         self.grid = latent_grid(latent_dim, img_size)
         self.k = latent_dim // (self.grid * self.grid)
-        levels = (img_size // self.grid).bit_length() - 1
-        if self.k * self.grid ** 2 != latent_dim or 2 ** levels * self.grid != img_size:
+        self.levels = (img_size // self.grid).bit_length() - 1
+        if self.k * self.grid ** 2 != latent_dim or 2 ** self.levels * self.grid != img_size:
             raise ValueError(f"latent_dim {latent_dim} does not tile img_size {img_size} (needs a power-of-two grid)")
-        self.stride = p = 2 ** levels
-        stem = max(8, width // 2)
-        chans = [stem] + [min(4 * width, width * 2 ** i) for i in range(levels)]
+        self.stride = p = 2 ** self.levels
         self.lin_enc = nn.Conv2d(3, self.k, p, stride=p)
         self.lin_dec = nn.ConvTranspose2d(self.k, 3, p, stride=p, bias=False)
         self.mean_patch = nn.Parameter(torch.zeros(1, 3, p, p))
-        enc: list[nn.Module] = [_act_conv(3, stem)]
-        for level, (c_in, c_out) in enumerate(zip(chans[:-1], chans[1:])):
-            # residual blocks only from quarter resolution down, where they are cheap
-            enc.append(nn.Sequential(_act_conv(c_in, c_out, stride=2, kernel=4),
-                                     *([_Residual(c_out)] if level >= 1 else [])))
-        self.encoder = nn.Sequential(*enc)
-        self.to_latent = nn.Conv2d(chans[-1], self.k, 1)
-        dec: list[nn.Module] = [_act_conv(self.k, chans[-1]), _Residual(chans[-1])]
-        for level, (c_in, c_out) in enumerate(zip(chans[:0:-1], chans[-2::-1])):
-            dec += [nn.Upsample(scale_factor=2, mode="nearest"), _act_conv(c_in, c_out)]
-            dec += [_Residual(c_out)] if level < levels - 2 else []
-        self.decoder = nn.Sequential(*dec)
-        self.to_rgb = nn.Conv2d(stem, 3, 3, padding=1)
-        for layer in (self.to_latent, self.to_rgb):  # the non-linear paths start silent
-            nn.init.zeros_(layer.weight)
-            nn.init.zeros_(layer.bias)
 
     @torch.no_grad()
     def init_linear(self, images: torch.Tensor) -> float:
@@ -209,20 +178,14 @@ class SpatialAutoencoder(nn.Module):
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] % self.stride or x.shape[-2] % self.stride:
             raise ValueError(f"expected images (N, 3, H, W) with H, W multiples of {self.stride}, got {tuple(x.shape)}")
 
-    def encode_map(self, x: torch.Tensor) -> torch.Tensor:
-        """Images ``(N, 3, H, W)`` -> latent maps ``(N, k, H/P, W/P)``."""
-        self._check(x)
-        return self.lin_enc(x) + self.to_latent(self.encoder(x))
+    def linear_decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The linear path's image ``(N, 3, h*P, w*P)`` of latent maps ``(N, k, h, w)``."""
+        h, w = z.shape[-2:]
+        return self.lin_dec(z) + self.mean_patch.repeat(1, 1, h, w)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images ``(N, 3, S, S)`` in [-1, 1] -> latent vectors ``(N, D)`` (the flattened latent map)."""
         return self.encode_map(x).flatten(1)
-
-    def decode_map(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent maps ``(N, k, h, w)`` -> images ``(N, 3, h*P, w*P)``."""
-        h, w = z.shape[-2:]
-        out = self.lin_dec(z) + self.mean_patch.repeat(1, 1, h, w) + self.to_rgb(self.decoder(z))
-        return out if self.training else out.clamp(-1, 1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent vectors ``(N, D)`` -> images ``(N, 3, S, S)``."""
@@ -231,6 +194,60 @@ class SpatialAutoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction ``(N, 3, H, W)`` of ``x`` ``(N, 3, H, W)`` (any multiple of P)."""
         return self.decode_map(self.encode_map(x))
+
+
+class SpatialAutoencoder(_PatchCodec):
+    """A fully convolutional autoencoder whose latent is a small map ``(k, g, g)`` with ``k*g*g = D``.
+
+    Two paths share the latent: a linear patch codec (a ``P x P`` stride-``P`` convolution in, its transpose
+    out, P = ``img_size / g``; :meth:`init_linear` sets it to the PCA of training patches) and a non-linear
+    convolutional encoder/decoder whose output layers start at zero, so training begins at patch PCA and
+    only the non-linear part has to be learnt. Weights are shared across positions, so each image teaches
+    the codec ``g*g`` patches: on a few hundred images that generalises where global PCA and a dense
+    bottleneck (``conv``) overfit. At D=256 and 64 px the latent is 16 x 4 x 4 (each 16x16 patch in 16
+    numbers). Fully convolutional: it trains on crops (multiples of P) and reconstructs whole images.
+    No normalisation layers: training and evaluation compute the same function.
+
+    Args:
+        latent_dim: D, the number of numbers per ``img_size`` image.
+        img_size: the size D refers to: a power of two times the grid g (see :func:`latent_grid`).
+        width: channels at half resolution; deeper stages get ``2*width`` and ``4*width`` (capped there).
+
+    Shapes: ``encode (N, 3, S, S) -> (N, D)``, ``decode (N, D) -> (N, 3, S, S)``, ``forward`` keeps the shape;
+    images in [-1, 1] (outputs clamped to it outside training).
+    """
+
+    def __init__(self, latent_dim: int = 256, img_size: int = 64, width: int = 32) -> None:
+        super().__init__(latent_dim, img_size, width)
+        levels = self.levels
+        stem = max(8, width // 2)
+        chans = [stem] + [min(4 * width, width * 2 ** i) for i in range(levels)]
+        enc: list[nn.Module] = [_act_conv(3, stem)]
+        for level, (c_in, c_out) in enumerate(zip(chans[:-1], chans[1:])):
+            # residual blocks only from quarter resolution down, where they are cheap
+            enc.append(nn.Sequential(_act_conv(c_in, c_out, stride=2, kernel=4),
+                                     *([_Residual(c_out)] if level >= 1 else [])))
+        self.encoder = nn.Sequential(*enc)
+        self.to_latent = nn.Conv2d(chans[-1], self.k, 1)
+        dec: list[nn.Module] = [_act_conv(self.k, chans[-1]), _Residual(chans[-1])]
+        for level, (c_in, c_out) in enumerate(zip(chans[:0:-1], chans[-2::-1])):
+            dec += [nn.Upsample(scale_factor=2, mode="nearest"), _act_conv(c_in, c_out)]
+            dec += [_Residual(c_out)] if level < levels - 2 else []
+        self.decoder = nn.Sequential(*dec)
+        self.to_rgb = nn.Conv2d(stem, 3, 3, padding=1)
+        for layer in (self.to_latent, self.to_rgb):  # the non-linear paths start silent
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def encode_map(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``(N, 3, H, W)`` -> latent maps ``(N, k, H/P, W/P)``."""
+        self._check(x)
+        return self.lin_enc(x) + self.to_latent(self.encoder(x))
+
+    def decode_map(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent maps ``(N, k, h, w)`` -> images ``(N, 3, h*P, w*P)``."""
+        out = self.linear_decode(z) + self.to_rgb(self.decoder(z))
+        return out if self.training else out.clamp(-1, 1)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The non-linear encoder's maps after each stride-2 stage: ``[(N, C_l, H/2^l, W/2^l)]``."""
@@ -242,9 +259,99 @@ class SpatialAutoencoder(nn.Module):
         return maps
 
 
+class _GridResidual(nn.Module):
+    """``x + conv(act(conv(act(x))))`` at the latent grid, shape ``(N, C, h, w)`` kept (default init: no zero
+    layer inside, so every layer gets a gradient as soon as the output layer has moved once)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c, c, 3, padding=1), nn.LeakyReLU(0.2),
+                                  nn.Conv2d(c, c, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class GridAutoencoder(_PatchCodec):
+    """The patch-PCA codec of ``spatial`` plus a non-linear residual path that does its work at the latent grid.
+
+    Why (issue 17): ``spatial``'s non-linear path did not learn in CPU budgets. Its gradient has to pass two
+    zero-initialised layers in a row (the output layer, then each residual block's last conv), the PCA code
+    is already least-squares optimal for the linear decoder (so the encoder gets no gradient until the
+    decoder has learnt something), the decoder sees the PCA coefficients unscaled (hundreds of times larger
+    than its weights expect), and its thin full-resolution layers make each step slow. Here:
+
+    - the encoder folds each 4x4 pixel block into channels (pixel unshuffle), then halves with stride-2
+      convolutions down to the grid (``width``, ``2*width``, then ``4*width`` channels), then ``blocks``
+      residual blocks and a 1x1 convolution to a correction of the latent (scaled per channel like the codes);
+    - the decoder divides the latent by the per-channel spread of the PCA codes (``z_scale``, set by
+      :meth:`init_linear`), runs a 3x3 convolution and ``blocks`` residual blocks at the grid, and a 1x1
+      convolution to ``3 P^2`` values per cell that pixel shuffle (Shi et al. 2016) lays out as the cell's
+      ``P x P`` patch; its 3x3 convolutions let a patch use its neighbours' codes (no blocking);
+    - only the two output layers start at zero (the model starts exactly at patch PCA), nothing behind them;
+    - the linear path is frozen at the PCA (Adam's first steps at the network's learning rate moved it off its
+      optimum by more than the non-linear path gained).
+
+    At width 32, D=256 and 64 px: 1.5M parameters (25k of them the frozen linear path), about 30M multiply-adds
+    per image, most of them in matrix-sized convolutions on the 4x4 grid, which CPUs run efficiently.
+
+    Args are those of :class:`SpatialAutoencoder`; ``blocks`` residual blocks on each side.
+    Shapes: as :class:`SpatialAutoencoder`; :meth:`features` returns the maps at 1/4, 1/8, ... of the input.
+    """
+
+    def __init__(self, latent_dim: int = 256, img_size: int = 64, width: int = 32, blocks: int = 2) -> None:
+        super().__init__(latent_dim, img_size, width)
+        for param in (self.lin_enc.weight, self.lin_enc.bias, self.lin_dec.weight, self.mean_patch):
+            param.requires_grad_(False)
+        self.register_buffer("z_scale", torch.ones(1, self.k, 1, 1))
+        self.fold = min(4, self.stride)
+        chans = [width] + [min(4 * width, width * 2 ** (i + 1)) for i in range(self.levels - 2)]
+        stages: list[nn.Module] = [_act_conv(3 * self.fold ** 2, chans[0])]
+        stages += [_act_conv(c_in, c_out, stride=2, kernel=4) for c_in, c_out in zip(chans[:-1], chans[1:])]
+        self.encoder = nn.ModuleList(stages)
+        wide = 4 * width
+        self.enc_blocks = nn.Sequential(nn.Conv2d(chans[-1], wide, 1), *[_GridResidual(wide) for _ in range(blocks)],
+                                        nn.LeakyReLU(0.2))
+        self.to_latent = nn.Conv2d(wide, self.k, 1)
+        self.decoder = nn.Sequential(nn.Conv2d(self.k, wide, 3, padding=1), *[_GridResidual(wide) for _ in range(blocks)],
+                                     nn.LeakyReLU(0.2))
+        self.to_patch = nn.Conv2d(wide, 3 * self.stride ** 2, 1)
+        for layer in (self.to_latent, self.to_patch):  # the non-linear path starts silent
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    @torch.no_grad()
+    def init_linear(self, images: torch.Tensor) -> float:
+        explained = super().init_linear(images)
+        codes = self.lin_enc(images.float())
+        self.z_scale.copy_(codes.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-3))
+        return explained
+
+    def encode_map(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``(N, 3, H, W)`` -> latent maps ``(N, k, H/P, W/P)``."""
+        h = self.features(x)[-1]
+        return self.lin_enc(x) + self.to_latent(self.enc_blocks(h)) * self.z_scale
+
+    def decode_map(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent maps ``(N, k, h, w)`` -> images ``(N, 3, h*P, w*P)``."""
+        residual = F.pixel_shuffle(self.to_patch(self.decoder(z / self.z_scale)), self.stride)
+        out = self.linear_decode(z) + residual
+        return out if self.training else out.clamp(-1, 1)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The non-linear encoder's maps: ``[(N, C_l, H/(4*2^l), W/(4*2^l))]`` for l = 0, 1, ... down to the grid."""
+        self._check(x)
+        maps, h = [], F.pixel_unshuffle(x, self.fold)
+        for stage in self.encoder:
+            h = stage(h)
+            maps.append(h)
+        return maps
+
+
 AUTOENCODERS: dict[str, Callable[..., nn.Module]] = {
     "conv": lambda latent_dim, img_size, width=32: ConvAutoencoder(latent_dim, img_size, width),
     "spatial": lambda latent_dim, img_size, width=32: SpatialAutoencoder(latent_dim, img_size, width),
+    "grid": lambda latent_dim, img_size, width=32: GridAutoencoder(latent_dim, img_size, width),
 }
 """Architecture name -> factory ``(latent_dim, img_size, width) -> model``."""
 
@@ -256,4 +363,4 @@ def build_autoencoder(arch: str = "conv", latent_dim: int = 256, img_size: int =
     return AUTOENCODERS[arch](latent_dim=latent_dim, img_size=img_size, width=width)
 
 
-__all__ = ["AUTOENCODERS", "ConvAutoencoder", "SpatialAutoencoder", "build_autoencoder", "latent_grid"]
+__all__ = ["AUTOENCODERS", "ConvAutoencoder", "GridAutoencoder", "SpatialAutoencoder", "build_autoencoder", "latent_grid"]
