@@ -20,9 +20,9 @@ from typing import Any
 from artstyle.stylize.config import StylizeConfig
 
 _LAZY = {
-    "StylizeTask": "task", "gram": "task", "style_grams": "task", "mean_codes": "task",
+    "StylizeTask": "task", "gram": "task", "gram_scales": "task", "style_grams": "task", "mean_codes": "task",
     "train_stylizer": "train", "style_mean_images": "train", "init_from_autoencoder": "train",
-    "load_stylizer": "load", "stylize_arrays": "load",
+    "load_stylizer": "load", "stylize_arrays": "load", "stylize_image": "load",
     "render": "rendering", "resolve_styles": "rendering", "expand_images": "rendering",
     "evaluate_stylizer": "evaluate", "evaluate_pairs": "evaluate", "evaluation_markdown": "evaluate",
     "evaluation_grid": "evaluate", "classifier_outputs": "evaluate", "cosine_distance": "evaluate",

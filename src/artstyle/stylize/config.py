@@ -38,9 +38,15 @@ class StylizeConfig(TrainSettings):
     w_gram: float = opt(1.0, "Weight of the Gram-matrix loss against the target style's mean Gram matrices "
                         "(needs a resnet classifier; 0 = off).")
     w_content: float = opt(0.5, "Weight of the classifier-feature content loss on re-renderings (0 = off).")
+    w_adv: float = opt(0.0, "Weight of the adversarial loss from a style-conditional PatchGAN discriminator trained "
+                       "from scratch alongside (hinge loss, projection-conditioned; 0 = off, no discriminator). Its "
+                       "weights are saved as discriminator.safetensors; --resume reloads them (its Adam restarts).")
     ema: float = opt(0.9, "mean-latent: momentum of the per-batch moving average of each style's mean code "
                      "(recomputed exactly over the training set after every epoch).")
     augment: bool = opt(True, "Random horizontal flips during training.")
+    crop_size: int = opt(0, "Train on random square crops of this side (px) of the --size images, at their native "
+                         "resolution (a multiple of 4; 0 = whole images). Fewer pixels per step: several times "
+                         "faster; the network, fully convolutional, still renders whole images of any size.")
     eval_pairs: int = opt(500, "Mismatched (test image, target style) pairs for the final evaluation.")
     lr: float = opt(1e-3, "Peak AdamW learning rate (after warmup, then cosine decay).")
     weight_decay: float = opt(0.0, "AdamW weight decay (not applied to biases and norms).")

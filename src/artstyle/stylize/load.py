@@ -63,4 +63,31 @@ def stylize_arrays(model: torch.nn.Module, images: np.ndarray, targets: np.ndarr
     return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.uint8)
 
 
-__all__ = ["load_stylizer", "stylize_arrays"]
+@torch.no_grad()
+def stylize_image(model: torch.nn.Module, image: np.ndarray, targets: np.ndarray, batch_size: int = 16, *,
+                  precision: str | None = None, device: Any = None) -> np.ndarray:
+    """Re-render ONE uint8 image ``(H, W, 3)`` of any size in each style of ``targets (k,)`` -> ``(k, H, W, 3)``.
+
+    The network is fully convolutional but halves the size twice: the image is padded by reflection on the
+    right and bottom to multiples of 4 and the result cropped back, so any aspect ratio and size render.
+    """
+    import torch.nn.functional as F
+
+    place = on_device(model, precision, device)
+    h, w = image.shape[:2]
+    targets = np.asarray(targets)
+    x = place.images(image[None])
+    pad_h, pad_w = -h % 4, -w % 4
+    if pad_h or pad_w:
+        mode = "reflect" if pad_h < h and pad_w < w else "replicate"  # reflect needs the padding < the side
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+    out = []
+    with place.autocast():
+        for start in range(0, len(targets), batch_size):
+            t = place.labels(targets[start:start + batch_size])
+            y = model(x.expand(len(t), -1, -1, -1), t)[..., :h, :w]
+            out.append(to_uint8(y).permute(0, 2, 3, 1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, h, w, 3), np.uint8)
+
+
+__all__ = ["load_stylizer", "stylize_arrays", "stylize_image"]

@@ -29,7 +29,7 @@ from artstyle.figures import save_png
 from artstyle.figures.grids import captioned_grid
 from artstyle.runs import run_stage, write_config
 from artstyle.styles import display_name
-from artstyle.stylize.load import load_stylizer, stylize_arrays
+from artstyle.stylize.load import load_stylizer, stylize_image
 
 RENDER_STAGE = "stylize-render"
 
@@ -137,12 +137,58 @@ def _record_render(dest: Path, command: str, payload: dict[str, Any]) -> None:
     write_config(dest, RENDER_STAGE, command, payload)
 
 
-def _decode_inputs(paths: Sequence[Path], size: int, policy: str) -> tuple[list[np.ndarray], list[str], list[dict]]:
-    """Decoded uint8 ``(S, S, 3)`` images and their stems, and ``{"path", "reason"}`` for each unreadable one."""
+MAX_ASPECT = 4.0
+"""Rendering keeps a photo's aspect ratio up to this long/short side ratio (a longer panorama is squashed to it)."""
+
+
+def decode_keep_aspect(data: bytes, size: int) -> np.ndarray:
+    """Decode ``data`` to uint8 ``(h, w, 3)`` with its aspect ratio: the short side ``size`` px, as in training.
+
+    Through the cache's ``decode_image`` (its safety limits, EXIF rotation): ``squash``-decoded at the long side,
+    then resized to the true aspect ratio (read, EXIF orientation included, from the header).
+    """
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # rotated by 90 degrees: decode_image transposes it
+                w, h = h, w
+    except Exception:  # noqa: BLE001 - unreadable: decode_image below says why, in its own words
+        return decode_image(data, size, "center-crop")
+    ratio = min(max(w, h) / max(1, min(w, h)), MAX_ASPECT)
+    long_side = max(size, round(size * ratio))
+    square = decode_image(data, long_side, "squash")
+    if w == h:
+        return square
+    shape = (long_side, size) if w > h else (size, long_side)  # PIL's (width, height)
+    return np.asarray(Image.fromarray(square).resize(shape, Image.Resampling.BICUBIC, reducing_gap=3.0))
+
+
+def _fit_square(image: np.ndarray, size: int) -> np.ndarray:
+    """uint8 ``(h, w, 3)`` fitted inside a white ``(size, size, 3)`` square (a grid cell)."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    if (h, w) == (size, size):
+        return image
+    scale = size / max(h, w)
+    small = Image.fromarray(image).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                          Image.Resampling.BICUBIC, reducing_gap=3.0)
+    cell = Image.new("RGB", (size, size), (255, 255, 255))
+    cell.paste(small, ((size - small.width) // 2, (size - small.height) // 2))
+    return np.asarray(cell)
+
+
+def _decode_inputs(paths: Sequence[Path], size: int) -> tuple[list[np.ndarray], list[str], list[dict]]:
+    """Decoded uint8 ``(h, w, 3)`` images (short side ``size``, their own aspect ratio) and their stems, and
+    ``{"path", "reason"}`` for each unreadable one."""
     decoded, stems, skipped = [], [], []
     for path in paths:
         try:
-            decoded.append(decode_image(Path(path).read_bytes(), size, policy))
+            decoded.append(decode_keep_aspect(Path(path).read_bytes(), size))
             stems.append(Path(path).stem)
         except (OSError, DecodeError) as exc:
             reason = str(exc) if isinstance(exc, DecodeError) else f"cannot read: {exc.strerror or exc}"
@@ -150,8 +196,8 @@ def _decode_inputs(paths: Sequence[Path], size: int, policy: str) -> tuple[list[
     return decoded, stems, skipped
 
 
-def _save_singles(outputs: np.ndarray, stems: list[str], names: list[str], dest: Path) -> list[Path]:
-    """Save ``outputs (n, k, S, S, 3)`` as ``<stem>__<Style>.png``, one per (input, style)."""
+def _save_singles(outputs: Sequence[np.ndarray], stems: list[str], names: list[str], dest: Path) -> list[Path]:
+    """Save ``outputs[i]: (k, h_i, w_i, 3)`` as ``<stem>__<Style>.png``, one per (input, style)."""
     files, used = [], set()
     for i, stem in enumerate(stems):
         stem = _safe_stem(stem)
@@ -160,7 +206,7 @@ def _save_singles(outputs: np.ndarray, stems: list[str], names: list[str], dest:
             unique, j = f"{stem}-{j}", j + 1
         used.add(unique)
         for j, name in enumerate(names):
-            files.append(save_png(outputs[i, j], dest / f"{unique}__{_safe_stem(name)}.png"))
+            files.append(save_png(outputs[i][j], dest / f"{unique}__{_safe_stem(name)}.png"))
     return files
 
 
@@ -168,8 +214,9 @@ def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] 
            out: str | Path | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Re-render each image in each style. Writes ``grid.png`` and ``<stem>__<Style>.png`` into ``out``.
 
-    The grid has one row per readable input: the input (decoded and resized as in training) first, then one
-    column per style, rendered on the accelerator's device under the run's precision (``stylize_arrays``).
+    Each image renders at its own aspect ratio, its short side at the training size (``decode_keep_aspect``,
+    ``stylize_image``), on the accelerator's device under the run's precision. The grid has one row per
+    readable input: the input first, then one column per style, each fitted into a square cell.
     Returns ``{"out", "grid", "files", "skipped", "styles", "layout"}``; unreadable
     inputs are skipped and listed in ``skipped`` with the reason. An existing, non-empty ``out`` is refused
     unless ``overwrite`` (see ``_explicit_out``).
@@ -180,19 +227,17 @@ def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] 
         _explicit_out(Path(out), info["run"], overwrite)
     idx = resolve_styles(styles, info["classes"])
     names = [info["classes"][t] for t in idx]
-    decoded, stems, skipped = _decode_inputs(expand_images(images), info["size"], info["policy"])
+    decoded, stems, skipped = _decode_inputs(expand_images(images), info["size"])
     if not decoded:
         raise ArtstyleError("--images: no readable image among the inputs ("
                             + "; ".join(f"{s['path']}: {s['reason']}" for s in skipped) + ")" if skipped
                             else "--images: no input images given")
     dest = _explicit_out(Path(out), info["run"], overwrite, clear=True) if out else _fresh_dir(info["run"] / "renders")
     dest.mkdir(parents=True, exist_ok=True)
-    x = np.stack(decoded)
-    n, k = len(x), len(idx)
-    outputs = stylize_arrays(model, np.repeat(x, k, axis=0), np.tile(np.asarray(idx), n),
-                             precision=info["precision"]).reshape(n, k, *x.shape[1:])
+    outputs = [stylize_image(model, image, np.asarray(idx), precision=info["precision"]) for image in decoded]
     files = _save_singles(outputs, stems, names, dest)
-    cells = np.concatenate([x[:, None], outputs], axis=1)
+    size = info["size"]  # grid cells: each image and its renderings fitted into the training size
+    cells = np.stack([[_fit_square(im, size) for im in [image, *out]] for image, out in zip(decoded, outputs)])
     grid, layout = captioned_grid(cells, headers=["Original"] + [display_name(name) for name in names],
                                   synthetic=info["synthetic"])
     grid_path = save_png(grid, dest / "grid.png")

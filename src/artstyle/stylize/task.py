@@ -11,9 +11,15 @@ Per batch and per image, a target style is drawn at random among the *other* tra
 - reconstruction: L1 between the image and its re-rendering in its own style (``--w-rec``);
 - style: cross-entropy of a FROZEN from-scratch classifier (``--classifier``) on the re-rendering in the
   target style (``--w-style``), and a Gram-matrix loss of that classifier's ``feature_maps`` against each
-  style's mean Gram matrices, precomputed from the training images (``--w-gram``, resnet classifiers);
+  style's mean Gram matrices, precomputed from the training images (``--w-gram``, resnet classifiers). The
+  Gram matrices are CENTRED (each image's feature covariance, :func:`gram`), and each layer's squared error is
+  divided by one constant per layer (the mean squared norm of the styles' targets, :func:`gram_scales`);
 - content: relative squared distance of a mid-level classifier feature map of the re-rendering to that of
-  the input (``--w-content``), so the layout survives the style change.
+  the input (``--w-content``), so the layout survives the style change;
+- adversarial (``--w-adv`` > 0 only): a style-conditional PatchGAN (``models.discriminator``) trained from
+  scratch here, with its own Adam, one hinge step per batch on real images (own style) against the
+  re-renderings (target style); the stylizer then gets ``w_adv * hinge_g_loss``. It enters the training loss,
+  not the monitored validation ``loss``.
 """
 
 from __future__ import annotations
@@ -26,17 +32,47 @@ import torch.nn.functional as F
 
 from artstyle.engine import to_float
 from artstyle.inference import chunks, on_device
+from artstyle.models.discriminator import hinge_d_loss, hinge_g_loss
 from artstyle.stylize.config import StylizeConfig
 
 
-def gram(features: torch.Tensor) -> torch.Tensor:
-    """Gram matrices ``(N, C, C)`` of feature maps ``(N, C, H, W)``, normalised by ``H * W``."""
+def gram(features: torch.Tensor, centred: bool = True) -> torch.Tensor:
+    """Gram matrices ``(N, C, C)`` of feature maps ``(N, C, H, W)``, normalised by ``H * W``.
+
+    ``centred`` (the default, used by the loss) removes each image's mean feature first: the matrix is the
+    image's feature covariance, its texture. Why (issue 12's streaks): the loss target is the MEAN Gram over a
+    style's images; uncentred, it contains ``E[mu mu^T]``, i.e. the spread of the images' mean colours
+    (palettes) between images. No single image has that; a decoder can only match it by painting fine stripes
+    of every palette of the style into each output: the streaks and the colour cast. Centred, the target is
+    the mean within-image covariance, which one image of the style does have, and the content keeps its colour.
+    """
     f = features.float().flatten(2)
+    if centred:
+        f = f - f.mean(2, keepdim=True)
     return f @ f.transpose(1, 2) / f.shape[-1]
 
 
-def classifier_input(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize ``x: (N, 3, H, W)`` in [-1, 1] to the classifier's training size (bilinear, antialiased)."""
+def gram_scales(grams: list[torch.Tensor], allowed: torch.Tensor | np.ndarray) -> list[torch.Tensor]:
+    """One normaliser per layer: the mean squared Frobenius norm of the ``allowed`` styles' targets (``(K, C, C)``).
+
+    The loss used to divide by each TARGET's own norm, which is near zero for a style of flat images (and then
+    spiked to ~1e9, one style's term outweighing every other). One constant per layer keeps every style's
+    term on the same scale; it is floored so that an all-zero layer cannot divide by zero.
+    """
+    idx = torch.as_tensor(np.asarray(allowed), dtype=torch.long)
+    return [g[idx].float().pow(2).sum((1, 2)).mean().clamp(min=1e-6) for g in grams]
+
+
+def classifier_input(x: torch.Tensor, size: int, scale: float | None = None) -> torch.Tensor:
+    """Resize ``x: (N, 3, H, W)`` in [-1, 1] to the classifier's training size (bilinear, antialiased).
+
+    ``scale`` (``--crop-size`` training): resize by this factor instead, so that a crop keeps the pixel scale the
+    classifier was trained at (a 64 px crop of 128 px images, classifier at 128: unchanged, not blown up).
+    """
+    if scale is not None:
+        if scale == 1:
+            return x
+        return F.interpolate(x, scale_factor=scale, mode="bilinear", antialias=True, align_corners=False)
     if x.shape[-1] == size and x.shape[-2] == size:
         return x
     return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
@@ -83,7 +119,8 @@ class StylizeTask:
     mode = "min"
 
     def __init__(self, cfg: StylizeConfig, classifier: torch.nn.Module, clf_size: int, clf_map: np.ndarray,
-                 allowed: np.ndarray, grams: list[torch.Tensor] | None, train_eval: Any = None) -> None:
+                 allowed: np.ndarray, grams: list[torch.Tensor] | None, train_eval: Any = None,
+                 discriminator: torch.nn.Module | None = None) -> None:
         self.cfg = cfg
         self.classifier = classifier.eval()
         for p in self.classifier.parameters():
@@ -92,8 +129,13 @@ class StylizeTask:
         self.clf_map = torch.as_tensor(clf_map, dtype=torch.long)
         self.allowed = torch.as_tensor(np.asarray(allowed), dtype=torch.long)
         self.grams = grams
+        self.gram_scales = gram_scales(grams, self.allowed) if grams is not None else None
         self.train_eval = train_eval  # un-augmented training images: exact mean codes after each epoch
         self.has_maps = hasattr(classifier, "feature_maps")
+        # --w-adv: a discriminator trained here, alongside the stylizer, by its own optimiser (the engine steps
+        # only the stylizer's); it is stepped inside training_loss, once per batch, before the generator's term.
+        self.disc = discriminator if cfg.w_adv > 0 else None
+        self.disc_opt: torch.optim.Optimizer | None = None
         self._device: torch.device | None = None
 
     def _to(self, device: torch.device) -> None:
@@ -102,6 +144,9 @@ class StylizeTask:
             self.clf_map, self.allowed = self.clf_map.to(device), self.allowed.to(device)
             if self.grams is not None:
                 self.grams = [g.to(device) for g in self.grams]
+                self.gram_scales = [s.to(device) for s in self.gram_scales]
+            if self.disc is not None:
+                self.disc.to(device)
             self._device = device
 
     def draw_targets(self, labels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -115,8 +160,10 @@ class StylizeTask:
         return self.allowed[r + (r >= pos).long()]
 
     def losses(self, model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
-               generator: torch.Generator | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Per-image loss terms ``{name: (N,)}`` and the model outputs."""
+               generator: torch.Generator | None = None,
+               disc_step: bool = False) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Per-image loss terms ``{name: (N,)}`` and the model outputs. ``disc_step``: train the discriminator on
+        this batch first (``--w-adv``; training only)."""
         self._to(images.device)
         cfg = self.cfg
         x = to_float(images)
@@ -125,11 +172,15 @@ class StylizeTask:
         out = res["out"].float()
         terms: dict[str, torch.Tensor] = {"rec": (res["recon"].float() - x).abs().mean((1, 2, 3))}
         need_maps = self.has_maps and (cfg.w_gram > 0 or cfg.w_content > 0)
-        out_c = classifier_input(out, self.clf_size)
-        if need_maps:
+        scale = self.clf_size / cfg.size if cfg.crop_size else None  # crops: the classifier's pixel scale, any size
+        out_c = classifier_input(out, self.clf_size, scale)
+        if need_maps and hasattr(self.classifier, "pool"):  # resnet: the logits from the same maps, one pass
             maps = self.classifier.feature_maps(out_c)
             feats = self.classifier.pool(maps[-1]).flatten(1)
             logits = self.classifier.head(feats).float()  # head(dropout(pool(...))): dropout is off in eval
+        elif need_maps:  # any other classifier with feature_maps (e.g. texture): a second pass for the logits
+            maps = self.classifier.feature_maps(out_c)
+            logits = self.classifier(out_c).float()
         else:
             logits = self.classifier(out_c).float()
         clf_target = self.clf_map[target]
@@ -137,12 +188,11 @@ class StylizeTask:
         terms["hit"] = (logits.argmax(1) == clf_target).float()
         if cfg.w_gram > 0 and self.has_maps:
             per_layer = []
-            for m, g in zip(maps, self.grams):
-                ref = g[target]
-                per_layer.append((gram(m) - ref).pow(2).sum((1, 2)) / ref.pow(2).sum((1, 2)).clamp(min=1e-8))
+            for m, g, norm in zip(maps, self.grams, self.gram_scales):
+                per_layer.append((gram(m) - g[target]).pow(2).sum((1, 2)) / norm)
             terms["gram"] = torch.stack(per_layer).mean(0)
         if cfg.w_content > 0:
-            x_c = classifier_input(x, self.clf_size)
+            x_c = classifier_input(x, self.clf_size, scale)
             with torch.no_grad():
                 ref = self.classifier.feature_maps(x_c)[len(maps) // 2] if need_maps else \
                     self.classifier.forward_features(x_c)
@@ -155,17 +205,51 @@ class StylizeTask:
             total = total + cfg.w_gram * terms["gram"]
         if "content" in terms:
             total = total + cfg.w_content * terms["content"]
-        terms["loss"] = total
+        if self.disc is not None:
+            if disc_step:
+                terms["d_loss"] = self.discriminator_step(x, labels, out.detach(), target)
+            terms["adv"] = self.generator_term(out, target)
+        terms["loss"] = total  # without the adversarial term: the monitored validation loss stays comparable
         return terms, res
+
+    def discriminator_step(self, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor,
+                           target: torch.Tensor) -> torch.Tensor:
+        """One hinge-loss step of the discriminator: real images in their own style, re-renderings in their target
+        style. Returns the loss ``(N,)`` (the scalar, repeated) for the logs."""
+        if self.disc_opt is None:  # created here: after _to() put the discriminator on the engine's device
+            self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=self.cfg.lr, betas=(0.5, 0.999))
+        self.disc.train()
+        with torch.enable_grad():
+            loss = hinge_d_loss(self.disc(real, labels), self.disc(fake, target))
+            self.disc_opt.zero_grad(set_to_none=True)
+            loss.backward()
+        self.disc_opt.step()
+        self.disc.zero_grad(set_to_none=True)
+        return loss.detach().expand(len(real))
+
+    def generator_term(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``hinge_g_loss`` of the re-renderings ``(N,)``; its gradient reaches the stylizer only (the
+        discriminator's weights are held fixed while its graph is built, and its spectral norms are not updated)."""
+        self.disc.eval()
+        for p in self.disc.parameters():
+            p.requires_grad_(False)
+        try:
+            return hinge_g_loss(self.disc(out, target))
+        finally:
+            for p in self.disc.parameters():
+                p.requires_grad_(True)
 
     def training_loss(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
         images, labels = batch
-        terms, res = self.losses(model, images, labels)
+        terms, res = self.losses(model, images, labels, disc_step=True)
         inner = getattr(model, "module", model)  # DDP wraps the model
         if inner.style_source == "mean-latent":
             inner.update_style_means(res["code"], labels, self.cfg.ema)
         logs = {k: float(v.detach().mean()) for k, v in terms.items() if k != "loss"}
-        return terms["loss"].mean(), logs
+        loss = terms["loss"].mean()
+        if "adv" in terms:  # enters only with --w-adv > 0 (no discriminator otherwise)
+            loss = loss + self.cfg.w_adv * terms["adv"].mean()
+        return loss, logs
 
     @torch.no_grad()
     def recompute_style_means(self, model: torch.nn.Module, device: torch.device) -> None:
@@ -232,4 +316,4 @@ def mean_codes(model: torch.nn.Module, dataset: Any, device: torch.device | str 
     return (sums / counts.clamp(min=1)[:, None]).float(), counts > 0
 
 
-__all__ = ["StylizeTask", "classifier_input", "gram", "mean_codes", "style_grams"]
+__all__ = ["StylizeTask", "classifier_input", "gram", "gram_scales", "mean_codes", "style_grams"]

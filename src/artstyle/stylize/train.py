@@ -11,7 +11,10 @@ and recorded in config.json; ``--judge auto`` trains the judge, a simple-cnn wit
 train`` autoencoder shares from it (:func:`init_from_autoencoder`; config.json's ``init_from`` lists what loaded and
 what did not). A run directory holds config.json, classes.json, metrics.jsonl, best/last.safetensors,
 style_stats.safetensors (per-style mean training images) and metrics.json ({"training", "evaluation"}), plus
-what :func:`artstyle.stylize.evaluate.evaluate_stylizer` writes when a judge is given.
+what :func:`artstyle.stylize.evaluate.evaluate_stylizer` writes when a judge is given. With ``--w-adv`` it also
+holds discriminator.safetensors (the discriminator after the last finished epoch; ``--resume`` reloads it, its
+Adam moments restart, so an adversarial resume is not bit-exact). ``--crop-size`` trains on random native-resolution
+crops of the cached images (torchvision's ``RandomCrop``); validation and rendering use whole images.
 """
 
 from __future__ import annotations
@@ -127,6 +130,22 @@ def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: boo
     return result
 
 
+DISC_FILE = "discriminator.safetensors"
+
+
+def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int) -> torch.nn.Module | None:
+    """The ``--w-adv`` discriminator (None at 0): fresh, or, resuming, the weights of the last finished epoch."""
+    if cfg.w_adv <= 0:
+        return None
+    from artstyle.models.discriminator import PatchDiscriminator
+    from artstyle.runs import load_weights
+
+    disc = PatchDiscriminator(num_styles, width=cfg.width)
+    if cfg.resume and (run / DISC_FILE).is_file():
+        load_weights(disc, run / DISC_FILE)
+    return disc
+
+
 def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
     """``cfg``, or with ``--resume`` the saved config of that run; invalid weights are an error."""
     if cfg.resume:
@@ -134,8 +153,14 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
         cfg = StylizeConfig(**{**saved["config"], "resume": cfg.resume, "progress": cfg.progress,
                                "classifier": saved["classifier"]["run"],
                                "judge": saved.get("judge", {}).get("run", "")})
-    if cfg.w_rec < 0 or cfg.w_style < 0 or cfg.w_gram < 0 or cfg.w_content < 0:
-        raise ArtstyleError("--w-rec, --w-style, --w-gram and --w-content must be >= 0")
+    if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_adv) < 0:
+        raise ArtstyleError("--w-rec, --w-style, --w-gram, --w-content and --w-adv must be >= 0")
+    if cfg.w_adv > 0 and is_distributed():
+        raise ArtstyleError("--w-adv trains its discriminator in each process on its own (not synchronised); "
+                            "train it in one process, or pass --w-adv 0 under accelerate launch / torchrun")
+    if cfg.crop_size and (cfg.crop_size % 4 or not 8 <= cfg.crop_size <= cfg.size):
+        raise ArtstyleError(f"--crop-size {cfg.crop_size}: choose a multiple of 4 between 8 and --size {cfg.size} "
+                            "(0 = off)")
     if not 0 <= cfg.ema < 1:
         raise ArtstyleError(f"--ema {cfg.ema}: choose a momentum in [0, 1)")
     return cfg
@@ -157,11 +182,11 @@ def _write_run_files(run: Path, cfg: StylizeConfig, cache: Any, counts: np.ndarr
 
 def _datasets(cfg: StylizeConfig, cache: Any) -> tuple[Any, Any, Any]:
     """``(train, train without augmentation, validation)``; validation is the test split when there is no val."""
-    transform = None
-    if cfg.augment:
-        from torchvision.transforms import v2
+    from torchvision.transforms import v2
 
-        transform = v2.RandomHorizontalFlip()
+    ops = [v2.RandomCrop(cfg.crop_size)] if cfg.crop_size else []
+    ops += [v2.RandomHorizontalFlip()] if cfg.augment else []
+    transform = v2.Compose(ops) if ops else None
     val_split = "val" if (cache.splits == "val").any() else "test"
     return (CachedImages(cache, "train", transform=transform), CachedImages(cache, "train"),
             CachedImages(cache, val_split))
@@ -212,11 +237,14 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     if cfg.style_source == "mean-latent" and not cfg.resume:
         # start from the exact means of the initial encoder
         model.set_style_means(*mean_codes(model, train_eval, precision=cfg.precision))
-    task = StylizeTask(cfg, classifier, clf_info["size"], clf_map, allowed, grams, train_eval)
+    disc = _discriminator(cfg, run, len(classes))
+    task = StylizeTask(cfg, classifier, clf_info["size"], clf_map, allowed, grams, train_eval, discriminator=disc)
     t0 = time.perf_counter()
     summary = fit(model, task, train_ds, val_ds, run, cfg, resume=bool(cfg.resume),
                   metadata={"arch": "stylizer", "style_source": cfg.style_source},
-                  deadline=budget_deadline(cfg.time_budget, started))
+                  deadline=budget_deadline(cfg.time_budget, started),
+                  on_epoch_end=None if disc is None else lambda *_: save_safetensors(run / DISC_FILE,
+                                                                                     disc.state_dict()))
     summary["train_seconds"] = time.perf_counter() - t0
     if summary["is_main_process"]:
         write_json(run / "metrics.json", {"training": summary, "evaluation": None})

@@ -1,0 +1,176 @@
+"""Issue 12: the streaks' cause (the uncentred mean-Gram target), the Gram normaliser, the --w-adv discriminator,
+rendering real non-square photos, and both style sources end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+import torch
+
+from artstyle.classify import ClassifyConfig, train_classifier
+from artstyle.data.cache import prepare_cache
+from artstyle.models.discriminator import PatchDiscriminator, hinge_d_loss
+from artstyle.models.stylizer import Stylizer
+from artstyle.runs import load_safetensors, read_jsonl
+from artstyle.stylize import StylizeConfig, StylizeTask, gram, gram_scales, load_stylizer, render, train_stylizer
+from conftest import make_folder
+
+CLASSES = {"Baroque": 10, "Pop_Art": 8, "Ukiyo_e": 6}
+TINY = dict(size=32, batch_size=8, workers=0, progress=False, width=8, threads=1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("stylize12")
+    data = make_folder(root / "paintings", CLASSES, size=24)
+    cache = prepare_cache(str(data), size=32, out=root / "cache", progress=False, workers=1)
+    clf = train_classifier(ClassifyConfig(data=str(data), cache=str(cache.root), epochs=1, max_steps_per_epoch=3,
+                                          out=str(root / "clf"), **TINY))
+    return {"data": data, "cache": cache, "clf": clf, "root": root}
+
+
+# ------------------------------------------------------------ the streaks' cause
+
+
+def _fit_pixels_to_gram(target: torch.Tensor, start: torch.Tensor, centred: bool, steps: int = 150) -> torch.Tensor:
+    """Optimise an image's pixels so that its (pixel-feature) Gram matrix meets ``target``; the image at the end."""
+    x = start.clone().requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=0.02)
+    for _ in range(steps):
+        loss = (gram(x, centred) - target).pow(2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return x.detach()
+
+
+def test_the_style_target_is_met_by_a_plain_image_only_when_centred() -> None:
+    """The streaks' cause. A style holds a plain red and a plain blue image. Its target, the MEAN Gram matrix,
+    uncentred contains the spread of the two palettes, which no single image has: optimising a (nearly) plain
+    red image towards it paints a pattern of both colours into it (the streaks and the cast). Centred (each
+    image's covariance), the target is met by the plain image as it is: it stays plain, and red."""
+    red = torch.tensor([0.8, -0.8, -0.8])[None, :, None, None].repeat(1, 1, 16, 16)
+    blue = torch.tensor([-0.8, -0.8, 0.8])[None, :, None, None].repeat(1, 1, 16, 16)
+    gen = torch.Generator().manual_seed(0)
+    start = red + 0.01 * torch.randn(red.shape, generator=gen)
+    results = {}
+    for centred in (False, True):
+        target = (gram(red, centred) + gram(blue, centred)) / 2
+        out = _fit_pixels_to_gram(target, start, centred)
+        rows, cols = out.mean(3).std(2).mean(), out.mean(2).std(2).mean()  # row- and column-profile contrast
+        results[centred] = (float(out.std((2, 3)).mean()), float(max(rows, cols)))
+    assert results[False][0] > 0.15, results  # the uncentred target forces a pattern into a plain image
+    assert results[True][0] < 0.05 and results[True][1] < 0.01, results  # the centred one leaves it plain
+
+
+def test_gram_loss_normaliser_is_one_constant_per_layer() -> None:
+    """A style of flat images has a near-zero target; dividing by each target's own norm made its term ~1e9. One
+    constant per layer (the mean over styles) keeps every style's term on one scale."""
+    grams = [torch.stack([torch.zeros(4, 4), torch.eye(4), 2 * torch.eye(4)])]
+    scale = gram_scales(grams, np.array([0, 1, 2]))[0]
+    assert torch.isclose(scale, torch.tensor((0 + 4 + 16) / 3))
+    assert gram_scales([torch.zeros(2, 4, 4)], np.array([0, 1]))[0] > 0  # no division by zero
+
+
+# ------------------------------------------------------------ --w-adv
+
+
+def _task(cfg: StylizeConfig, k: int, disc: torch.nn.Module | None) -> StylizeTask:
+    from artstyle.models.classifier import build_classifier
+
+    torch.manual_seed(2)  # the same frozen classifier for every task built here
+    clf = build_classifier("resnet", k, 16, width=4)
+    grams = [torch.eye(c)[None].repeat(k, 1, 1) for c in (4, 4, 8, 16, 32)]
+    return StylizeTask(cfg, clf, 16, np.arange(k), np.arange(k), grams, discriminator=disc)
+
+
+def test_discriminator_sees_real_and_generated_images_and_enters_only_above_zero() -> None:
+    torch.manual_seed(0)
+    k = 3
+    images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    labels = torch.tensor([0, 1, 2, 0])
+    model = Stylizer(k, width=8, blocks=1)
+    seen: list[torch.Tensor] = []
+    disc = PatchDiscriminator(k, width=8)
+    disc.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach().clone()))
+    before = {n: p.detach().clone() for n, p in disc.named_parameters()}
+
+    off = _task(StylizeConfig(w_adv=0.0), k, disc)
+    torch.manual_seed(1)
+    loss_off, logs_off = off.training_loss(model, (images, labels))
+    assert not seen and "adv" not in logs_off and off.disc is None  # weight 0: no discriminator at all
+
+    on = _task(StylizeConfig(w_adv=0.5), k, disc)
+    torch.manual_seed(1)  # the same targets as above
+    loss_on, logs_on = on.training_loss(model, (images, labels))
+    real = images.float() / 127.5 - 1
+    assert len(seen) == 3  # the discriminator's step (real, generated), then the generator's term
+    assert torch.allclose(seen[0], real)  # real images ...
+    assert not torch.allclose(seen[1], real) and seen[1].shape == real.shape  # ... and the re-renderings
+    assert torch.allclose(seen[2], seen[1], atol=1e-6)
+    assert {"adv", "d_loss"} <= set(logs_on)
+    assert torch.isclose(loss_on, loss_off + 0.5 * logs_on["adv"], atol=1e-4)
+    assert any(not torch.equal(before[n], p) for n, p in disc.named_parameters())  # it trained one step
+    d = hinge_d_loss(torch.full((2, 1, 2, 2), 2.0), torch.full((2, 1, 2, 2), -2.0))
+    assert float(d) == 0.0  # a confident, correct discriminator has no hinge loss
+
+
+def test_adversarial_run_on_crops_saves_and_resumes_its_discriminator(assets: dict, tmp_path: Path) -> None:
+    """--w-adv with --crop-size: trains on 16 px crops of the 32 px images, saves discriminator.safetensors, and a
+    resumed run reloads and keeps training it. The model still renders whole images."""
+    base = dict(data=str(assets["data"]), cache=str(assets["cache"].root), max_steps_per_epoch=2, crop_size=16,
+                classifier=str(assets["clf"]), w_adv=0.1, out=str(tmp_path / "adv"), **TINY)
+    run = train_stylizer(StylizeConfig(epochs=1, **base))
+    saved = load_safetensors(run / "discriminator.safetensors")
+    assert saved and "train_adv" in read_jsonl(run / "metrics.jsonl")[0]
+    from artstyle.stylize import stylize_arrays
+
+    model, info = load_stylizer(run)
+    x = assets["cache"].images[assets["cache"].indices("test")[:2]]
+    assert stylize_arrays(model, x, np.array([0, 1]), device="cpu").shape == x.shape == (2, 32, 32, 3)
+    with pytest.raises(Exception, match="--crop-size 18"):
+        train_stylizer(StylizeConfig(epochs=1, **{**base, "crop_size": 18, "out": str(tmp_path / "bad")}))
+    import json
+
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["config"]["epochs"] = 2  # extend the finished run by one epoch through --resume
+    (run / "config.json").write_text(json.dumps(cfg))
+    train_stylizer(StylizeConfig(resume=str(run), progress=False))
+    assert len(read_jsonl(run / "metrics.jsonl")) == 2
+    assert any(not torch.equal(saved[k], v) for k, v in load_safetensors(run / "discriminator.safetensors").items())
+
+
+# ------------------------------------------------------------ real photos, both style sources
+
+
+@pytest.mark.parametrize("source", ["learned", "mean-latent"])
+def test_both_style_sources_train_save_load_and_render_a_real_photo(source: str, assets: dict,
+                                                                    tmp_path: Path) -> None:
+    """A real photograph, cropped to 301 x 207 (neither square nor a multiple of 4), renders in every style and
+    keeps its aspect ratio."""
+    from PIL import Image
+    from skimage import data as samples
+
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(samples.astronaut()[50:257, 100:401]).save(photo)  # 207 rows x 301 columns
+    run = train_stylizer(StylizeConfig(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=1,
+                                       max_steps_per_epoch=2, style_source=source, classifier=str(assets["clf"]),
+                                       out=str(tmp_path / source), **TINY))
+    model, info = load_stylizer(run)
+    assert model.style_source == source
+    result = render(run, [photo], styles="all", out=tmp_path / "renders")
+    assert len(result["files"]) == len(CLASSES)
+    for f in result["files"]:
+        w, h = Image.open(f).size
+        assert abs(w / h - 301 / 207) < 0.02 and min(w, h) >= info["size"], (f, w, h)
