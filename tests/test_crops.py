@@ -102,12 +102,17 @@ def test_cache_larger_than_the_crop_trains_and_all_predictions_share_one_path(tm
 
 def test_auto_recipe_follows_the_data(tmp_path: Path) -> None:
     from artstyle.classify import ClassifyConfig
+    from artstyle.classify.config import resolved_tta
     from artstyle.classify.recipe import TEXTURE_CACHE_FACTOR, resolve_recipe
     from artstyle.constants import SYNTHETIC_MARKER
 
     real = resolve_recipe(ClassifyConfig(data=str(tmp_path), size=64))
     assert (real.model, real.cache_size) == ("texture", TEXTURE_CACHE_FACTOR * 64)  # native-scale crops
     assert real.imbalance == "resample"
+    default = resolve_recipe(ClassifyConfig(data=str(tmp_path)))
+    assert (default.size, default.cache_size) == (64, 256)  # --size 0: 64 px crops of a 256 px cache
+    assert resolved_tta(default, default.cache_size) == 5 and resolved_tta(real, 2 * 64) == 3
+    assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).size == 128  # whole images
     assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).model == "resnet"
     assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).imbalance == "crt"
     assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).cache_size == 0  # whole images, as before

@@ -21,10 +21,11 @@ IMBALANCE = ("none", "resample", "weighted-loss", "logit-adjust", "crt")
 class ClassifyConfig(TrainSettings):
     data: str = opt("builtin", DATA_HELP)
     label_column: str = opt("style", "Label column for Hugging Face sources (style, genre, artist).")
-    size: int = opt(128, "Input size of the network in pixels (the cache is built at this size unless --cache-size).")
+    size: int = opt(0, "Input size of the network in pixels (0 = 64 px crops for the texture model, 128 px whole "
+                    "images otherwise).")
     cache_size: int = opt(0, "Side of the cached images in pixels. Larger than --size keeps native-resolution texture: "
                           "training takes random --size crops of the cached image and prediction averages a --tta "
-                          "grid of crops. 0 = twice --size for the texture model, else --size (whole images "
+                          "grid of crops. 0 = 4 x --size for the texture model, else --size (whole images "
                           "downscaled to --size).")
     crop_jitter: float = opt(1.0, "With --cache-size > --size: training crops cover --size x s cached pixels, s between "
                              "1/J and J, resized to --size (scale jitter); 1 = plain crops at native scale, never "
@@ -61,8 +62,11 @@ class ClassifyConfig(TrainSettings):
 
 
 def resolved_tta(cfg: ClassifyConfig, cache_size: int) -> int:
-    """``--tta``, with 0 resolved: a 3 x 3 grid when the cache is larger than the crop, else the single image."""
-    return cfg.tta if cfg.tta > 0 else (3 if cache_size > cfg.size else 1)
+    """``--tta``, with 0 resolved: a 5 x 5 grid when the cache is at least 4 times the crop, 3 x 3 when it is
+    larger, else the single image."""
+    if cfg.tta > 0:
+        return cfg.tta
+    return 1 if cache_size <= cfg.size else (5 if cache_size >= 4 * cfg.size else 3)
 
 
 def train_command(cfg: ClassifyConfig, command: str = "artstyle classify train",

@@ -17,9 +17,11 @@ from artstyle.classify.config import ClassifyConfig
 from artstyle.constants import SYNTHETIC_MARKER
 from artstyle.runs import read_json
 
-TEXTURE_CACHE_FACTOR = 2
-"""The texture model's default cache side is this many times ``--size``: training sees ``--size`` crops of a
-picture cached at twice that, prediction averages a 3 x 3 grid of them."""
+TEXTURE_SIZE, WHOLE_SIZE = 64, 128
+"""``--size 0``: the texture model's crops, and the other models' whole images."""
+TEXTURE_CACHE_FACTOR = 4
+"""The texture model's default cache side is this many times ``--size`` (256 px for 64 px crops): prediction
+averages a 5 x 5 grid of crops (docs/results.md, section 7: 64 px crops beat 128 px crops at equal budget)."""
 
 
 def data_is_synthetic(data: str, cache: str = "") -> bool:
@@ -33,19 +35,21 @@ def data_is_synthetic(data: str, cache: str = "") -> bool:
 
 
 def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
-    """``--model auto`` -> ``texture`` on real data, ``resnet`` on the built-in dataset; for ``texture`` a
-    ``--cache-size 0`` -> ``TEXTURE_CACHE_FACTOR x --size`` (or the size of the prepared ``--cache``); and
+    """``--model auto`` -> ``texture`` on real data, ``resnet`` on the built-in dataset; ``--size 0`` -> 64 px
+    crops for ``texture``, 128 px whole images otherwise; for ``texture`` a ``--cache-size 0`` ->
+    ``TEXTURE_CACHE_FACTOR x --size`` (or the size of the prepared ``--cache``); and
     ``--imbalance auto`` -> ``resample`` for ``texture`` (its features learn the tail from the first step; cRT's
     first stage never saw it), ``crt`` otherwise (docs/results.md, sections 1 and 7)."""
     model = cfg.model
     if model == "auto":
         model = "resnet" if data_is_synthetic(cfg.data, cfg.cache) else "texture"
+    size = cfg.size or (TEXTURE_SIZE if model == "texture" else WHOLE_SIZE)
     cache_size = cfg.cache_size
     if model == "texture" and cache_size == 0:
         meta = Path(cfg.cache) / "meta.json" if cfg.cache else None
-        cache_size = int(read_json(meta)["size"]) if meta and meta.is_file() else TEXTURE_CACHE_FACTOR * cfg.size
+        cache_size = int(read_json(meta)["size"]) if meta and meta.is_file() else TEXTURE_CACHE_FACTOR * size
     imbalance = cfg.imbalance if cfg.imbalance != "auto" else ("resample" if model == "texture" else "crt")
-    return replace(cfg, model=model, cache_size=cache_size, imbalance=imbalance)
+    return replace(cfg, model=model, size=size, cache_size=cache_size, imbalance=imbalance)
 
 
-__all__ = ["TEXTURE_CACHE_FACTOR", "data_is_synthetic", "resolve_recipe"]
+__all__ = ["TEXTURE_CACHE_FACTOR", "TEXTURE_SIZE", "WHOLE_SIZE", "data_is_synthetic", "resolve_recipe"]
