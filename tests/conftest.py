@@ -62,6 +62,19 @@ def interrupted_at_epoch(epoch: int) -> Iterator[None]:
         engine.train_one_epoch = real
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for a module: tiny convolutions gain nothing from more, and on a shared CPU two threads
+    that wait for each other at every barrier can be many times slower. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Give every test its own cache, runs root and working directory, and undo what the CLI leaves behind.

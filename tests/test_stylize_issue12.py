@@ -4,7 +4,6 @@ rendering real non-square photos, and both style sources end to end."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -22,12 +21,7 @@ CLASSES = {"Baroque": 10, "Pop_Art": 8, "Ukiyo_e": 6}
 TINY = dict(size=32, batch_size=8, workers=0, progress=False, width=8, threads=1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
