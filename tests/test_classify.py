@@ -154,6 +154,16 @@ def test_crt_keeps_the_stage1_head_when_retraining_scores_lower(tiny_folder: Pat
     assert all(torch.equal(s1[k], s2[k]) for k in s1)
 
 
+def test_crt_with_no_retraining_epochs_keeps_the_stage1_head(tiny_folder: Path, tmp_path: Path) -> None:
+    """--crt-epochs 0: the head re-training scores nothing; the stage-1 head stays (no crash on a missing score)."""
+    run = train_classifier(ClassifyConfig(data=str(tiny_folder), imbalance="crt", crt_epochs=0, per_class=8,
+                                          out=str(tmp_path / "run"), **{**FAST, "epochs": 1}))
+    crt = read_json(run / "metrics.json")["training"]["crt"]
+    assert crt["kept"] is False and "no score" in crt["not_kept_because"]
+    with pytest.raises(ArtstyleError, match="--crop-jitter 0.5"):
+        train_classifier(ClassifyConfig(data=str(tiny_folder), crop_jitter=0.5, **FAST))
+
+
 def test_resume_matches_uninterrupted_run(tiny_folder: Path, tmp_path: Path) -> None:
     cfg = dict(data=str(tiny_folder), imbalance="resample", per_class=8, **FAST)
     cfg["epochs"] = 3

@@ -113,6 +113,8 @@ def test_auto_recipe_follows_the_data(tmp_path: Path) -> None:
     assert (default.size, default.cache_size) == (64, 256)  # --size 0: 64 px crops of a 256 px cache
     assert resolved_tta(default, default.cache_size) == 5 and resolved_tta(real, 2 * 64) == 3
     assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).size == 128  # whole images
+    assert resolve_recipe(ClassifyConfig(data=str(tmp_path), size=128)).cache_size == 256  # capped: not 512
+    assert resolve_recipe(ClassifyConfig(data=str(tmp_path), size=16)).cache_size == 64
     assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).model == "resnet"
     assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).imbalance == "crt"
     assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).cache_size == 0  # whole images, as before

@@ -120,6 +120,16 @@ def test_discriminator_sees_real_and_generated_images_and_enters_only_above_zero
     assert float(d) == 0.0  # a confident, correct discriminator has no hinge loss
 
 
+def test_adversarial_loss_refuses_images_too_small_for_the_discriminator() -> None:
+    from artstyle.errors import ArtstyleError
+    from artstyle.stylize.train import _checked_config
+
+    with pytest.raises(ArtstyleError, match="--w-adv 0.1.*--crop-size 12"):
+        _checked_config(StylizeConfig(size=32, crop_size=12, w_adv=0.1))
+    assert _checked_config(StylizeConfig(size=32, crop_size=12, w_adv=0.0)).crop_size == 12
+    assert PatchDiscriminator(3, 8)(torch.zeros(1, 3, 16, 16), torch.tensor([0])).shape == (1, 1, 2, 2)
+
+
 def test_adversarial_run_on_crops_saves_and_resumes_its_discriminator(assets: dict, tmp_path: Path) -> None:
     """--w-adv with --crop-size: trains on 16 px crops of the 32 px images, saves discriminator.safetensors, and a
     resumed run reloads and keeps training it. The model still renders whole images."""
@@ -168,3 +178,14 @@ def test_both_style_sources_train_save_load_and_render_a_real_photo(source: str,
     for f in result["files"]:
         w, h = Image.open(f).size
         assert abs(w / h - 301 / 207) < 0.02 and min(w, h) >= info["size"], (f, w, h)
+
+
+def test_a_crop_trained_classifier_sees_whole_images_at_its_cache_scale() -> None:
+    from artstyle.stylize.task import whole_image_size
+
+    def info(arch: str, size: int, cache_size: int) -> dict:
+        return {"size": size, "cache_size": cache_size, "config": {"model": {"arch": arch}}}
+
+    assert whole_image_size(info("texture", 64, 256)) == 256  # learnt the pixel scale of the 256 px cache
+    assert whole_image_size(info("resnet", 128, 128)) == 128  # whole images: as trained
+    assert whole_image_size(info("inclass", 64, 256)) == 64  # a dense head takes only its input size

@@ -25,19 +25,20 @@ class ClassifyConfig(TrainSettings):
                     "images otherwise).")
     cache_size: int = opt(0, "Side of the cached images in pixels. Larger than --size keeps native-resolution texture: "
                           "training takes random --size crops of the cached image and prediction averages a --tta "
-                          "grid of crops. 0 = 4 x --size for the texture model, else --size (whole images "
-                          "downscaled to --size).")
-    crop_jitter: float = opt(1.0, "With --cache-size > --size: training crops cover --size x s cached pixels, s between "
-                             "1/J and J, resized to --size (scale jitter); 1 = plain crops at native scale, never "
-                             "resampled, so pixel-level grain and dither survive.")
+                          "grid of crops. 0 = 4 x --size (at most 256, at least 2 x --size) for the texture model, "
+                          "else --size (whole images downscaled to --size).")
+    crop_jitter: float = opt(1.0, "With --cache-size > --size: training crops cover --size x s cached pixels, s "
+                             "between 1/J and J (J = this value, at least 1), resized to --size (scale jitter); 1 = "
+                             "plain crops at native scale, never resampled, so pixel-level grain and dither survive.")
     tta: int = opt(0, "Prediction (test report, evaluate, predict) averages the class probabilities of a TTA x TTA "
-                   "grid of --size crops of each cached image (0 = 3 when --cache-size > --size, else 1).")
+                   "grid of --size crops of each cached image (0 = 5 when --cache-size >= 4 x --size, 3 when it is "
+                   "larger, else 1).")
     model: str = opt("auto", "Architecture: auto (texture on image folders and Hugging Face data, resnet on the built-in "
                      "dataset), texture (shallow and fast, multi-scale mean/std pooling, for native-scale crops), "
                      "resnet (compact residual CNN), simple-cnn, or inclass (the course baseline).",
                      choices=("auto", "texture", "resnet", "simple-cnn", "inclass"))
-    width: int = opt(32, "Base channel width (resnet, simple-cnn).")
-    depth: int = opt(1, "Residual blocks per stage (resnet).")
+    width: int = opt(32, "Base channel width (resnet, texture, simple-cnn).")
+    depth: int = opt(1, "Residual blocks per stage (resnet); conv layers per stage (texture).")
     pool: str = opt("avg", "How resnet pools its last feature map: avg (global average), gem (generalised mean) "
                     "or cov (second-order: channel covariances, a texture statistic).", choices=CLASSIFIER_POOLS)
     imbalance: str = opt("auto", "Class-imbalance strategy: auto (resample for the texture model, crt otherwise); none; resample (--per-class images per class per "

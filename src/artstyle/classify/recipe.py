@@ -19,9 +19,16 @@ from artstyle.runs import read_json
 
 TEXTURE_SIZE, WHOLE_SIZE = 64, 128
 """``--size 0``: the texture model's crops, and the other models' whole images."""
-TEXTURE_CACHE_FACTOR = 4
-"""The texture model's default cache side is this many times ``--size`` (256 px for 64 px crops): prediction
-averages a 5 x 5 grid of crops (docs/results.md, section 7: 64 px crops beat 128 px crops at equal budget)."""
+TEXTURE_CACHE_FACTOR, TEXTURE_CACHE_CAP = 4, 256
+"""The texture model's default cache side is this many times ``--size`` (256 px for 64 px crops, where prediction
+averages a 5 x 5 grid: docs/results.md, section 7, 64 px crops beat 128 px crops at equal budget), but no more
+than the cap unless that is under twice ``--size`` (a 128 px input gets a 256 px cache, not 512: 16 GB for all
+of WikiArt instead of 64)."""
+
+
+def texture_cache_size(size: int) -> int:
+    """The texture model's default ``--cache-size`` for a ``size`` px input."""
+    return max(2 * size, min(TEXTURE_CACHE_FACTOR * size, TEXTURE_CACHE_CAP))
 
 
 def data_is_synthetic(data: str, cache: str = "") -> bool:
@@ -37,7 +44,7 @@ def data_is_synthetic(data: str, cache: str = "") -> bool:
 def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
     """``--model auto`` -> ``texture`` on real data, ``resnet`` on the built-in dataset; ``--size 0`` -> 64 px
     crops for ``texture``, 128 px whole images otherwise; for ``texture`` a ``--cache-size 0`` ->
-    ``TEXTURE_CACHE_FACTOR x --size`` (or the size of the prepared ``--cache``); and
+    ``texture_cache_size(--size)`` (or the size of the prepared ``--cache``); and
     ``--imbalance auto`` -> ``resample`` for ``texture`` (its features learn the tail from the first step; cRT's
     first stage never saw it), ``crt`` otherwise (docs/results.md, sections 1 and 7)."""
     model = cfg.model
@@ -47,9 +54,9 @@ def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
     cache_size = cfg.cache_size
     if model == "texture" and cache_size == 0:
         meta = Path(cfg.cache) / "meta.json" if cfg.cache else None
-        cache_size = int(read_json(meta)["size"]) if meta and meta.is_file() else TEXTURE_CACHE_FACTOR * size
+        cache_size = int(read_json(meta)["size"]) if meta and meta.is_file() else texture_cache_size(size)
     imbalance = cfg.imbalance if cfg.imbalance != "auto" else ("resample" if model == "texture" else "crt")
     return replace(cfg, model=model, size=size, cache_size=cache_size, imbalance=imbalance)
 
 
-__all__ = ["TEXTURE_CACHE_FACTOR", "TEXTURE_SIZE", "WHOLE_SIZE", "data_is_synthetic", "resolve_recipe"]
+__all__ = ["TEXTURE_CACHE_CAP", "TEXTURE_CACHE_FACTOR", "texture_cache_size", "TEXTURE_SIZE", "WHOLE_SIZE", "data_is_synthetic", "resolve_recipe"]

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from artstyle.classify.config import ClassifyConfig, resolved_tta, train_command
-from artstyle.classify.crops import crop_transform
+from artstyle.classify.crops import SCALE_JITTER, crop_transform
 from artstyle.classify.evaluate import final_evaluation
 from artstyle.classify.load import build_from_args
 from artstyle.classify.recipe import resolve_recipe
@@ -56,10 +56,13 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     cfg = resolve_recipe(cfg) if not cfg.resume else cfg
     if cfg.cache_size and cfg.cache_size < cfg.size:  # before anything is claimed or decoded
         raise ArtstyleError(f"--cache-size {cfg.cache_size} is smaller than --size {cfg.size}; the cache must hold "
-                            "the crop (use 0 to cache at --size)")
+                            "the crop (use 0 for the default)")
+    if cfg.crop_jitter < 1:
+        raise ArtstyleError(f"--crop-jitter {cfg.crop_jitter}: choose 1 (plain crops) or more (e.g. 1.25)")
     if cfg.resume:
         run = find_run(cfg.resume)
-        saved = read_json(run / "config.json")["config"]
+        # runs from before --crop-jitter took scale-jittered crops (crop_transform's default)
+        saved = {"crop_jitter": SCALE_JITTER, **read_json(run / "config.json")["config"]}
         cfg = ClassifyConfig(**{**saved, "resume": cfg.resume, "progress": cfg.progress})
     with main_process_first():
         cache = open_cache(cfg)
@@ -159,11 +162,12 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
     val_ds = CachedImages(cache, val_split, transform=crop_transform(cfg.size, cache.size, augment=False))
     summary = fit(model, task, train_ds, val_ds, crt_dir, settings, sampler=sampler,
                   resume=not fresh and (crt_dir / "last_state.json").exists(), params=head, deadline=deadline)
-    stage1_best = read_json(run / "stage1_summary.json").get("best")
-    summary["kept"] = stage1_best is None or summary.get("best", 0.0) >= stage1_best
-    if not summary["kept"]:  # e.g. the budget left the head a few steps: the stage-1 head stays
-        summary["not_kept_because"] = (f"validation {summary.get('monitor', 'score')} {summary.get('best', 0.0):.4f} "
-                                       f"after re-training is below stage 1's {stage1_best:.4f}")
+    stage1_best, crt_best = read_json(run / "stage1_summary.json").get("best"), summary.get("best")
+    summary["kept"] = stage1_best is None or (crt_best is not None and crt_best >= stage1_best)
+    if not summary["kept"]:  # e.g. the budget left the head a few steps (or --crt-epochs 0): the stage-1 head stays
+        got = "no score" if crt_best is None else f"{crt_best:.4f}"
+        summary["not_kept_because"] = (f"validation {summary.get('monitor', 'score')} {got} after re-training is "
+                                       f"below stage 1's {stage1_best:.4f}")
     if is_main_process():
         best = crt_dir / "best.safetensors" if summary["kept"] else run / "stage1_best.safetensors"
         write_bytes(run / "best.safetensors", best.read_bytes())  # atomic

@@ -36,7 +36,7 @@ class StylizeConfig(TrainSettings):
     w_rec: float = opt(1.0, "Weight of the L1 reconstruction with the image's own style.")
     w_style: float = opt(0.5, "Weight of the classifier cross-entropy towards the target style.")
     w_gram: float = opt(1.0, "Weight of the Gram-matrix loss against the target style's mean Gram matrices "
-                        "(needs a resnet classifier; 0 = off).")
+                        "(needs a classifier with feature maps: resnet or texture; 0 = off).")
     w_content: float = opt(0.5, "Weight of the classifier-feature content loss on re-renderings (0 = off).")
     w_adv: float = opt(0.0, "Weight of the adversarial loss from a style-conditional PatchGAN discriminator trained "
                        "from scratch alongside (hinge loss, projection-conditioned; 0 = off, no discriminator). Its "

@@ -32,7 +32,7 @@ from artstyle.metrics import PSNR_CAP, psnr_uint8, ssim_uint8
 from artstyle.runs import read_json, write_json, write_text
 from artstyle.styles import display_name
 from artstyle.stylize.load import load_stylizer, stylize_arrays
-from artstyle.stylize.task import classifier_input
+from artstyle.stylize.task import classifier_input, whole_image_size
 from artstyle.tables import markdown_table
 
 METHODS = ("stylizer", "identity", "blend", "reconstruction")
@@ -102,13 +102,13 @@ def evaluate_pairs(model: torch.nn.Module, info: dict[str, Any], judge: torch.nn
     if info.get("mean_images") is not None:
         outputs["blend"] = np.clip(np.round(0.5 * images.astype(np.float32) + 0.5 * info["mean_images"][targets]),
                                    0, 255).astype(np.uint8)
-    _, ref_feats = classifier_outputs(judge, images, judge_info["size"], precision=judge_precision)
+    _, ref_feats = classifier_outputs(judge, images, whole_image_size(judge_info), precision=judge_precision)
     methods, preds = {}, {}
     for name in METHODS:
         if name not in outputs:
             continue
         out = outputs[name]
-        logits, feats = classifier_outputs(judge, out, judge_info["size"], precision=judge_precision)
+        logits, feats = classifier_outputs(judge, out, whole_image_size(judge_info), precision=judge_precision)
         pred = logits.argmax(1)
         hit = pred == jt
         methods[name] = {"n": int(len(out)), "hit_rate": float(hit.mean()),
@@ -140,7 +140,7 @@ def _judge_accuracy(judge: torch.nn.Module, judge_info: dict[str, Any], classes:
     jl = {class_name(c): i for i, c in enumerate(judge_info["classes"])}
     j_true = np.array([jl.get(class_name(classes[t]), -1) for t in true])
     known = j_true >= 0
-    logits, _ = classifier_outputs(judge, images, judge_info["size"], precision=judge_info.get("precision"))
+    logits, _ = classifier_outputs(judge, images, whole_image_size(judge_info), precision=judge_info.get("precision"))
     return float((logits.argmax(1) == j_true)[known].mean()) if known.any() else float("nan")
 
 

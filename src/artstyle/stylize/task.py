@@ -63,6 +63,18 @@ def gram_scales(grams: list[torch.Tensor], allowed: torch.Tensor | np.ndarray) -
     return [g[idx].float().pow(2).sum((1, 2)).mean().clamp(min=1e-6) for g in grams]
 
 
+def whole_image_size(info: dict[str, Any]) -> int:
+    """The side at which a classifier (``classify.load_classifier`` info) should see a WHOLE image.
+
+    A run trained on ``size`` crops of a larger cache (the texture default on real data) learnt the pixel scale of
+    that cache; its fully convolutional, globally pooled networks (texture, resnet) then see the whole image at
+    the cache's size. Any other run sees it at its input size, as it was trained.
+    """
+    arch = info.get("config", {}).get("model", {}).get("arch")
+    cache_size = int(info.get("cache_size") or info["size"])
+    return cache_size if cache_size > info["size"] and arch in ("texture", "resnet") else int(info["size"])
+
+
 def classifier_input(x: torch.Tensor, size: int, scale: float | None = None) -> torch.Tensor:
     """Resize ``x: (N, 3, H, W)`` in [-1, 1] to the classifier's training size (bilinear, antialiased).
 

@@ -37,7 +37,7 @@ from artstyle.models.stylizer import build_stylizer
 from artstyle.runs import create_run, find_run, prepare_run_dir, read_json, save_safetensors, write_config, write_json
 from artstyle.stylize.config import StylizeConfig
 from artstyle.stylize.evaluate import evaluate_stylizer
-from artstyle.stylize.task import StylizeTask, mean_codes, style_grams
+from artstyle.stylize.task import StylizeTask, mean_codes, style_grams, whole_image_size
 
 
 def style_mean_images(cache: Any, split: str = "train", chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -161,6 +161,9 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
     if cfg.crop_size and (cfg.crop_size % 4 or not 8 <= cfg.crop_size <= cfg.size):
         raise ArtstyleError(f"--crop-size {cfg.crop_size}: choose a multiple of 4 between 8 and --size {cfg.size} "
                             "(0 = off)")
+    if cfg.w_adv > 0 and (cfg.crop_size or cfg.size) < 16:  # its three stride-2 convolutions and 3x3 scorer
+        raise ArtstyleError(f"--w-adv {cfg.w_adv}: the discriminator needs training images of at least 16 px; raise "
+                            f"--crop-size {cfg.crop_size} / --size {cfg.size} or pass --w-adv 0")
     if not 0 <= cfg.ema < 1:
         raise ArtstyleError(f"--ema {cfg.ema}: choose a momentum in [0, 1)")
     return cfg
@@ -215,8 +218,11 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     classifier, clf_info = load_classifier(clf_run)
     clf_map = map_classes(clf_info["classes"], classes)  # error when the classifier lacks a style
     if cfg.w_gram > 0 and not hasattr(classifier, "feature_maps"):
-        raise ArtstyleError(f"--w-gram needs a resnet classifier (feature_maps); {clf_run} is a "
+        raise ArtstyleError(f"--w-gram needs a resnet or texture classifier (feature_maps); {clf_run} is a "
                             f"{clf_info['config']['model']['arch']}. Pass --w-gram 0 or another --classifier")
+    if cfg.crop_size and clf_info["config"]["model"]["arch"] == "inclass":  # its dense layer takes one size only
+        raise ArtstyleError(f"--crop-size {cfg.crop_size}: {clf_run} is an inclass classifier, which takes whole "
+                            f"{clf_info['size']} px images only. Pass --crop-size 0 or another --classifier")
     mean_images, _ = style_mean_images(cache, "train")
     torch.manual_seed(cfg.seed)
     # A resumed run rebuilds the network its config.json describes (older runs: version 1).
@@ -231,14 +237,15 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
                          judge={"run": judge_run, "trained_here": judge_auto}, init=init)
     grams = None
     if cfg.w_gram > 0:  # streamed from the cache in chunks, never the whole split in memory
-        grams = style_grams(classifier, clf_info["size"], cache.images, cache.labels, len(classes),
+        grams = style_grams(classifier, whole_image_size(clf_info), cache.images, cache.labels, len(classes),
                             rows=cache.indices("train"), precision=cfg.precision)
     train_ds, train_eval, val_ds = _datasets(cfg, cache)
     if cfg.style_source == "mean-latent" and not cfg.resume:
         # start from the exact means of the initial encoder
         model.set_style_means(*mean_codes(model, train_eval, precision=cfg.precision))
     disc = _discriminator(cfg, run, len(classes))
-    task = StylizeTask(cfg, classifier, clf_info["size"], clf_map, allowed, grams, train_eval, discriminator=disc)
+    task = StylizeTask(cfg, classifier, whole_image_size(clf_info), clf_map, allowed, grams, train_eval,
+                       discriminator=disc)
     t0 = time.perf_counter()
     summary = fit(model, task, train_ds, val_ds, run, cfg, resume=bool(cfg.resume),
                   metadata={"arch": "stylizer", "style_source": cfg.style_source},
