@@ -161,13 +161,15 @@ def test_adversarial_run_on_crops_saves_and_resumes_its_discriminator(assets: di
 @pytest.mark.parametrize("source", ["learned", "mean-latent"])
 def test_both_style_sources_train_save_load_and_render_a_real_photo(source: str, assets: dict,
                                                                     tmp_path: Path) -> None:
-    """A real photograph, cropped to 301 x 207 (neither square nor a multiple of 4), renders in every style and
-    keeps its aspect ratio."""
+    """A photo-sized image, 301 x 207 (neither square nor a multiple of 4), renders in every style and keeps its
+    aspect ratio. (scikit-image's astronaut would do, but it is not a test dependency: a noisy gradient stands in.)"""
     from PIL import Image
-    from skimage import data as samples
 
-    photo = tmp_path / "astronaut.png"
-    Image.fromarray(samples.astronaut()[50:257, 100:401]).save(photo)  # 207 rows x 301 columns
+    photo = tmp_path / "photo.png"
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 255, 301)[None, :, None] * np.array([1.0, 0.6, 0.3])
+    pixels = np.clip(ramp + rng.normal(0, 20, (207, 301, 3)), 0, 255).astype(np.uint8)  # 207 rows x 301 columns
+    Image.fromarray(pixels).save(photo)
     run = train_stylizer(StylizeConfig(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=1,
                                        max_steps_per_epoch=2, style_source=source, classifier=str(assets["clf"]),
                                        out=str(tmp_path / source), **TINY))

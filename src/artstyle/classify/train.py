@@ -55,8 +55,10 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     started = time.perf_counter()  # --time-budget counts the whole command from here
     cfg = resolve_recipe(cfg) if not cfg.resume else cfg
     if cfg.cache_size and cfg.cache_size < cfg.size:  # before anything is claimed or decoded
-        raise ArtstyleError(f"--cache-size {cfg.cache_size} is smaller than --size {cfg.size}; the cache must hold "
-                            "the crop (use 0 for the default)")
+        where = f"the prepared --cache {cfg.cache} holds {cfg.cache_size} px images" if cfg.cache else \
+            f"--cache-size {cfg.cache_size} px"
+        raise ArtstyleError(f"{where}, smaller than --size {cfg.size} px; the cache must hold the crop (use a smaller "
+                            "--size, or --cache-size 0 for the default)")
     if cfg.crop_jitter < 1:
         raise ArtstyleError(f"--crop-jitter {cfg.crop_jitter}: choose 1 (plain crops) or more (e.g. 1.25)")
     if cfg.resume:
