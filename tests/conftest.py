@@ -62,6 +62,19 @@ def interrupted_at_epoch(epoch: int) -> Iterator[None]:
         engine.train_one_epoch = real
 
 
+def stylize_assets(root: Path, classes: dict[str, int], tiny: dict) -> dict:
+    """A tiny image folder of ``classes``, its 32 px cache and a loss classifier trained on it (one short epoch):
+    what the stylize tests build once per module. ``base`` is the classifier's settings, for a judge beside it."""
+    from artstyle.classify import ClassifyConfig, train_classifier
+    from artstyle.data.cache import prepare_cache
+
+    data = make_folder(root / "paintings", classes, size=24)
+    cache = prepare_cache(str(data), size=32, out=root / "cache", progress=False, workers=1)
+    base = dict(data=str(data), cache=str(cache.root), epochs=1, max_steps_per_epoch=3, **tiny)
+    clf = train_classifier(ClassifyConfig(out=str(root / "clf"), **base))
+    return {"data": data, "cache": cache, "clf": clf, "root": root, "base": base}
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread() -> Iterator[None]:
     """One torch thread for a module: tiny convolutions gain nothing from more, and on a shared CPU two threads

@@ -11,7 +11,6 @@ from PIL import Image
 
 from artstyle.classify import (ClassifyConfig, evaluate_on_cache, load_classifier, map_classes, predict_arrays,
                                train_classifier)
-from artstyle.data.cache import prepare_cache
 from artstyle.data.dataset import CachedImages
 from artstyle.errors import ArtstyleError
 from artstyle.metrics import PSNR_CAP
@@ -21,7 +20,7 @@ from artstyle.models.stylizer import Stylizer
 from artstyle.runs import load_safetensors, read_json, read_jsonl
 from artstyle.stylize import (StylizeConfig, StylizeTask, evaluate_pairs, load_stylizer, mean_codes, render,
                               resolve_styles, sample_pairs, style_grams, stylize_arrays, train_stylizer)
-from conftest import interrupted_at_epoch, make_folder
+from conftest import interrupted_at_epoch, stylize_assets
 
 CLASSES = {"Baroque": 12, "Pop_Art": 8, "Ukiyo_e": 6}
 TINY = dict(size=32, batch_size=8, workers=0, progress=False, width=8, threads=1)
@@ -33,12 +32,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A tiny image folder, its 32 px cache, a loss classifier and an independently trained judge (once)."""
-    root = tmp_path_factory.mktemp("stylize")
-    data = make_folder(root / "paintings", CLASSES, size=24)
-    cache = prepare_cache(str(data), size=32, out=root / "cache", progress=False, workers=1)
-    base = dict(data=str(data), cache=str(cache.root), epochs=1, max_steps_per_epoch=3, **TINY)
-    clf = train_classifier(ClassifyConfig(out=str(root / "clf"), **base))
-    judge = train_classifier(ClassifyConfig(out=str(root / "judge"), seed=1, **base))
+    a = stylize_assets(tmp_path_factory.mktemp("stylize"), CLASSES, TINY)
+    data, cache, clf, root = a["data"], a["cache"], a["clf"], a["root"]
+    judge = train_classifier(ClassifyConfig(out=str(root / "judge"), seed=1, **a["base"]))
     run = train_stylizer(StylizeConfig(data=str(data), cache=str(cache.root), epochs=2, max_steps_per_epoch=3, lr=3e-3,
                                        classifier=str(clf), judge=str(judge), eval_pairs=30, out=str(root / "sty"),
                                        **TINY))

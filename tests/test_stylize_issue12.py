@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from artstyle.classify import ClassifyConfig, train_classifier
-from artstyle.data.cache import prepare_cache
 from artstyle.models.discriminator import PatchDiscriminator, hinge_d_loss
 from artstyle.models.stylizer import Stylizer
 from artstyle.runs import load_safetensors, read_jsonl
 from artstyle.stylize import StylizeConfig, StylizeTask, gram, gram_scales, load_stylizer, render, train_stylizer
-from conftest import make_folder
+from conftest import stylize_assets
 
 CLASSES = {"Baroque": 10, "Pop_Art": 8, "Ukiyo_e": 6}
 TINY = dict(size=32, batch_size=8, workers=0, progress=False, width=8, threads=1)
@@ -26,12 +24,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    root = tmp_path_factory.mktemp("stylize12")
-    data = make_folder(root / "paintings", CLASSES, size=24)
-    cache = prepare_cache(str(data), size=32, out=root / "cache", progress=False, workers=1)
-    clf = train_classifier(ClassifyConfig(data=str(data), cache=str(cache.root), epochs=1, max_steps_per_epoch=3,
-                                          out=str(root / "clf"), **TINY))
-    return {"data": data, "cache": cache, "clf": clf, "root": root}
+    return stylize_assets(tmp_path_factory.mktemp("stylize12"), CLASSES, TINY)
 
 
 # ------------------------------------------------------------ the streaks' cause
