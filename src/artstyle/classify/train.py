@@ -73,8 +73,6 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         name = cfg.name or f"{cfg.model}-{cfg.imbalance}"
         run = shared_run_dir(lambda: prepare_run_dir(cfg.out, cfg.overwrite) if cfg.out else create_run("classify", name))
     torch.manual_seed(cfg.seed)
-    if cache.size < cfg.size:
-        raise ArtstyleError(f"--cache-size {cache.size} is smaller than --size {cfg.size}; the cache must hold the crop")
     model = build_classifier(cfg.model, len(cache.classes), cfg.size, cfg.width, cfg.depth, cfg.pool)
     weights = class_weights(counts, cfg.weighting, cfg.beta) if cfg.imbalance == "weighted-loss" else None
     offsets = logit_offsets(counts, cfg.tau) if cfg.imbalance == "logit-adjust" else None
