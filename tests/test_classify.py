@@ -34,6 +34,19 @@ def test_models_forward_backward(name: str) -> None:
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
+def test_texture_sees_the_high_pass_residual_and_old_runs_load_without_it() -> None:
+    from artstyle.classify.load import build_from_args
+    from artstyle.models.classifier import HighPass
+
+    flat = torch.full((1, 3, 8, 8), 0.3)
+    out = HighPass()(flat)
+    assert torch.equal(out[:, :3], flat) and out[:, 3:].abs().max() < 1e-6  # no texture in a flat image
+    assert HighPass()(flat + 0.1 * torch.randn(1, 3, 8, 8))[:, 3:].abs().mean() > 0.1
+    old = {"arch": "texture", "num_classes": 3, "img_size": 16, "width": 8, "depth": 1, "pool": "avg"}
+    assert build_from_args(old).stages[0][0][0].in_channels == 12  # a run from before the high-pass input: RGB only
+    assert build_from_args({**old, "highpass": True}).stages[0][0][0].in_channels == 24
+
+
 def test_train_writes_complete_run_and_reloads(tiny_folder: Path) -> None:
     run = train_classifier(ClassifyConfig(data=str(tiny_folder), **FAST))
     for name in ("config.json", "classes.json", "metrics.jsonl", "metrics.json", "best.safetensors",

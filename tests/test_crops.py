@@ -100,6 +100,17 @@ def test_cache_larger_than_the_crop_trains_and_all_predictions_share_one_path(tm
     assert len(single[0]["crops"]) == 1 and single[0]["crops"][0]["box"] == [8, 8, 16, 16]
 
 
+def test_default_on_a_folder_trains_the_high_pass_texture_network(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "d", {"Baroque": 6, "Pop_Art": 6}, size=40)
+    run = train_classifier(ClassifyConfig(data=str(root), size=16, epochs=1, batch_size=4, width=8, workers=0,
+                                          progress=False, per_class=4, out=str(tmp_path / "run")))
+    config = read_json(run / "config.json")
+    assert (config["model"]["arch"], config["model"]["highpass"]) == ("texture", True)
+    assert (config["input"]["cache_size"], config["config"]["imbalance"]) == (64, "resample")  # --model/--imbalance auto
+    model, info = load_classifier(run)
+    assert model.stages[0][0][0].in_channels == 24 and info["tta"] == 5
+
+
 def test_auto_recipe_follows_the_data(tmp_path: Path) -> None:
     from artstyle.classify import ClassifyConfig
     from artstyle.classify.config import resolved_tta

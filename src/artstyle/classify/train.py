@@ -30,8 +30,9 @@ from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_d
 
 
 def _model_args(cfg: ClassifyConfig, num_classes: int) -> dict[str, Any]:
-    return {"arch": cfg.model, "num_classes": num_classes, "img_size": cfg.size, "width": cfg.width, "depth": cfg.depth,
+    args = {"arch": cfg.model, "num_classes": num_classes, "img_size": cfg.size, "width": cfg.width, "depth": cfg.depth,
             "pool": cfg.pool}
+    return {**args, "highpass": True} if cfg.model == "texture" else args
 
 
 def _write_run_files(run: Path, cfg: ClassifyConfig, cache: Any, strategy: dict[str, Any]) -> None:
@@ -50,7 +51,6 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     from artstyle.data.cache import open_cache
     from artstyle.data.dataset import CachedImages
     from artstyle.data.sampler import ClassBalancedSampler
-    from artstyle.models.classifier import build_classifier
 
     started = time.perf_counter()  # --time-budget counts the whole command from here
     cfg = resolve_recipe(cfg) if not cfg.resume else cfg
@@ -73,7 +73,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         name = cfg.name or f"{cfg.model}-{cfg.imbalance}"
         run = shared_run_dir(lambda: prepare_run_dir(cfg.out, cfg.overwrite) if cfg.out else create_run("classify", name))
     torch.manual_seed(cfg.seed)
-    model = build_classifier(cfg.model, len(cache.classes), cfg.size, cfg.width, cfg.depth, cfg.pool)
+    model = build_from_args(_model_args(cfg, len(cache.classes)))
     weights = class_weights(counts, cfg.weighting, cfg.beta) if cfg.imbalance == "weighted-loss" else None
     offsets = logit_offsets(counts, cfg.tau) if cfg.imbalance == "logit-adjust" else None
     strategy = {"imbalance": cfg.imbalance, "train_counts": counts.tolist(),
