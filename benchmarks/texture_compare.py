@@ -31,6 +31,8 @@ RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 
 # name -> (what it is, flags), for a network input of SIZE px and a crop cache of CACHE px.
 CONFIGS: dict[str, tuple[str, list[str]]] = {
+    "auto": ("no flags: what `artstyle classify train --data ROOT` does (on real data: the texture model with its "
+             "high-pass input, 64 px crops of a 256 px cache, 5x5 grid at test, resample)", []),
     "inclass": ("course baseline, whole image downscaled to SIZE px", ["--model", "inclass"]),
     "default": ("resnet, whole image downscaled to SIZE px (the default before the texture model)",
                 ["--model", "resnet"]),
@@ -38,6 +40,8 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
                     "test", ["--model", "texture", "--cache-size", "CACHE"]),
     "texture-net-small": ("texture model, SIZE/2 px crops of a CACHE px cache, 5x5 grid at test",
                           ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5"]),
+    "texture-rgb": ("as texture-net-small without the high-pass input (--no-highpass): the default before it",
+                    ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5", "--no-highpass"]),
     "texture-net-jitter": ("as texture-net, crops with 1.25x scale jitter (resampled)",
                            ["--model", "texture", "--cache-size", "CACHE", "--crop-jitter", "1.25"]),
     "texture": ("resnet, SIZE px crops of a CACHE px cache, 3x3 crop grid at test",
@@ -56,6 +60,8 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
 def config(name: str, size: int, cache: int) -> tuple[str, list[str]]:
     """The description and flags of ``name`` with SIZE and CACHE filled in."""
     what, flags = CONFIGS[name]
+    if not flags:  # the defaults as a user gets them: not even --size
+        return what, []
     fill = {"SIZE": str(size), "CACHE": str(cache), "HALF": str(size // 2)}
     flags = [fill.get(f, f) for f in flags]
     what = what.replace("SIZE/2", str(size // 2)).replace("SIZE", str(size)).replace("CACHE", str(cache))

@@ -41,6 +41,9 @@ class ClassifyConfig(TrainSettings):
     depth: int = opt(1, "Residual blocks per stage (resnet); conv layers per stage (texture).")
     pool: str = opt("avg", "How resnet pools its last feature map: avg (global average), gem (generalised mean) "
                     "or cov (second-order: channel covariances, a texture statistic).", choices=CLASSIFIER_POOLS)
+    highpass: bool = opt(True, "texture model: give the network the high-pass residual of its input (the image minus "
+                         "a 3x3 box blur) beside the image; texture lives there, and the network learns much faster "
+                         "with it (docs/results.md, section 7). --no-highpass: the image alone.")
     imbalance: str = opt("auto", "Class-imbalance strategy: auto (resample for the texture model, crt otherwise); none; resample (--per-class images per class per "
                          "epoch); weighted-loss (class weights in the loss); logit-adjust (logits + tau*log prior in "
                          "the training loss); crt (train as none, then retrain the head with class-balanced sampling "

@@ -32,7 +32,7 @@ from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_d
 def _model_args(cfg: ClassifyConfig, num_classes: int) -> dict[str, Any]:
     args = {"arch": cfg.model, "num_classes": num_classes, "img_size": cfg.size, "width": cfg.width, "depth": cfg.depth,
             "pool": cfg.pool}
-    return {**args, "highpass": True} if cfg.model == "texture" else args
+    return {**args, "highpass": cfg.highpass} if cfg.model == "texture" else args
 
 
 def _write_run_files(run: Path, cfg: ClassifyConfig, cache: Any, strategy: dict[str, Any]) -> None:
@@ -63,8 +63,9 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         raise ArtstyleError(f"--crop-jitter {cfg.crop_jitter}: choose 1 (plain crops) or more (e.g. 1.25)")
     if cfg.resume:
         run = find_run(cfg.resume)
-        # runs from before --crop-jitter took scale-jittered crops (crop_transform's default)
-        saved = {"crop_jitter": SCALE_JITTER, **read_json(run / "config.json")["config"]}
+        # runs from before --crop-jitter took scale-jittered crops (crop_transform's default); runs from before
+        # --highpass trained the RGB-only texture network
+        saved = {"crop_jitter": SCALE_JITTER, "highpass": False, **read_json(run / "config.json")["config"]}
         cfg = ClassifyConfig(**{**saved, "resume": cfg.resume, "progress": cfg.progress})
     with main_process_first():
         cache = open_cache(cfg)
