@@ -9,10 +9,11 @@ Runs, one at a time, each as its own ``artstyle`` process under ``--out`` (defau
 
 1. ``embed train`` on the real-image benchmark (default ``.cache/real_styles_v2``) at every ``--budgets`` (the
    default ``grid`` model): a number is a ``--time-budget`` in seconds, ``full`` is the ``full`` profile's embed
-   settings (``artstyle run --profile full``: 40 epochs, early stopping after 5 without a better val PSNR, no time
-   limit). Then the older ``spatial`` and ``conv`` models at the first budget, and ``grid`` on the built-in
-   data at the first budget; each run's metrics.json holds the AE, the global PCA baseline of the same latent
-   size and the patch-PCA start.
+   settings (``artstyle run --profile full``: 40 epochs, early stopping after 5 without a better val PSNR, the
+   ``psnr`` loss, no time limit; ``--full-cap`` adds one for shared machines). Then the older ``spatial`` and
+   ``conv`` models at the first budget, and ``grid`` on the built-in data at the first budget and at ``full``;
+   each run's metrics.json holds the AE, the global PCA baseline of the same latent size and the patch-PCA
+   start. A reused run's command is the one its config.json recorded (``argv``).
 2. ``classify train`` (``--clf-budget``) on each dataset, ``embed export --split test`` of every kind (ae,
    ae-style, classifier, pixels, color-hist), ``cluster compare`` of the five files and ``cluster fit`` of
    ae-style for its maps.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import shutil
@@ -67,9 +69,14 @@ def budget_label(budget: str) -> str:
     return f"`full` profile ({embed['epochs']} epochs, patience {embed['patience']})"
 
 
+RAN: list[list[str]] = []
+"""The commands this invocation ran (the rest were reused from earlier ones)."""
+
+
 def artstyle(args: list[str], threads: int) -> str:
     """Run ``artstyle --threads N ARGS`` in its own process; return the command line (fail loudly)."""
     cmd = [str(ROOT / ".venv" / "bin" / "artstyle"), "--threads", str(threads), *args]
+    RAN.append(args)
     line = shlex.join(["artstyle", "--threads", str(threads), *args])
     print(f"$ {line}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
@@ -80,22 +87,28 @@ def artstyle(args: list[str], threads: int) -> str:
     return line
 
 
-def train_ae(data: str, out: Path, budget: str, arch: str, threads: int, fresh: bool) -> tuple[str, dict]:
-    args = ["embed", "train", "--data", data, "--arch", arch, *ARCH_FLAGS[arch], *budget_flags(budget),
+def train_ae(data: str, out: Path, budget: str, arch: str, threads: int, fresh: bool,
+             full_cap: int = 0) -> tuple[str, dict]:
+    """Train (or reuse) one autoencoder run; returns (the command that made it, its metrics.json)."""
+    cap = ["--time-budget", str(full_cap)] if budget == "full" and full_cap else []
+    args = ["embed", "train", "--data", data, "--arch", arch, *ARCH_FLAGS[arch], *budget_flags(budget), *cap,
             "--out", str(out), "--overwrite", "--no-progress"]
     line = shlex.join(["artstyle", "--threads", str(threads), *args])
     if fresh or not (out / "metrics.json").is_file():
         artstyle(args, threads)
-    return line, json.loads((out / "metrics.json").read_text())
+    recorded = json.loads((out / "config.json").read_text()).get("argv")
+    return recorded or line, json.loads((out / "metrics.json").read_text())
 
 
 def ae_row(name: str, arch: str, budget: str, m: dict) -> list[str]:
     ae, pca, init, tr = m["autoencoder"], m["pca_baseline"], m.get("linear_init"), m["training"]
     start = f"{init['psnr']:.2f}" if init else "-"
-    return [name, f"`{arch}`", budget_label(budget), f"{tr.get('train_seconds', float('nan')):.0f}",
-            f"{tr.get('epochs_run', '?')} (best {tr.get('best_epoch', '?')})",
+    stopped = " (time cap)" if "time budget" in str(tr.get("stopped", "")) and budget == "full" else ""
+    return [name, f"`{arch}`", m.get("loss", "mse"), budget_label(budget) + stopped,
+            f"{tr.get('train_seconds', float('nan')):.0f}", f"{tr.get('epochs_run', '?')} (best {tr.get('best_epoch', '?')})",
             f"{ae['psnr']:.2f}", f"{ae['ssim']:.3f}", f"{pca['psnr']:.2f}", f"{pca['ssim']:.3f}", start,
-            f"{ae['psnr'] - pca['psnr']:+.2f}", f"{m['n_images']} {m['split']}"]
+            f"{ae['psnr'] - pca['psnr']:+.2f}", f"{10 * math.log10(pca['mse'] / ae['mse']):+.2f}",
+            f"{m['n_images']} {m['split']}"]
 
 
 def cluster_part(label: str, data: str, out: Path, ae_run: Path, clf_budget: int, threads: int, fresh: bool,
@@ -161,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
                     "(the full profile's embed settings, no time limit); the first must be seconds")
     ap.add_argument("--clf-budget", type=int, default=120, help="classify train budget (s) for the classifier kind")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--full-cap", type=int, default=0, help="also give the `full` runs this --time-budget (s), a cap "
+                    "for shared machines; a run it stops is marked in the table (0 = none, as the profile)")
     ap.add_argument("--out", default="runs/part2-v2", help="where the runs go (relative to the current directory); "
                     "steps whose outputs exist there are reused unless --fresh")
     ap.add_argument("--only", choices=("all", "ae", "cluster"), default="all")
@@ -174,10 +189,14 @@ def main(argv: list[str] | None = None) -> None:
     load = os.getloadavg()[0]
     when = (f"Machine: {machine()}; load average {load:.1f} when the benchmark started (above the number of cores, "
             "other jobs shared them and a budget in seconds bought fewer steps than on an idle machine).")
+    reused = (f"Machine: {machine()}. Every run in this table was reused from an earlier invocation (each command "
+              "above is the one its config.json recorded), so the load it ran under is stated in the reading below, "
+              f"not here (load average {load:.1f} when the table was written).")
     if args.only in ("all", "ae"):
         rows, cmds = [], []
         for budget in budgets:
-            line, m = train_ae(args.data, out / f"ae-real-{budget}", budget, "grid", args.threads, args.fresh)
+            line, m = train_ae(args.data, out / f"ae-real-{budget}", budget, "grid", args.threads, args.fresh,
+                               args.full_cap)
             rows.append(ae_row("real (12 styles)", "grid", budget, m))
             cmds.append(line)
         for arch in ("spatial", "conv"):
@@ -185,22 +204,27 @@ def main(argv: list[str] | None = None) -> None:
                                args.fresh)
             rows.append(ae_row("real (12 styles)", arch, budgets[0], m))
             cmds.append(line)
-        line, m = train_ae(args.builtin, out / f"ae-builtin-{budgets[0]}", budgets[0], "grid", args.threads,
-                           args.fresh)
-        rows.append(ae_row(f"built-in ({args.builtin}, SYNTHETIC)", "grid", budgets[0], m))
-        cmds.append(line)
-        head = ["data", "model", "budget", "trained (s)", "epochs", "AE PSNR", "AE SSIM", "PCA-256 PSNR", "PCA SSIM",
-                "patch-PCA start PSNR", "AE - PCA (dB)", "scored on"]
-        table = "\n".join(["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * 8 + "---|"]
+        for budget in dict.fromkeys([budgets[0], *(["full"] if "full" in budgets else [])]):
+            line, m = train_ae(args.builtin, out / f"ae-builtin-{budget}", budget, "grid", args.threads, args.fresh,
+                               args.full_cap)
+            rows.append(ae_row(f"built-in ({args.builtin}, SYNTHETIC)", "grid", budget, m))
+            cmds.append(line)
+        head = ["data", "model", "loss", "budget", "trained (s)", "epochs", "AE PSNR", "AE SSIM", "PCA-256 PSNR",
+                "PCA SSIM", "patch-PCA start PSNR", "AE - PCA (dB)", "AE - PCA, mean MSE (dB)", "scored on"]
+        table = "\n".join(["| " + " | ".join(head) + " |", "|---|---|---|---|" + "---:|" * 9 + "---|"]
                           + ["| " + " | ".join(r) + " |" for r in rows])
         body = (f"### Autoencoder against PCA at equal budgets\n\nProduced by: `{this}`, which runs:\n\n```sh\n"
-                + "\n".join(cmds) + "\n```\n\n" + when + "\n\nLatent size 256 everywhere (48x compression of a 64 px "
+                + "\n".join(cmds) + "\n```\n\n" + (when if RAN else reused) + "\n\nLatent size 256 everywhere (48x compression of a 64 px "
                 "image). A budget in seconds is wall-clock time for the whole `embed train` command, cache, patch-PCA "
                 "start and validation included; the `full` profile's budget is epochs with early stopping, no time "
                 "limit. `trained (s)` is the time in the training loop. PCA's fit (on up to 2,000 training images) is "
                 "not counted against any budget. `patch-PCA start` is the `grid` or `spatial` model before its first "
                 "step: its linear path is the PCA of 16x16 training patches (16 numbers each), and the non-linear path "
-                "starts at zero. AE and PCA are scored on the validation images.\n\n" + table)
+                "starts at zero. AE and PCA are scored on the validation images. `loss` is what the run trained on: `mse`, "
+                "or `psnr` (minus each image's PSNR, averaged: the average the PSNR columns report; the `full` "
+                "profile's setting). `AE - PCA, mean MSE` compares the mean squared error instead (10 log10 of PCA's "
+                "over the AE's): the PSNR columns average per image, so a `psnr` run can gain more there than on the "
+                "mean error. `(time cap)`: a `full` run that `--full-cap` stopped before its 40 epochs.\n\n" + table)
         if args.doc:
             update_section("part2-ae", body, doc=DOC)
         print(body)

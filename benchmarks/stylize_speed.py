@@ -28,7 +28,8 @@ from _report import machine, update_section  # noqa: E402
 K = 27
 
 
-def step_rate(size: int, batch: int, steps: int, channels_last: bool = True, part: str = "all", **cfg_kw) -> float:
+def step_rate(size: int, batch: int, steps: int, channels_last: bool = True, part: str = "all", version: int = 3,
+              **cfg_kw) -> float:
     """Images/s of full training steps (``part="all"``) or of the stylizer's forward + backward alone."""
     from artstyle.models.classifier import build_classifier
     from artstyle.models.stylizer import Stylizer
@@ -36,7 +37,7 @@ def step_rate(size: int, batch: int, steps: int, channels_last: bool = True, par
 
     torch.manual_seed(0)
     cfg = StylizeConfig(size=size, **cfg_kw)
-    model = Stylizer(K, width=cfg.width, blocks=cfg.blocks)
+    model = Stylizer(K, width=cfg.width, blocks=cfg.blocks, version=version)
     clf = build_classifier("resnet", K, size, width=16).eval()
     grams = None
     if cfg.w_gram > 0:
@@ -64,12 +65,14 @@ def step_rate(size: int, batch: int, steps: int, channels_last: bool = True, par
 
 
 ROWS = [  # (label, keyword arguments of step_rate)
-    ("default recipe (width 32, whole 128 px images, CE + Gram + content)", {}),
+    ("before issue 12's redesign: version 2, width 32 (the old default), whole images", {"version": 2, "width": 32}),
+    ("the same, stylizer forward + backward only", {"version": 2, "width": 32, "part": "stylizer"}),
+    ("**default: version 3 (1/8 grid), width 16, whole images, CE + Gram + content**", {}),
     ("the same, stylizer forward + backward only (no loss network)", {"part": "stylizer"}),
-    ("--width 16", {"width": 16}),
-    ("--width 16 --crop-size 64", {"width": 16, "crop_size": 64}),
-    ("--width 16 --crop-size 64 --w-content 0", {"width": 16, "crop_size": 64, "w_content": 0.0}),
-    ("--width 8 --crop-size 64", {"width": 8, "crop_size": 64}),
+    ("version 3, --width 32", {"width": 32}),
+    ("version 3, --w-content 0", {"w_content": 0.0}),
+    ("version 3, --crop-size 64", {"crop_size": 64}),
+    ("version 3, --width 8 --crop-size 64", {"width": 8, "crop_size": 64}),
 ]
 
 
@@ -79,35 +82,45 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds; each row keeps its best")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    lines = []
-    for label, kw in ROWS:
-        rate = step_rate(args.size, args.batch, args.steps, **kw)
-        lines.append(f"| {label} | {rate:.1f} |")
-        print(lines[-1], flush=True)
+    rates = [0.0] * len(ROWS)
+    for _ in range(args.rounds):  # the best of interleaved rounds: load from other users only ever slows a row
+        for i, (label, kw) in enumerate(ROWS):
+            rates[i] = max(rates[i], step_rate(args.size, args.batch, args.steps, **kw))
+            print(f"| {label} | {rates[i]:.1f} |", flush=True)
+    lines = [f"| {label} | {r:.1f} | {r / rates[0]:.1f}x |" for (label, _), r in zip(ROWS, rates)]
+    best = max(rates)
+    verdict = (f"Issue 12's target, 50 images/s at {args.size} px, is "
+               + (f"met by the default ({rates[2]:.0f})" if rates[2] >= 50 else
+                  f"missed by the default ({rates[2]:.0f}, {50 / rates[2]:.1f}x short)"
+                  + (f"; the fastest row reaches {best:.0f}" if best > rates[2] else ""))
+               + " under this load; measured on idle cores the absolute numbers are higher, the ratios the same.")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
     load = os.getloadavg()
     body = "\n".join([
         "## Stylizer training speed",
         "",
         f"Images/s of full training steps at {args.size} px, batch {args.batch}, {args.threads} threads "
-        f"({args.steps} timed steps after one warm-up), against a frozen resnet loss classifier of width 16. "
+        f"(best of {args.rounds} interleaved rounds of {args.steps} timed steps after one warm-up), against a frozen resnet loss classifier of width 16. "
         f"Load average during the run: {load[0]:.1f} (the cores are shared: ratios within the table are what "
         f"to compare). Peak RSS of this script: {rss:.2f} GB. {machine()}.",
         "",
-        "| setting | images/s |",
-        "|---|---|",
+        "| setting | images/s | against the old default |",
+        "|---|---|---|",
         *lines,
         "",
-        "Issue 12's target, 50 images/s at 128 px, is missed by every setting here. The first two rows say where "
-        "the time goes: the stylizer's own convolutions at full resolution (its decoder runs twice per image, "
-        "re-rendering and reconstruction), not the frozen loss network. Narrower networks and --crop-size (fewer "
-        "pixels per step) are the levers the options give; a network that works at a quarter of the resolution "
-        "throughout is the next step.",
+        f"The redesigned default trains {rates[2] / rates[0]:.0f}x faster than the old one in the same run. The "
+        "old network's full-resolution convolutions (its decoder ran twice per image, re-rendering and "
+        "reconstruction) dominated; version 3 folds 4x4 pixel blocks into channels, works at 1/8 of the side and "
+        "adds its decoded change to the input. What is left is shared between the stylizer and the frozen loss "
+        f"classifier (compare the default row with its stylizer-only row). --crop-size 64 (native-resolution "
+        f"crops) has a quarter of the pixels per step and measured {rates[6] / rates[2]:.1f}x the default's rate "
+        "here. " + verdict,
         "",
         f"Produced by: `python benchmarks/stylize_speed.py --steps {args.steps} --batch {args.batch} "
-        f"--size {args.size} --threads {args.threads}`",
+        f"--size {args.size} --threads {args.threads} --rounds {args.rounds}`",
     ])
     update_section("stylize-speed", body)
     print(body)

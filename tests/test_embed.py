@@ -199,8 +199,11 @@ def test_losses_and_metrics() -> None:
     # PSNR on [0, 1]: 10 log10(1 / mse)
     assert torch.allclose(s["psnr"], -10 * torch.log10(s["mse"]), atol=1e-4)
     assert torch.allclose(psnr(torch.zeros(1, 3, 8, 8), torch.full((1, 3, 8, 8), 0.1)), torch.tensor([20.0]))
+    # psnr: minus each image's PSNR (up to the 50 dB floor), so its mean is minus what validation averages
+    assert torch.allclose(reconstruction_loss(noisy, x, "psnr"), -s["psnr"], atol=0.05)
+    assert torch.allclose(reconstruction_loss(x, x, "psnr"), torch.full((4,), -50.0))
     # every loss is differentiable, including the SSIM term
-    for kind in ("mse", "l1", "l1+ssim"):
+    for kind in ("mse", "l1", "l1+ssim", "psnr"):
         y = noisy.clone().requires_grad_(True)
         reconstruction_loss(y, x, kind).mean().backward()
         assert y.grad is not None and y.grad.abs().sum() > 0, kind

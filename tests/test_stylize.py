@@ -37,7 +37,7 @@ def assets(tmp_path_factory: pytest.TempPathFactory) -> dict:
     judge = train_classifier(ClassifyConfig(out=str(root / "judge"), seed=1, **a["base"]))
     run = train_stylizer(StylizeConfig(data=str(data), cache=str(cache.root), epochs=2, max_steps_per_epoch=3, lr=3e-3,
                                        classifier=str(clf), judge=str(judge), eval_pairs=30, out=str(root / "sty"),
-                                       **TINY))
+                                       style_ramp=0, **TINY))
     return {"data": data, "cache": cache, "clf": clf, "judge": judge, "run": run, "root": root}
 
 
@@ -49,17 +49,17 @@ def _batch(cache, n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN
 
 @pytest.mark.parametrize("source", ["learned", "mean-latent"])
 def test_shapes(source: str) -> None:
-    model = Stylizer(num_styles=5, style_source=source, width=8, blocks=1)
+    model = Stylizer(num_styles=5, style_source=source, width=8, blocks=1).eval()  # eval: clamped to [-1, 1]
     x, t = torch.rand(4, 3, 32, 32) * 2 - 1, torch.tensor([0, 1, 2, 4])
     content, code = model.encode(x)
-    assert content.shape == (4, 32, 8, 8) and code.shape == (4, 32)
+    assert content.shape == (4, 32, 4, 4) and code.shape == (4, 32)  # version 3: the content grid is 1/8 of the side
     out = model(x, t)
     assert out.shape == x.shape and out.abs().max() <= 1
     res = model(x, t, own=torch.tensor([1, 1, 0, 3]))
     assert res["out"].shape == res["recon"].shape == x.shape and res["code"].shape == (4, 32)
     assert torch.allclose(res["out"], out, atol=1e-5)  # the paired pass re-renders like the plain one
     assert model.style_means.shape == (5, 32)
-    with pytest.raises(ArtstyleError, match="divisible by 4"):
+    with pytest.raises(ArtstyleError, match="divisible by 8"):
         model(torch.zeros(1, 3, 30, 30), t[:1])
 
 
@@ -95,7 +95,7 @@ def test_few_steps_lower_the_loss(assets: dict) -> None:
     counts = cache.counts("train")
     rows = cache.indices("train")
     grams = style_grams(clf, clf_info["size"], cache.images[rows], cache.labels[rows], len(cache.classes))
-    cfg = StylizeConfig(**TINY)
+    cfg = StylizeConfig(style_ramp=0, **TINY)
     task = StylizeTask(cfg, clf, clf_info["size"], map_classes(clf_info["classes"], cache.classes),
                        np.flatnonzero(counts > 0), grams)
     torch.manual_seed(0)
@@ -358,16 +358,19 @@ def test_decoder_keeps_each_images_colour_at_identity_modulation() -> None:
     with torch.no_grad():
         old = Stylizer(2, "learned", width=8, blocks=1, version=1).eval()(x, t)
         new = Stylizer(2, "learned", width=8, blocks=1, version=2).eval()(x, t)
+        grid = Stylizer(2, "learned", width=8, blocks=1).eval()(x, t)  # version 3: the input plus a change
     assert torch.allclose(old[0], old[1], atol=1e-5)  # version 1: the colour is gone before the decoder
     assert (new[0] - new[1]).abs().mean() > 1e-3
+    assert (grid[0] - grid[1]).abs().mean() > 0.5
 
 
-def test_own_style_rendering_keeps_a_red_blue_card_red_and_blue() -> None:
+@pytest.mark.parametrize("version", [2, 3])
+def test_own_style_rendering_keeps_a_red_blue_card_red_and_blue(version: int) -> None:
     """A few hundred steps of own-style reconstruction on two-colour cards: a red|blue card rendered in its own
     style comes back red on the left and blue on the right (version 1 came back in one average palette)."""
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
-    model = Stylizer(2, "learned", width=8, blocks=1, version=2)
+    model = Stylizer(2, "learned", width=8, blocks=1, version=version)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(200):
         x, own = _cards(8, gen), torch.randint(0, 2, (8,), generator=gen)
@@ -425,7 +428,7 @@ def test_old_version_1_runs_still_load_and_render(assets: dict, tmp_path: Path) 
                   cfg["model"]["blocks"], version=1)
     save_safetensors(old / "best.safetensors", v1.state_dict())
     model, info = load_stylizer(old)
-    assert model.version == 1 and read_json(assets["run"] / "config.json")["model"]["version"] == 2
+    assert model.version == 1 and read_json(assets["run"] / "config.json")["model"]["version"] == 3
     x = assets["cache"].images[assets["cache"].indices("test")[:2]]
     assert stylize_arrays(model, x, np.array([0, 1])).shape == x.shape
 
@@ -448,8 +451,19 @@ def test_init_from_loads_matching_autoencoder_weights_and_names_the_rest(assets:
     assert "embedding.weight" in result["not_loaded"]
     with pytest.raises(ArtstyleError, match="no weight of that autoencoder matches"):
         init_from_autoencoder(Stylizer(len(CLASSES), "learned", width=8, version=1), ae_run, progress=False)
+    with pytest.raises(ArtstyleError, match="use a grid autoencoder"):  # the default (version 3) takes grid runs
+        init_from_autoencoder(Stylizer(len(CLASSES), "learned", width=8), ae_run, progress=False)
+    grid_run = train_autoencoder(EmbedTrainConfig(data=str(assets["data"]), cache=str(assets["cache"].root),
+                                                  arch="grid", latent_dim=64, epochs=1, max_steps_per_epoch=2,
+                                                  pca_samples=8, out=str(tmp_path / "grid"), **TINY))
+    grid = load_safetensors(grid_run / "best.safetensors")
+    model = Stylizer(len(CLASSES), "learned", width=8, blocks=1)
+    result = init_from_autoencoder(model, grid_run, progress=False)
+    state = model.state_dict()
+    assert {"encoder.0.0.weight", "encoder.1.0.weight"} <= set(result["loaded"])  # its first two stages
+    assert all(torch.equal(state[k], grid[k]) for k in result["loaded"])
     run = train_stylizer(StylizeConfig(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=1,
-                                       max_steps_per_epoch=1, classifier=str(assets["clf"]), init_from=str(ae_run),
+                                       max_steps_per_epoch=1, classifier=str(assets["clf"]), init_from=str(grid_run),
                                        out=str(tmp_path / "sty"), **TINY))
     recorded = read_json(run / "config.json")["init_from"]
     assert recorded["loaded"] == result["loaded"] and recorded["skipped"] == result["skipped"]

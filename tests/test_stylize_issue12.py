@@ -117,9 +117,9 @@ def test_adversarial_loss_refuses_images_too_small_for_the_discriminator() -> No
     from artstyle.errors import ArtstyleError
     from artstyle.stylize.train import _checked_config
 
-    with pytest.raises(ArtstyleError, match="--w-adv 0.1.*--crop-size 12"):
-        _checked_config(StylizeConfig(size=32, crop_size=12, w_adv=0.1))
-    assert _checked_config(StylizeConfig(size=32, crop_size=12, w_adv=0.0)).crop_size == 12
+    with pytest.raises(ArtstyleError, match="--w-adv 0.1.*--crop-size 8"):
+        _checked_config(StylizeConfig(size=32, crop_size=8, w_adv=0.1))
+    assert _checked_config(StylizeConfig(size=32, crop_size=8, w_adv=0.0)).crop_size == 8
     assert PatchDiscriminator(3, 8)(torch.zeros(1, 3, 16, 16), torch.tensor([0])).shape == (1, 1, 2, 2)
 
 
@@ -173,6 +173,15 @@ def test_both_style_sources_train_save_load_and_render_a_real_photo(source: str,
     for f in result["files"]:
         w, h = Image.open(f).size
         assert abs(w / h - 301 / 207) < 0.02 and min(w, h) >= info["size"], (f, w, h)
+    # The Python API (Studio.render, the web app) takes the same path: same aspect, same pixels as the CLI's PNGs.
+    from artstyle.api.stylizer import Stylizer as ApiStylizer
+
+    api = ApiStylizer(run, device="cpu").render(photo, ["Pop_Art"])
+    assert api["renders"].shape[1:] == api["image"].shape and api["image"].shape[:2] == (info["size"], 47)
+    png = next(f for f in result["files"] if "Pop_Art" in Path(f).name)
+    assert np.array_equal(api["renders"][0], np.asarray(Image.open(png).convert("RGB")))
+    half = ApiStylizer(run, device="cpu").render(photo, ["Pop_Art"], strength=0.5)["renders"]
+    assert half.shape == api["renders"].shape
 
 
 def test_a_crop_trained_classifier_sees_whole_images_at_its_cache_scale() -> None:

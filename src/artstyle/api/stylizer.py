@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from artstyle.api.classifier import pick_device
-from artstyle.api.images import ImageLike, decode, describe
+from artstyle.api.images import ImageLike, UnusableImage, describe, image_bytes
 from artstyle.errors import ArtstyleError
 
 
@@ -83,23 +83,37 @@ class Stylizer:
         m, place, out = self.model, self.place, []
         with torch.no_grad(), place.autocast():
             for i in range(0, len(images), batch_size):
-                content, code = m.encode(place.images(images[i:i + batch_size]))
+                x = place.images(images[i:i + batch_size])
+                content, code = m.encode(x)
                 target = m.style_vectors(place.labels(targets[i:i + batch_size])).float()
                 if m.style_source == "mean-latent":
                     own = code
                 else:
                     w = torch.as_tensor(weights, dtype=torch.float32, device=self.device)
                     own = (w[:, None] * m.embedding.weight.float()).sum(0).expand_as(target)
-                rendered = m.decode(content, (1 - strength) * own + strength * target)
+                rendered = m.decode(content, (1 - strength) * own + strength * target, code, x)
                 out.append(to_uint8(rendered).permute(0, 2, 3, 1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.uint8)
 
     def render(self, image: ImageLike, styles: Sequence[str] | str | None = "all", strength: float = 1.0,
                own_probabilities: dict[str, float] | None = None) -> dict[str, Any]:
-        """``image`` in each of ``styles``: ``{"image" (decoded input), "styles" (names), "renders" (K, S, S, 3)}``."""
+        """``image`` in each of ``styles``: ``{"image" (decoded input), "styles" (names), "renders" (K, h, w, 3)}``.
+
+        The image keeps its aspect ratio, its short side at the training size, as in ``artstyle stylize render``
+        (``stylize.decode_keep_aspect``); it is padded by reflection to the network's multiple and cropped back.
+        """
+        from artstyle.data.decode import DecodeError
+        from artstyle.stylize import decode_keep_aspect, pad_to_multiple
+
         idx = self.style_indices(styles)
-        arr = decode(image, self.size, self.policy, describe(image))
-        renders = self.render_arrays(np.repeat(arr[None], len(idx), axis=0), idx, strength, own_probabilities)
+        try:
+            arr = decode_keep_aspect(image_bytes(image), self.size)
+        except DecodeError as exc:
+            raise UnusableImage(describe(image), str(exc)) from None
+        h, w = arr.shape[:2]
+        padded = pad_to_multiple(arr, getattr(self.model, "multiple", 4))
+        renders = self.render_arrays(np.repeat(padded[None], len(idx), axis=0), idx, strength,
+                                     own_probabilities)[:, :h, :w]
         return {"image": arr, "styles": [self.classes[i] for i in idx], "renders": renders, "strength": strength}
 
     def grid(self, result: dict[str, Any]) -> np.ndarray:

@@ -23,7 +23,7 @@ from artstyle.config import opt
 from artstyle.constants import DATA_HELP
 from artstyle.settings import TrainSettings
 
-LOSSES = ("mse", "l1", "l1+ssim")
+LOSSES = ("mse", "l1", "l1+ssim", "psnr")
 ARCHS = ("grid", "spatial", "conv")
 
 
@@ -40,7 +40,8 @@ class EmbedTrainConfig(TrainSettings):
                             "bottleneck, the oldest).", choices=ARCHS)
     latent_dim: int = opt(256, "Latent vector size (256 is 48x compression of a 64 px image).")
     width: int = opt(32, "Base channel width of the autoencoder (compute grows with its square).")
-    loss: str = opt("mse", "Reconstruction loss: mse, l1, or l1+ssim (0.84 (1-SSIM) + 0.16 L1).", choices=LOSSES)
+    loss: str = opt("mse", "Reconstruction loss: mse, l1, l1+ssim (0.84 (1-SSIM) + 0.16 L1) or psnr "
+                                "(minus each image's PSNR, averaged: what the validation score averages).", choices=LOSSES)
     augment: bool = opt(True, "Random horizontal flips during training.")
     train_crop: int = opt(0, "Train on random crops of this many px of the --size images (0 = whole images; grid and "
                        "spatial only, a multiple of its stride): cheaper steps, more varied patches; evaluation stays on "

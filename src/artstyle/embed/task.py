@@ -23,12 +23,17 @@ from artstyle.metrics import psnr, ssim
 SSIM_WEIGHT = 0.84
 """``l1+ssim``: weight of (1 - SSIM) against L1, as in Zhao et al. 2017 ("Loss functions for image restoration")."""
 
+PSNR_FLOOR_MSE = 1e-5
+"""``psnr``: added to each image's MSE before the log, so a perfect image scores 50 dB, not infinity."""
+
 
 def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, kind: str = "mse") -> torch.Tensor:
     """Per-image loss ``(N,)`` between ``(N, 3, H, W)`` images in [-1, 1], computed on the [0, 1] scale."""
     a, b = (recon.float() + 1) / 2, (target.float() + 1) / 2
     if kind == "mse":
         return (a - b).pow(2).flatten(1).mean(1)
+    if kind == "psnr":  # minus each image's PSNR in dB: the mean of it is what the validation monitor averages
+        return 10 * torch.log10((a - b).pow(2).flatten(1).mean(1) + PSNR_FLOOR_MSE)
     l1 = (a - b).abs().flatten(1).mean(1)
     if kind == "l1":
         return l1
@@ -75,4 +80,4 @@ class AutoencoderTask:
         return {k: float(torch.cat(v).mean()) for k, v in parts.items()}
 
 
-__all__ = ["AutoencoderTask", "SSIM_WEIGHT", "image_scores", "reconstruction_loss"]
+__all__ = ["AutoencoderTask", "PSNR_FLOOR_MSE", "SSIM_WEIGHT", "image_scores", "reconstruction_loss"]

@@ -2,11 +2,23 @@
 
 Usage::
 
-    model = Stylizer(num_styles=27, style_source="learned", width=32, blocks=2)   # version 2
+    model = Stylizer(num_styles=27, style_source="learned", width=16, blocks=2)   # version 3
     out = model(x, target)                       # x (N, 3, H, W) in [-1, 1], target (N,) style indices
     pair = model(x, target, own=labels)          # training: {"out", "recon", "code"} from one encoder pass
 
-Architecture, version 2 (new runs; H and W must be multiples of 4):
+Architecture, version 3 (new runs since issue 12's speed work; H and W multiples of 8). Every convolution works
+on a grid of 1/4 or 1/8 of the image side, so a step costs about a tenth of version 2's:
+
+- encoder, named as ``models.autoencoder``'s ``grid`` encoder (``--init-from`` copies a grid run of the same width):
+  pixel unshuffle folds each 4x4 pixel block into 48 channels, a 3x3 conv to ``w`` channels, a stride-2 4x4 conv
+  to ``2w`` at H/8, and a 3x3 conv to the content ``z: (N, 4w, H/8, W/8)``; the code is ``z.mean((2, 3))``;
+- decoder: ``blocks`` relative-modulated residual blocks at H/8 (as version 2's), one 3x3 conv to ``4w``
+  channels with pixel shuffle to ``w`` channels at H/4 (modulated), and a 3x3 conv to 48 values per H/4 cell
+  that pixel shuffle lays out as its 4x4 pixels: a CHANGE added to the input image. The full-resolution detail
+  and the content's colours pass through untouched unless the style changes them; the output is clamped to
+  [-1, 1] in eval mode only (training keeps the gradient at saturated pixels).
+
+Version 2 (runs of issue 12 before the speed work; H and W multiples of 4):
 
 - encoder, no normalisation: the first stages of ``models.autoencoder``'s spatial encoder, with the same
   names and shapes at the same width (so ``stylize train --init-from EMBED_RUN`` can start from them): 3x3
@@ -112,6 +124,19 @@ class UpBlock(nn.Module):
         return F.leaky_relu(self.norm(h, style), self.slope)
 
 
+class ShuffleUp(nn.Module):
+    """Version 3: 3x3 conv to ``4 * cout`` channels, pixel shuffle x2 (no checkerboard: every output pixel comes from
+    the same kernel taps' sub-position), relative modulation, LeakyReLU."""
+
+    def __init__(self, cin: int, cout: int, hidden: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, 4 * cout, 3, 1, 1, padding_mode="reflect")
+        self.norm = AdaIN(cout, hidden, relative=True)
+
+    def forward(self, h: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(self.norm(F.pixel_shuffle(self.conv(h), 2), style), 0.2)
+
+
 class _Residual(nn.Module):
     """``x + conv(act(conv(x)))``, laid out (and named) as the spatial autoencoder's, so ``--init-from`` matches it."""
 
@@ -141,6 +166,9 @@ def _encoder(width: int, version: int) -> nn.Sequential:
             ResBlock(c),
             nn.Conv2d(c, c, 3, 1, 1, padding_mode="reflect"),
         )
+    if version == 3:  # named as models.autoencoder's grid encoder: --init-from copies a grid run's first stages
+        return nn.ModuleList([_act_conv(48, w), _act_conv(w, 2 * w, 2, 4),
+                              nn.Conv2d(2 * w, c, 3, 1, 1, padding_mode="reflect")])
     stem = max(8, w // 2)
     return nn.Sequential(_act_conv(3, stem), nn.Sequential(_act_conv(stem, w, 2, 4)),
                          nn.Sequential(_act_conv(w, 2 * w, 2, 4), _Residual(2 * w)),
@@ -156,7 +184,7 @@ class Stylizer(nn.Module):
     """
 
     def __init__(self, num_styles: int, style_source: str = "learned", width: int = 32, blocks: int = 2,
-                 hidden: int = 128, version: int = 2) -> None:
+                 hidden: int = 128, version: int = 3) -> None:
         super().__init__()
         from artstyle.errors import ArtstyleError
 
@@ -164,8 +192,8 @@ class Stylizer(nn.Module):
             raise ArtstyleError(f"--style-source {style_source!r} is not one of: {', '.join(STYLE_SOURCES)}")
         if num_styles < 2:
             raise ArtstyleError(f"a stylizer needs at least 2 styles in the data, got {num_styles}")
-        if version not in (1, 2):
-            raise ArtstyleError(f"stylizer version {version} is unknown (1 or 2); is the run from a newer artstyle?")
+        if version not in (1, 2, 3):
+            raise ArtstyleError(f"stylizer version {version} is unknown (1, 2 or 3); is the run from a newer artstyle?")
         self.num_styles, self.style_source, self.version = num_styles, style_source, version
         w, c = width, 4 * width
         self.code_dim = c
@@ -176,14 +204,19 @@ class Stylizer(nn.Module):
         # Mean code per style (mean-latent mode; kept in learned mode too, for analysis, but unused there).
         self.register_buffer("style_means", torch.zeros(num_styles, c))
         self.register_buffer("style_seen", torch.zeros(num_styles))
-        cond = c if version == 1 else 2 * c  # version 2: [style vector, the image's own code]
+        self.multiple = 8 if version == 3 else 4  # image sides must be multiples of this
+        cond = c if version == 1 else 2 * c  # versions 2, 3: [style vector, the image's own code]
         self.style_mlp = nn.Sequential(nn.LayerNorm(cond), nn.Linear(cond, hidden), nn.ReLU(),
                                        nn.Linear(hidden, hidden), nn.ReLU())
-        rel = version == 2
+        rel = version >= 2
         self.res = nn.ModuleList([AdaINResBlock(c, hidden, rel) for _ in range(blocks)])
-        self.up = nn.ModuleList([UpBlock(c, 2 * w, hidden, rel), UpBlock(2 * w, w, hidden, rel)])
-        self.to_rgb = nn.Conv2d(w, 3, 7, 1, 3, padding_mode="reflect")
-        if version == 2:
+        if version == 3:  # H/8 -> H/4 by pixel shuffle, one modulated stage, then 16 pixels per H/4 cell
+            self.up = nn.ModuleList([ShuffleUp(c, w, hidden)])
+            self.to_rgb = nn.Conv2d(w, 48, 3, 1, 1, padding_mode="reflect")
+        else:
+            self.up = nn.ModuleList([UpBlock(c, 2 * w, hidden, rel), UpBlock(2 * w, w, hidden, rel)])
+            self.to_rgb = nn.Conv2d(w, 3, 7, 1, 3, padding_mode="reflect")
+        if version >= 2:
             self._init_v2()
 
     @torch.no_grad()
@@ -207,11 +240,17 @@ class Stylizer(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x: (N, 3, H, W)`` -> ``(content (N, 4w, H/4, W/4), code (N, 4w))``."""
-        if x.shape[-1] % 4 or x.shape[-2] % 4:
+        m = self.multiple
+        if x.shape[-1] % m or x.shape[-2] % m:
             from artstyle.errors import ArtstyleError
 
-            raise ArtstyleError(f"the stylizer needs image sizes divisible by 4, got {tuple(x.shape[-2:])}; "
+            raise ArtstyleError(f"the stylizer needs image sizes divisible by {m}, got {tuple(x.shape[-2:])}; "
                                 "choose another --size")
+        if self.version == 3:
+            h = F.pixel_unshuffle(x, 4)
+            for stage in self.encoder:
+                h = stage(h)
+            return h, h.float().mean((2, 3))
         z = self.encoder(x)
         content = instance_norm(z.float()).to(z.dtype) if self.version == 1 else z
         return content, z.float().mean((2, 3))
@@ -222,13 +261,16 @@ class Stylizer(nn.Module):
             return self.embedding(styles)
         return self.style_means[styles]
 
-    def decode(self, content: torch.Tensor, vectors: torch.Tensor, code: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(self, content: torch.Tensor, vectors: torch.Tensor, code: torch.Tensor | None = None,
+               x: torch.Tensor | None = None) -> torch.Tensor:
         """``content: (N, 4w, h, w)``, style ``vectors: (N, 4w)`` -> images ``(N, 3, 4h, 4w)`` in [-1, 1].
 
-        Version 2 also conditions on the image's own ``code (N, 4w)`` (default: the content's spatial mean).
+        Versions 2 and 3 also condition on the image's own ``code (N, 4w)`` (default: the content's spatial
+        mean). Version 3 (content at H/8) returns ``x (N, 3, 8h, 8w)`` plus the decoded change: unclamped while
+        training (no dead gradient at saturated pixels), clamped to [-1, 1] in eval mode.
         """
         cond = vectors.float()
-        if self.version == 2:
+        if self.version >= 2:
             own = content.float().mean((2, 3)) if code is None else code.float()
             cond = torch.cat([cond, own], 1)
         s = self.style_mlp(cond)
@@ -237,6 +279,9 @@ class Stylizer(nn.Module):
             h = block(h, s)
         for block in self.up:
             h = block(h, s)
+        if self.version == 3:
+            out = x + F.pixel_shuffle(self.to_rgb(h), 4).to(x.dtype)
+            return out if self.training else out.clamp(-1, 1)
         return torch.tanh(self.to_rgb(h))
 
     # ------------------------------------------------------------ forward
@@ -251,10 +296,10 @@ class Stylizer(nn.Module):
         """
         content, code = self.encode(x)
         if own is None:
-            return self.decode(content, self.style_vectors(target), code)
+            return self.decode(content, self.style_vectors(target), code, x)
         own_vec = code if self.style_source == "mean-latent" else self.style_vectors(own)
         both = self.decode(torch.cat([content, content]), torch.cat([self.style_vectors(target), own_vec]),
-                           torch.cat([code, code]))
+                           torch.cat([code, code]), torch.cat([x, x]))
         out, recon = both.chunk(2)
         return {"out": out, "recon": recon, "code": code}
 

@@ -18,11 +18,12 @@ STYLE_SOURCES = ("learned", "mean-latent")
 class StylizeConfig(TrainSettings):
     data: str = opt("builtin", DATA_HELP)
     label_column: str = opt("style", "Label column for Hugging Face sources.")
-    size: int = opt(128, "Image size in pixels (a multiple of 4).")
+    size: int = opt(128, "Image size in pixels (a multiple of 8).")
     style_source: str = opt("learned", "Style vectors: learned (an embedding per style, trained end to end) or "
                             "mean-latent (the mean pooled encoder output of each style's training images).",
                             choices=STYLE_SOURCES)
-    width: int = opt(32, "Base channel width of the encoder-decoder (the bottleneck has 4x this).")
+    width: int = opt(16, "Base channel width of the encoder-decoder (the bottleneck, at 1/8 of the image side, has "
+                     "4x this).")
     blocks: int = opt(2, "AdaIN residual blocks at the bottleneck.")
     init_from: str = opt("", "An `artstyle embed train` run: start the stylizer from its autoencoder's weights, each "
                          "tensor whose name and shape match (the encoder's first stages); what did not match is "
@@ -38,6 +39,9 @@ class StylizeConfig(TrainSettings):
     w_gram: float = opt(1.0, "Weight of the Gram-matrix loss against the target style's mean Gram matrices "
                         "(needs a classifier with feature maps: resnet or texture; 0 = off).")
     w_content: float = opt(0.5, "Weight of the classifier-feature content loss on re-renderings (0 = off).")
+    style_ramp: int = opt(100, "Training steps over which --w-style and --w-gram rise linearly from 0 to their "
+                          "value (0 = full weight from the start). Without it every early output turns one flat "
+                          "colour that the loss classifier finds equally likely to be any style.")
     w_adv: float = opt(0.0, "Weight of the adversarial loss from a style-conditional PatchGAN discriminator trained "
                        "from scratch alongside (hinge loss, projection-conditioned; 0 = off, no discriminator). Its "
                        "weights are saved as discriminator.safetensors; --resume reloads them (its Adam restarts).")
@@ -45,7 +49,7 @@ class StylizeConfig(TrainSettings):
                      "(recomputed exactly over the training set after every epoch).")
     augment: bool = opt(True, "Random horizontal flips during training.")
     crop_size: int = opt(0, "Train on random square crops of this side (px) of the --size images, at their native "
-                         "resolution (a multiple of 4; 0 = whole images). Fewer pixels per step: several times "
+                         "resolution (a multiple of 8; 0 = whole images). Fewer pixels per step: several times "
                          "faster; the network, fully convolutional, still renders whole images of any size.")
     eval_pairs: int = opt(500, "Mismatched (test image, target style) pairs for the final evaluation.")
     lr: float = opt(1e-3, "Peak AdamW learning rate (after warmup, then cosine decay).")

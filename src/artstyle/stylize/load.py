@@ -68,19 +68,14 @@ def stylize_image(model: torch.nn.Module, image: np.ndarray, targets: np.ndarray
                   precision: str | None = None, device: Any = None) -> np.ndarray:
     """Re-render ONE uint8 image ``(H, W, 3)`` of any size in each style of ``targets (k,)`` -> ``(k, H, W, 3)``.
 
-    The network is fully convolutional but halves the size twice: the image is padded by reflection on the
-    right and bottom to multiples of 4 and the result cropped back, so any aspect ratio and size render.
+    The network is fully convolutional but halves the size two or three times: the image is padded by reflection on
+    the right and bottom to multiples of ``model.multiple`` (8; 4 for older runs) and the result cropped back, so
+    any aspect ratio and size render.
     """
-    import torch.nn.functional as F
-
     place = on_device(model, precision, device)
     h, w = image.shape[:2]
     targets = np.asarray(targets)
-    x = place.images(image[None])
-    pad_h, pad_w = -h % 4, -w % 4
-    if pad_h or pad_w:
-        mode = "reflect" if pad_h < h and pad_w < w else "replicate"  # reflect needs the padding < the side
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+    x = place.images(pad_to_multiple(image, getattr(model, "multiple", 4))[None])
     out = []
     with place.autocast():
         for start in range(0, len(targets), batch_size):
@@ -90,4 +85,15 @@ def stylize_image(model: torch.nn.Module, image: np.ndarray, targets: np.ndarray
     return np.concatenate(out) if out else np.zeros((0, h, w, 3), np.uint8)
 
 
-__all__ = ["load_stylizer", "stylize_arrays", "stylize_image"]
+def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
+    """uint8 ``(H, W, 3)`` padded on the right and bottom to sides divisible by ``multiple`` (crop the result back
+    with ``[:H, :W]``): by reflection, or by edge replication where the image is too small to reflect."""
+    h, w = image.shape[:2]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if not (pad_h or pad_w):
+        return image
+    mode = "reflect" if pad_h < h and pad_w < w else "edge"  # reflection needs the padding < the side
+    return np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+
+
+__all__ = ["load_stylizer", "pad_to_multiple", "stylize_arrays", "stylize_image"]

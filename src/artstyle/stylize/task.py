@@ -149,6 +149,19 @@ class StylizeTask:
         self.disc = discriminator if cfg.w_adv > 0 else None
         self.disc_opt: torch.optim.Optimizer | None = None
         self._device: torch.device | None = None
+        self.step = 0  # optimiser steps taken (train_stylizer sets it on --resume): drives --style-ramp
+
+    def style_factor(self) -> float:
+        """The share of ``--w-style`` and ``--w-gram`` applied at this training step: rises linearly from 0 to 1
+        over the first ``--style-ramp`` steps (1 when the ramp is 0).
+
+        Why (issue 12): while the style vectors do not yet steer the decoder, the cross-entropy averaged over
+        RANDOM targets is lowest for an output the frozen classifier finds equally likely to be any style, and
+        the shared weights learn exactly that: one flat colour for every image. Reconstruction first, style later
+        lets the conditioning learn to steer before the style terms weigh in full.
+        """
+        ramp = self.cfg.style_ramp
+        return 1.0 if ramp <= 0 else min(1.0, self.step / ramp)
 
     def _to(self, device: torch.device) -> None:
         if self._device != device:  # moved lazily: the engine decides the device
@@ -173,9 +186,9 @@ class StylizeTask:
 
     def losses(self, model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
                generator: torch.Generator | None = None,
-               disc_step: bool = False) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+               disc_step: bool = False, ramp: float = 1.0) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Per-image loss terms ``{name: (N,)}`` and the model outputs. ``disc_step``: train the discriminator on
-        this batch first (``--w-adv``; training only)."""
+        this batch first (``--w-adv``; training only). ``ramp`` scales the style terms (:meth:`style_factor`)."""
         self._to(images.device)
         cfg = self.cfg
         x = to_float(images)
@@ -212,9 +225,9 @@ class StylizeTask:
             dims = tuple(range(1, ref.ndim))
             ref, got = ref.float(), got.float()
             terms["content"] = (got - ref).pow(2).sum(dims) / ref.pow(2).sum(dims).clamp(min=1e-8)
-        total = cfg.w_rec * terms["rec"] + cfg.w_style * terms["ce"]
+        total = cfg.w_rec * terms["rec"] + ramp * cfg.w_style * terms["ce"]
         if "gram" in terms:
-            total = total + cfg.w_gram * terms["gram"]
+            total = total + ramp * cfg.w_gram * terms["gram"]
         if "content" in terms:
             total = total + cfg.w_content * terms["content"]
         if self.disc is not None:
@@ -253,11 +266,14 @@ class StylizeTask:
 
     def training_loss(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
         images, labels = batch
-        terms, res = self.losses(model, images, labels, disc_step=True)
+        ramp = self.style_factor()
+        terms, res = self.losses(model, images, labels, disc_step=True, ramp=ramp)
+        self.step += 1
         inner = getattr(model, "module", model)  # DDP wraps the model
         if inner.style_source == "mean-latent":
             inner.update_style_means(res["code"], labels, self.cfg.ema)
         logs = {k: float(v.detach().mean()) for k, v in terms.items() if k != "loss"}
+        logs["style_ramp"] = ramp
         loss = terms["loss"].mean()
         if "adv" in terms:  # enters only with --w-adv > 0 (no discriminator otherwise)
             loss = loss + self.cfg.w_adv * terms["adv"].mean()

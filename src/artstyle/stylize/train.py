@@ -56,8 +56,9 @@ def style_mean_images(cache: Any, split: str = "train", chunk: int = 256) -> tup
 
 
 def _open_data(cfg: Any) -> Any:
-    if cfg.size % 4:
-        raise ArtstyleError(f"--size {cfg.size}: the stylizer needs a multiple of 4 (e.g. 64 or 128)")
+    multiple = 8 if not cfg.resume else 4  # version 3 halves three times; a resumed older run needs 4
+    if cfg.size % multiple:
+        raise ArtstyleError(f"--size {cfg.size}: the stylizer needs a multiple of {multiple} (e.g. 64 or 128)")
     return open_cache(cfg)
 
 
@@ -91,7 +92,7 @@ def _ensure_classifier(cfg: StylizeConfig, run: Path, which: str) -> tuple[str, 
     return str(train_classifier(_classifier_config(cfg, dest, model, seed))), True
 
 
-STYLIZER_VERSION = 2  # models.stylizer: 1 = instance-normalised content and absolute AdaIN (older runs)
+STYLIZER_VERSION = 3  # models.stylizer: 3 = the 1/8-grid network; 2 and 1 = older runs' full-resolution ones
 
 
 def _model_args(cfg: StylizeConfig, num_styles: int) -> dict[str, Any]:
@@ -120,7 +121,7 @@ def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: boo
     if not any(own[k].ndim > 1 for k in loaded):  # a lone bias of 3 numbers is no initialisation
         raise ArtstyleError(f"--init-from {run}: no weight of that autoencoder matches the stylizer by name and shape "
                             f"(its arch is {info['config']['model']['arch']!r}, width "
-                            f"{info['config']['model'].get('width')}); use a spatial autoencoder of the same --width")
+                            f"{info['config']['model'].get('width')}); use a grid autoencoder of the same --width")
     model.load_state_dict(own)
     result = {"run": str(find_run(run)), "loaded": loaded, "skipped": skipped,
               "not_loaded": [k for k in own if k not in set(loaded)]}
@@ -131,6 +132,18 @@ def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: boo
 
 
 DISC_FILE = "discriminator.safetensors"
+
+
+def _steps_done(run: Path, cfg: StylizeConfig, n_train: int) -> int:
+    """Optimiser steps of the finished epochs in ``run``'s metrics.jsonl (the engine drops the last short batch)."""
+    from artstyle.runs import read_jsonl
+
+    per_epoch = n_train // cfg.batch_size if n_train > cfg.batch_size else 1
+    if cfg.max_steps_per_epoch > 0:
+        per_epoch = min(per_epoch, cfg.max_steps_per_epoch)
+    path = run / "metrics.jsonl"
+    records = read_jsonl(path) if path.is_file() else []
+    return per_epoch * sum(1 for r in records if "epoch" in r and "event" not in r)
 
 
 def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int) -> torch.nn.Module | None:
@@ -158,12 +171,14 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
     if cfg.w_adv > 0 and is_distributed():
         raise ArtstyleError("--w-adv trains its discriminator in each process on its own (not synchronised); "
                             "train it in one process, or pass --w-adv 0 under accelerate launch / torchrun")
-    if cfg.crop_size and (cfg.crop_size % 4 or not 8 <= cfg.crop_size <= cfg.size):
-        raise ArtstyleError(f"--crop-size {cfg.crop_size}: choose a multiple of 4 between 8 and --size {cfg.size} "
+    if cfg.crop_size and (cfg.crop_size % 8 or not 8 <= cfg.crop_size <= cfg.size):
+        raise ArtstyleError(f"--crop-size {cfg.crop_size}: choose a multiple of 8 between 8 and --size {cfg.size} "
                             "(0 = off)")
     if cfg.w_adv > 0 and (cfg.crop_size or cfg.size) < 16:  # its three stride-2 convolutions and 3x3 scorer
         raise ArtstyleError(f"--w-adv {cfg.w_adv}: the discriminator needs training images of at least 16 px; raise "
                             f"--crop-size {cfg.crop_size} / --size {cfg.size} or pass --w-adv 0")
+    if cfg.style_ramp < 0:
+        raise ArtstyleError(f"--style-ramp {cfg.style_ramp}: choose a number of steps >= 0 (0 = no ramp)")
     if not 0 <= cfg.ema < 1:
         raise ArtstyleError(f"--ema {cfg.ema}: choose a momentum in [0, 1)")
     return cfg
@@ -246,6 +261,8 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     disc = _discriminator(cfg, run, len(classes))
     task = StylizeTask(cfg, classifier, whole_image_size(clf_info), clf_map, allowed, grams, train_eval,
                        discriminator=disc)
+    if cfg.resume:  # the --style-ramp continues where the last finished epoch left it
+        task.step = _steps_done(run, cfg, len(train_ds))
     t0 = time.perf_counter()
     summary = fit(model, task, train_ds, val_ds, run, cfg, resume=bool(cfg.resume),
                   metadata={"arch": "stylizer", "style_source": cfg.style_source},
