@@ -142,7 +142,7 @@ def main() -> None:
         update_section(slug, f"### Whole images or native-scale crops: {args.data} ({kind})\n\n"
                              f"Produced by: `python benchmarks/texture_compare.py {argv}`\n\n"
                              f"Every run: `--time-budget {args.budget:g}` s wall-clock (cache build included), "
-                             f"`--epochs {args.epochs} {args.extra}`".replace(" `", "`") + f" (each model's `--imbalance auto`: resample for texture, crt for the others, unless the flags say otherwise); {machine()}; load average {load:.1f} at the start.\n\n{body}\n",
+                             f"`--epochs {args.epochs}{' ' + args.extra if args.extra else ''}`" + f" (each model's `--imbalance auto`: resample for texture, crt for the others, unless the flags say otherwise); {machine()}; load average {load:.1f} at the start.\n\n{body}\n",
                        doc=RESULTS)
 
 

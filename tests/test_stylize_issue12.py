@@ -182,6 +182,8 @@ def test_both_style_sources_train_save_load_and_render_a_real_photo(source: str,
     assert np.array_equal(api["renders"][0], np.asarray(Image.open(png).convert("RGB")))
     half = ApiStylizer(run, device="cpu").render(photo, ["Pop_Art"], strength=0.5)["renders"]
     assert half.shape == api["renders"].shape
+    stylizer = ApiStylizer(run, device="cpu")  # the web app's grid.png of a landscape photo: square cells, no crash
+    assert stylizer.grid(api).shape[1] > 2 * max(api["image"].shape[:2])
 
 
 def test_a_crop_trained_classifier_sees_whole_images_at_its_cache_scale() -> None:

@@ -120,8 +120,11 @@ class Stylizer:
         """The input, then one captioned column per style (``figures.grids.captioned_grid``)."""
         from artstyle.figures.grids import captioned_grid
         from artstyle.styles import display_name
+        from artstyle.stylize import fit_square
 
-        cells = np.concatenate([result["image"][None], result["renders"]])[None]
+        images = [result["image"], *result["renders"]]  # each fitted into a square cell, as `stylize render` does
+        side = max(result["image"].shape[:2])
+        cells = np.stack([fit_square(im, side) for im in images])[None]
         headers = ["Original"] + [display_name(s) for s in result["styles"]]
         return captioned_grid(cells, headers=headers, synthetic=self.synthetic)[0]
 

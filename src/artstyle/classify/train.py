@@ -65,7 +65,8 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         run = find_run(cfg.resume)
         # runs from before --crop-jitter took scale-jittered crops (crop_transform's default); runs from before
         # --highpass trained the RGB-only texture network
-        saved = {"crop_jitter": SCALE_JITTER, "highpass": False, **read_json(run / "config.json")["config"]}
+        info = read_json(run / "config.json")
+        saved = {"crop_jitter": SCALE_JITTER, "highpass": info.get("model", {}).get("highpass", False), **info["config"]}
         cfg = ClassifyConfig(**{**saved, "resume": cfg.resume, "progress": cfg.progress})
     with main_process_first():
         cache = open_cache(cfg)

@@ -182,7 +182,8 @@ class HighPass(nn.Module):
     """``(N, 3, H, W) -> (N, 6, H, W)``: the image and ``gain`` times its residual after a 3x3 box blur.
 
     The residual is where grain, dither, strokes and filtered edges live. A network can learn such a filter, but
-    slowly: given it, the texture network learns in 15 epochs what took it 60 (docs/results.md, section 7).
+    slowly: given it, the texture network reached in 30 epochs what took it 60 without (one run each;
+    docs/results.md, section 7).
     """
 
     def __init__(self, gain: float = 4.0) -> None:

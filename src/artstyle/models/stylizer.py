@@ -280,6 +280,8 @@ class Stylizer(nn.Module):
         for block in self.up:
             h = block(h, s)
         if self.version == 3:
+            if x is None:
+                raise ValueError("a version-3 stylizer decodes a change to its input: pass the input image as x")
             out = x + F.pixel_shuffle(self.to_rgb(h), 4).to(x.dtype)
             return out if self.training else out.clamp(-1, 1)
         return torch.tanh(self.to_rgb(h))

@@ -24,7 +24,7 @@ _LAZY = {
     "train_stylizer": "train", "style_mean_images": "train", "init_from_autoencoder": "train",
     "load_stylizer": "load", "stylize_arrays": "load", "stylize_image": "load",
     "render": "rendering", "resolve_styles": "rendering", "expand_images": "rendering",
-    "decode_keep_aspect": "rendering", "pad_to_multiple": "load",
+    "decode_keep_aspect": "rendering", "fit_square": "rendering", "pad_to_multiple": "load",
     "evaluate_stylizer": "evaluate", "evaluate_pairs": "evaluate", "evaluation_markdown": "evaluate",
     "evaluation_grid": "evaluate", "classifier_outputs": "evaluate", "cosine_distance": "evaluate",
     "sample_pairs": "evaluate", "METHODS": "evaluate", "METHOD_LABELS": "evaluate",

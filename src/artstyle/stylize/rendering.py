@@ -167,7 +167,7 @@ def decode_keep_aspect(data: bytes, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(square).resize(shape, Image.Resampling.BICUBIC, reducing_gap=3.0))
 
 
-def _fit_square(image: np.ndarray, size: int) -> np.ndarray:
+def fit_square(image: np.ndarray, size: int) -> np.ndarray:
     """uint8 ``(h, w, 3)`` fitted inside a white ``(size, size, 3)`` square (a grid cell)."""
     from PIL import Image
 
@@ -237,7 +237,7 @@ def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] 
     outputs = [stylize_image(model, image, np.asarray(idx), precision=info["precision"]) for image in decoded]
     files = _save_singles(outputs, stems, names, dest)
     size = info["size"]  # grid cells: each image and its renderings fitted into the training size
-    cells = np.stack([[_fit_square(im, size) for im in [image, *out]] for image, out in zip(decoded, outputs)])
+    cells = np.stack([[fit_square(im, size) for im in [image, *out]] for image, out in zip(decoded, outputs)])
     grid, layout = captioned_grid(cells, headers=["Original"] + [display_name(name) for name in names],
                                   synthetic=info["synthetic"])
     grid_path = save_png(grid, dest / "grid.png")
@@ -247,4 +247,4 @@ def render(run: str | Path, images: Sequence[str | Path], styles: Sequence[str] 
     return {"out": dest, "grid": grid_path, "files": files, "skipped": skipped, "styles": names, "layout": layout}
 
 
-__all__ = ["render", "resolve_styles", "expand_images"]
+__all__ = ["render", "resolve_styles", "expand_images", "fit_square"]

@@ -163,7 +163,8 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
     """``cfg``, or with ``--resume`` the saved config of that run; invalid weights are an error."""
     if cfg.resume:
         saved = read_json(find_run(cfg.resume) / "config.json")
-        cfg = StylizeConfig(**{**saved["config"], "resume": cfg.resume, "progress": cfg.progress,
+        # runs from before --style-ramp trained with the style terms at full weight from the first step
+        cfg = StylizeConfig(**{"style_ramp": 0, **saved["config"], "resume": cfg.resume, "progress": cfg.progress,
                                "classifier": saved["classifier"]["run"],
                                "judge": saved.get("judge", {}).get("run", "")})
     if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_adv) < 0:
