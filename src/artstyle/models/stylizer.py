@@ -239,7 +239,7 @@ class Stylizer(nn.Module):
     # ------------------------------------------------------------ parts
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x: (N, 3, H, W)`` -> ``(content (N, 4w, H/4, W/4), code (N, 4w))``."""
+        """``x: (N, 3, H, W)`` -> ``(content (N, 4w, H/4, W/4), code (N, 4w))``; version 3's content is at H/8."""
         m = self.multiple
         if x.shape[-1] % m or x.shape[-2] % m:
             from artstyle.errors import ArtstyleError
@@ -263,7 +263,8 @@ class Stylizer(nn.Module):
 
     def decode(self, content: torch.Tensor, vectors: torch.Tensor, code: torch.Tensor | None = None,
                x: torch.Tensor | None = None) -> torch.Tensor:
-        """``content: (N, 4w, h, w)``, style ``vectors: (N, 4w)`` -> images ``(N, 3, 4h, 4w)`` in [-1, 1].
+        """``content: (N, 4w, h, w)``, style ``vectors: (N, 4w)`` -> images ``(N, 3, 4h, 4w)`` in [-1, 1]
+        (``8h, 8w`` for version 3).
 
         Versions 2 and 3 also condition on the image's own ``code (N, 4w)`` (default: the content's spatial
         mean). Version 3 (content at H/8) returns ``x (N, 3, 8h, 8w)`` plus the decoded change: unclamped while

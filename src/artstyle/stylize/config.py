@@ -49,8 +49,9 @@ class StylizeConfig(TrainSettings):
                      "(recomputed exactly over the training set after every epoch).")
     augment: bool = opt(True, "Random horizontal flips during training.")
     crop_size: int = opt(0, "Train on random square crops of this side (px) of the --size images, at their native "
-                         "resolution (a multiple of 8; 0 = whole images). Fewer pixels per step: several times "
-                         "faster; the network, fully convolutional, still renders whole images of any size.")
+                         "resolution (a multiple of 8; 0 = whole images). Fewer pixels per step (whether that is faster "
+                         "depends on the loss classifier: docs/benchmarks.md); the network, fully convolutional, "
+                         "still renders whole images of any size.")
     eval_pairs: int = opt(500, "Mismatched (test image, target style) pairs for the final evaluation.")
     lr: float = opt(1e-3, "Peak AdamW learning rate (after warmup, then cosine decay).")
     weight_decay: float = opt(0.0, "AdamW weight decay (not applied to biases and norms).")
