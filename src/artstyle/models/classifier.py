@@ -231,11 +231,13 @@ class TextureNet(nn.Module):
         return self.head(self.dropout(self.forward_features(x)))
 
 
-CLASSIFIERS: dict[str, Callable[..., nn.Module]] = {
-    "inclass": lambda num_classes, img_size, width, depth, pool: InClassNet(num_classes, img_size),
-    "simple-cnn": lambda num_classes, img_size, width, depth, pool: SimpleCNN(num_classes, img_size, width),
-    "resnet": lambda num_classes, img_size, width, depth, pool: ResNet(num_classes, img_size, width, depth, pool=pool),
-    "texture": lambda num_classes, img_size, width, depth, pool: TextureNet(num_classes, width, depth),
+CLASSIFIERS: dict[str, Callable[..., nn.Module]] = {  # (num_classes, img_size, width, depth, pool, highpass)
+    "inclass": lambda num_classes, img_size, width, depth, pool, highpass: InClassNet(num_classes, img_size),
+    "simple-cnn": lambda num_classes, img_size, width, depth, pool, highpass: SimpleCNN(num_classes, img_size, width),
+    "resnet": lambda num_classes, img_size, width, depth, pool, highpass: ResNet(num_classes, img_size, width, depth,
+                                                                                 pool=pool),
+    "texture": lambda num_classes, img_size, width, depth, pool, highpass: TextureNet(num_classes, width, depth,
+                                                                                      highpass=highpass),
 }
 
 
@@ -251,6 +253,4 @@ def build_classifier(name: str, num_classes: int, img_size: int = 128, width: in
         raise ArtstyleError(f"--pool {pool!r} is not one of: {', '.join(POOLS)}")
     if pool != "avg" and name != "resnet":
         raise ArtstyleError(f"--pool {pool} applies to --model resnet only; {name} has its own fixed head")
-    if name == "texture" and not highpass:
-        return TextureNet(num_classes, width, depth, highpass=False)
-    return CLASSIFIERS[name](num_classes, img_size, width, depth, pool)
+    return CLASSIFIERS[name](num_classes, img_size, width, depth, pool, highpass)
