@@ -113,6 +113,23 @@ def test_discriminator_sees_real_and_generated_images_and_enters_only_above_zero
     assert float(d) == 0.0  # a confident, correct discriminator has no hinge loss
 
 
+def test_size_multiple_follows_the_network_the_run_trains(tmp_path: Path) -> None:
+    import json
+
+    from artstyle.errors import ArtstyleError
+    from artstyle.stylize.train import _checked_config, _size_multiple
+
+    assert _size_multiple(StylizeConfig()) == 8  # a new run trains version 3 (1/8 grid)
+    for version, multiple in ((None, 4), (2, 4), (3, 8)):  # a resumed run keeps its own network's multiple
+        run = tmp_path / f"v{version}"
+        run.mkdir()
+        model = {} if version is None else {"version": version}
+        (run / "config.json").write_text(json.dumps({"model": model}))
+        assert _size_multiple(StylizeConfig(resume=str(run))) == multiple
+    with pytest.raises(ArtstyleError, match="--crop-size 12: choose a multiple of 8"):
+        _checked_config(StylizeConfig(size=32, crop_size=12))
+
+
 def test_adversarial_loss_refuses_images_too_small_for_the_discriminator() -> None:
     from artstyle.errors import ArtstyleError
     from artstyle.stylize.train import _checked_config

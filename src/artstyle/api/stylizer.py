@@ -111,7 +111,7 @@ class Stylizer:
         except DecodeError as exc:
             raise UnusableImage(describe(image), str(exc)) from None
         h, w = arr.shape[:2]
-        padded = pad_to_multiple(arr, getattr(self.model, "multiple", 4))
+        padded = pad_to_multiple(arr, self.model.multiple)
         renders = self.render_arrays(np.repeat(padded[None], len(idx), axis=0), idx, strength,
                                      own_probabilities)[:, :h, :w]
         return {"image": arr, "styles": [self.classes[i] for i in idx], "renders": renders, "strength": strength}

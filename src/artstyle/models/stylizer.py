@@ -175,6 +175,12 @@ def _encoder(width: int, version: int) -> nn.Sequential:
                          nn.Conv2d(2 * w, c, 3, 1, 1, padding_mode="reflect"))
 
 
+def size_multiple(version: int) -> int:
+    """What image sides must be a multiple of for a stylizer network ``version``: version 3 halves three times
+    (pixel unshuffle by 4, then a stride-2 conv), versions 1 and 2 twice."""
+    return 8 if version >= 3 else 4
+
+
 class Stylizer(nn.Module):
     """Encoder-decoder whose decoder is AdaIN-conditioned on a style vector at every stage.
 
@@ -204,7 +210,7 @@ class Stylizer(nn.Module):
         # Mean code per style (mean-latent mode; kept in learned mode too, for analysis, but unused there).
         self.register_buffer("style_means", torch.zeros(num_styles, c))
         self.register_buffer("style_seen", torch.zeros(num_styles))
-        self.multiple = 8 if version == 3 else 4  # image sides must be multiples of this
+        self.multiple = size_multiple(version)  # image sides must be multiples of this
         cond = c if version == 1 else 2 * c  # versions 2, 3: [style vector, the image's own code]
         self.style_mlp = nn.Sequential(nn.LayerNorm(cond), nn.Linear(cond, hidden), nn.ReLU(),
                                        nn.Linear(hidden, hidden), nn.ReLU())

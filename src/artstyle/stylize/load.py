@@ -75,7 +75,7 @@ def stylize_image(model: torch.nn.Module, image: np.ndarray, targets: np.ndarray
     place = on_device(model, precision, device)
     h, w = image.shape[:2]
     targets = np.asarray(targets)
-    x = place.images(pad_to_multiple(image, getattr(model, "multiple", 4))[None])
+    x = place.images(pad_to_multiple(image, model.multiple)[None])
     out = []
     with place.autocast():
         for start in range(0, len(targets), batch_size):

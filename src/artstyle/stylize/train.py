@@ -33,7 +33,7 @@ from artstyle.data.dataset import CachedImages
 from artstyle.dist import is_distributed, is_main_process, main_process_first, shared_run_dir
 from artstyle.engine import budget_deadline, fit
 from artstyle.errors import ArtstyleError
-from artstyle.models.stylizer import build_stylizer
+from artstyle.models.stylizer import build_stylizer, size_multiple
 from artstyle.runs import create_run, find_run, prepare_run_dir, read_json, save_safetensors, write_config, write_json
 from artstyle.stylize.config import StylizeConfig
 from artstyle.stylize.evaluate import evaluate_stylizer
@@ -55,8 +55,15 @@ def style_mean_images(cache: Any, split: str = "train", chunk: int = 256) -> tup
     return means.astype(np.float32), counts
 
 
+def _size_multiple(cfg: StylizeConfig) -> int:
+    """What image sides must be a multiple of for the network this run trains (resumed: its saved version)."""
+    version = read_json(find_run(cfg.resume) / "config.json")["model"].get("version", 1) if cfg.resume \
+        else STYLIZER_VERSION
+    return size_multiple(version)
+
+
 def _open_data(cfg: Any) -> Any:
-    multiple = 8 if not cfg.resume else 4  # version 3 halves three times; a resumed older run needs 4
+    multiple = _size_multiple(cfg)
     if cfg.size % multiple:
         raise ArtstyleError(f"--size {cfg.size}: the stylizer needs a multiple of {multiple} (e.g. 64 or 128)")
     return open_cache(cfg)
@@ -173,8 +180,9 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
     if cfg.w_adv > 0 and is_distributed():
         raise ArtstyleError("--w-adv trains its discriminator in each process on its own (not synchronised); "
                             "train it in one process, or pass --w-adv 0 under accelerate launch / torchrun")
-    if cfg.crop_size and (cfg.crop_size % 8 or not 8 <= cfg.crop_size <= cfg.size):
-        raise ArtstyleError(f"--crop-size {cfg.crop_size}: choose a multiple of 8 between 8 and --size {cfg.size} "
+    m = _size_multiple(cfg)
+    if cfg.crop_size and (cfg.crop_size % m or not m <= cfg.crop_size <= cfg.size):
+        raise ArtstyleError(f"--crop-size {cfg.crop_size}: choose a multiple of {m} between {m} and --size {cfg.size} "
                             "(0 = off)")
     if cfg.w_adv > 0 and (cfg.crop_size or cfg.size) < 16:  # its three stride-2 convolutions and 3x3 scorer
         raise ArtstyleError(f"--w-adv {cfg.w_adv}: the discriminator needs training images of at least 16 px; raise "
