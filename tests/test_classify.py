@@ -45,6 +45,8 @@ def test_texture_sees_the_high_pass_residual_and_old_runs_load_without_it() -> N
     old = {"arch": "texture", "num_classes": 3, "img_size": 16, "width": 8, "depth": 1, "pool": "avg"}
     assert build_from_args(old).stages[0][0][0].in_channels == 12  # a run from before the high-pass input: RGB only
     assert build_from_args({**old, "highpass": True}).stages[0][0][0].in_channels == 24
+    odd = build_from_args({**old, "highpass": True}).eval()  # an odd --size: the unshuffle drops one row/column
+    assert odd(torch.rand(2, 3, 63, 45) * 2 - 1).shape == (2, 3)
 
 
 def test_train_writes_complete_run_and_reloads(tiny_folder: Path) -> None:

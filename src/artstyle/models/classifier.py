@@ -217,8 +217,10 @@ class TextureNet(nn.Module):
         self.head = nn.Linear(self.feature_dim, num_classes)
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Activations after each stage, for Gram-matrix style statistics."""
-        maps, x = [], nn.functional.pixel_unshuffle(self.highpass(x), 2)
+        """Activations after each stage, for Gram-matrix style statistics. An odd side loses its last pixel row or
+        column to the 2 x 2 pixel unshuffle (so any ``--size`` works)."""
+        x = self.highpass(x)
+        maps, x = [], nn.functional.pixel_unshuffle(x[..., :x.shape[-2] // 2 * 2, :x.shape[-1] // 2 * 2], 2)
         for stage in self.stages:
             x = stage(x)
             maps.append(x)
