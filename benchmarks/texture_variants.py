@@ -60,8 +60,8 @@ class Variant(TextureNet):
     """TextureNet with optional extra statistics (``stats``), extra convs per stage and a two-scale input."""
 
     def __init__(self, classes: int, highpass: bool, stats: str = "meanstd", extra: tuple = (0, 0, 0, 0),
-                 cov_dim: int = 16, two_scale: bool = False) -> None:
-        super().__init__(classes, highpass=highpass)
+                 cov_dim: int = 16, two_scale: bool = False, width: int = 32) -> None:
+        super().__init__(classes, width=width, highpass=highpass)
         for stage, n in zip(self.stages, extra):
             c = stage[0][0].out_channels
             for _ in range(n):
@@ -101,6 +101,8 @@ VARIANTS = {  # name -> Variant keyword arguments
     "hp-deep": {"highpass": True, "extra": (0, 1, 1, 1)},
     "hp-max": {"highpass": True, "stats": "max"},
     "hp-moments": {"highpass": True, "stats": "moments"},
+    "hp-w48": {"highpass": True, "width": 48},
+    "hp-w24": {"highpass": True, "width": 24},
 }
 
 
@@ -120,36 +122,55 @@ def run(name: str, cache, args) -> dict:
     opt = torch.optim.AdamW(model.parameters(), args.lr, weight_decay=0.05)
     per_epoch = args.per_class * len(by_class) // args.batch_size
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=args.epochs * per_epoch, pct_start=0.05)
+    ema = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True) if args.ema else None
     t0 = time.perf_counter()
     for _ in range(args.epochs):
         model.train()
-        idx = np.concatenate([rng.choice(r, args.per_class) for r in by_class])
+        idx = np.concatenate([rng.choice(r, args.per_class // args.bag) for r in by_class])
         rng.shuffle(idx)
+        tiles = args.batch_size // args.bag
         for i in range(per_epoch):
-            b = idx[i * args.batch_size:(i + 1) * args.batch_size]
+            bag = idx[i * tiles:(i + 1) * tiles]
+            b = np.repeat(bag, args.bag)
             ys, xs = rng.integers(0, cache.size - crop + 1, (2, len(b)))
             x = np.stack([images[j, y:y + crop, q:q + crop] for j, y, q in zip(b, ys, xs)])
             flip = rng.random(len(b)) < 0.5
             x[flip] = x[flip, :, ::-1]
-            loss = F.cross_entropy(model(_tensor(x)), torch.from_numpy(labels[b]), label_smoothing=args.label_smoothing)
+            if args.dihedral:
+                vflip, turn = rng.random((2, len(b))) < 0.5
+                x[vflip] = x[vflip, ::-1]
+                x[turn] = x[turn].transpose(0, 2, 1, 3)
+            logits = model(_tensor(x)).reshape(len(bag), args.bag, -1).mean(1)
+            loss = F.cross_entropy(logits, torch.from_numpy(labels[bag]), label_smoothing=args.label_smoothing)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(model)
+    if ema is not None:
+        model = ema.module
     seconds = time.perf_counter() - t0
     model.eval()
-    grid, whole = [], []
+    grid, geo, meanlogit, whole = [], [], [], []
     with torch.no_grad():
         for i in range(0, len(test), 8):
             tiles = images[test[i:i + 8]]
             crops = grid_crops(tiles, crop, 5)
-            grid.append(model(_tensor(crops.reshape(-1, crop, crop, 3))).softmax(1).reshape(len(tiles), 25, -1).mean(1))
+            logits = model(_tensor(crops.reshape(-1, crop, crop, 3))).reshape(len(tiles), 25, -1)
+            grid.append(logits.softmax(-1).mean(1))
+            geo.append(logits.log_softmax(-1).mean(1))
+            meanlogit.append(logits.mean(1))
             whole.append(model(_tensor(tiles)).softmax(1))
     from sklearn.metrics import balanced_accuracy_score
 
     y = labels[test]
     return {"variant": name, "epochs": args.epochs, "crop": args.crop, "seed": args.seed, "lr": args.lr,
+            "dihedral": args.dihedral, "ema": args.ema, "bag": args.bag,
             "balanced_accuracy_grid5": balanced_accuracy_score(y, torch.cat(grid).argmax(1).numpy()),
+            "balanced_accuracy_grid5_logmean": balanced_accuracy_score(y, torch.cat(geo).argmax(1).numpy()),
+            "balanced_accuracy_grid5_meanlogit": balanced_accuracy_score(y, torch.cat(meanlogit).argmax(1).numpy()),
             "balanced_accuracy_whole": balanced_accuracy_score(y, torch.cat(whole).argmax(1).numpy()),
             "train_s": seconds, "threads": torch.get_num_threads()}
 
@@ -167,6 +188,11 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--per-class", type=int, default=400)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--bag", type=int, default=1, help="train on bags of this many crops of one tile, the loss on "
+                    "their mean logits (--batch-size crops per step, as without)")
+    ap.add_argument("--dihedral", action="store_true", help="also vertical flips and transposes (all 8 symmetries)")
+    ap.add_argument("--ema", type=float, default=0.0, help="test an exponential moving average of the weights "
+                    "with this decay per step (0 = the weights as trained)")
     args = ap.parse_args()
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [n for n in names if n not in VARIANTS]
