@@ -177,6 +177,8 @@ def test_crt_with_no_retraining_epochs_keeps_the_stage1_head(tiny_folder: Path, 
     assert crt["kept"] is False and "no score" in crt["not_kept_because"]
     with pytest.raises(ArtstyleError, match="--crop-jitter 0.5"):
         train_classifier(ClassifyConfig(data=str(tiny_folder), crop_jitter=0.5, **FAST))
+    with pytest.raises(ArtstyleError, match="--no-highpass applies to the texture model only"):
+        train_classifier(ClassifyConfig(data=str(tiny_folder), model="resnet", highpass=False, **FAST))
 
 
 def test_resume_matches_uninterrupted_run(tiny_folder: Path, tmp_path: Path) -> None:

@@ -59,6 +59,10 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
             f"--cache-size {cfg.cache_size} px"
         raise ArtstyleError(f"{where}, smaller than --size {cfg.size} px; the cache must hold the crop (use a smaller "
                             "--size, or --cache-size 0 for the default)")
+    if not cfg.resume and not cfg.highpass and cfg.model != "texture":
+        raise ArtstyleError(f"--no-highpass applies to the texture model only, and this run trains {cfg.model} "
+                            "(--model auto picks resnet for the built-in dataset); drop --no-highpass, or add --model "
+                            "texture")
     if cfg.crop_jitter < 1:
         raise ArtstyleError(f"--crop-jitter {cfg.crop_jitter}: choose 1 (plain crops) or more (e.g. 1.25)")
     if cfg.resume:
