@@ -64,7 +64,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-points-tsne", type=int, default=5_000)
     parser.add_argument("--no-tsne", action="store_true", help="Skip the t-SNE map.")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--section", default="cluster_scale",
+                        help="docs/benchmarks.md block to write (e.g. cluster_scale_448 for --dim 448, the ae-style "
+                        "embedding's size, so the 256 table stays)")
     args = parser.parse_args(argv)
+    load = os.getloadavg()[0]
 
     from artstyle.cluster import compute_map, fit_predict, prepare_features
     from artstyle.metrics import cluster_scores
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Machine: {os.cpu_count()} CPUs visible ({platform.processor() or platform.machine()}), Python "
         f"{platform.python_version()}, scikit-learn {sklearn.__version__}, umap-learn {umap.__version__}  ",
         f"Data: 27 Gaussian blobs sized like WikiArt's styles, centre spread {args.spread}, unit noise; "
-        f"standardise + PCA {args.pca_dim}; {k} clusters.", "",
+        f"standardise + PCA {args.pca_dim}; {k} clusters; 1-minute load average {load:.1f} at the start.", "",
         "| step | seconds | peak RSS so far (MiB) | notes |", "|---|---:|---:|---|",
         *(f"| {name} | {seconds:.1f} | {rss:.0f} | {note} |" for name, seconds, rss, note in rows), "",
         f"Clustering (4 methods + scores) + features + UMAP map: **{target:.0f} s** (target < 180 s); "
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     body = "\n".join(lines)
     print(body)
-    update_section("cluster_scale", body)
+    update_section(args.section, body)
 
 if __name__ == "__main__":
     main()
