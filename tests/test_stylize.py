@@ -287,6 +287,8 @@ def test_cli_train_render_reload(assets: dict, tmp_path: Path) -> None:
     model, info = load_stylizer(run)
     state = load_safetensors(run / "best.safetensors")
     assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    last = load_safetensors(run / "last.safetensors")  # best = the latest epoch's weights, not the lowest val loss
+    assert all(torch.equal(v, last[k]) for k, v in state.items())
     # The mean codes saved with the weights are the exact means over the training images for those weights.
     means, seen = mean_codes(model, CachedImages(assets["cache"], "train"))
     assert seen.all() and torch.allclose(model.style_means, means, atol=1e-5) and means.abs().sum() > 0

@@ -212,3 +212,17 @@ def test_a_crop_trained_classifier_sees_whole_images_at_its_cache_scale() -> Non
     assert whole_image_size(info("texture", 64, 256)) == 256  # learnt the pixel scale of the 256 px cache
     assert whole_image_size(info("resnet", 128, 128)) == 128  # whole images: as trained
     assert whole_image_size(info("inclass", 64, 256)) == 64  # a dense head takes only its input size
+
+
+def test_the_stylizer_keeps_its_latest_weights_not_its_lowest_validation_loss() -> None:
+    """The validation loss is lowest while the stylizer still returns its input (the style ramp's first epoch):
+    selecting by it kept the least-stylized weights. The stylize task keeps the latest epoch's instead."""
+    from artstyle.engine import _track_best
+
+    assert StylizeTask.mode == "last"
+    info = {"best": None, "best_epoch": 0, "bad_epochs": 0, "epoch": 0}
+    for epoch, val_loss in enumerate([1.0, 2.0, 3.0], 1):  # the loss rises as style acts
+        assert _track_best(info, val_loss, -1.0, epoch, keep_last=True)
+    assert info["best_epoch"] == 3
+    info = {"best": None, "best_epoch": 0, "bad_epochs": 0, "epoch": 0}
+    assert [_track_best(info, v, -1.0, e) for e, v in enumerate([1.0, 2.0], 1)] == [True, False]  # min mode

@@ -31,7 +31,8 @@ from artstyle.settings import PRECISIONS, TrainSettings  # noqa: F401  (TrainSet
 
 class Task(Protocol):
     monitor: str
-    mode: str  # "max" or "min"
+    mode: str  # "max" or "min"; "last": the latest epoch's weights are the best (an objective whose validation
+    # value does not rank models, such as the stylizer's: docs/results.md, section 5)
 
     def training_loss(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]: ...
 
@@ -297,9 +298,10 @@ def _resume(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimi
     return info
 
 
-def _track_best(info: dict[str, Any], score: float | None, sign: float, epoch: int) -> bool:
-    """Record ``epoch``'s monitored ``score`` in ``info``; True when it is the best so far."""
-    improved = score is not None and (info["best"] is None or sign * score > sign * info["best"])
+def _track_best(info: dict[str, Any], score: float | None, sign: float, epoch: int, keep_last: bool = False) -> bool:
+    """Record ``epoch``'s monitored ``score`` in ``info``; True when it is the best so far (always with
+    ``keep_last``: the task's ``mode`` is ``last``)."""
+    improved = keep_last or (score is not None and (info["best"] is None or sign * score > sign * info["best"]))
     if improved:
         info.update(best=score, best_epoch=epoch, bad_epochs=0)
     else:
@@ -376,7 +378,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
             raise ArtstyleError(f"training stopped: {exc}; {kept} in {run_dir}. Lower --lr or check the data") from None
         metrics = task.evaluate(model, val_loader, accelerator) if val_loader is not None else {}
         record = {"epoch": epoch, **logs, **{f"val_{k}": v for k, v in metrics.items()}}
-        improved = _track_best(info, metrics.get(task.monitor), sign, epoch)
+        improved = _track_best(info, metrics.get(task.monitor), sign, epoch, keep_last=task.mode == "last")
         stop = _stop_reason(info, settings, task.monitor, past_deadline(deadline, accelerator))
         if stop and epoch < settings.epochs:
             info["stopped"] = stop
