@@ -137,6 +137,19 @@ class ShuffleUp(nn.Module):
         return F.leaky_relu(self.norm(F.pixel_shuffle(self.conv(h), 2), style), 0.2)
 
 
+@torch.no_grad()
+def icnr_(weight: torch.Tensor, scale: int) -> torch.Tensor:
+    """ICNR (Aitken et al. 2017): give the ``scale ** 2`` sub-pixel positions that a ``pixel_shuffle(scale)`` of
+    this convolution's output fills the same kernel, so at initialisation the shuffle is a nearest-neighbour
+    upsampling. With independent kernels an untrained version-3 stylizer already added a fixed pattern of the
+    shuffle's 4 px period to every image (half the spread of its change on a smooth ramp)."""
+    groups = scale * scale
+    out, *rest = weight.shape
+    base = weight[::groups].clone()  # (out / groups, ...): one kernel per output colour
+    weight.copy_(base.repeat_interleave(groups, dim=0).reshape(out, *rest))
+    return weight
+
+
 class _Residual(nn.Module):
     """``x + conv(act(conv(x)))``, laid out (and named) as the spatial autoencoder's, so ``--init-from`` matches it."""
 
@@ -241,6 +254,8 @@ class Stylizer(nn.Module):
                 last = m.body[-1] if isinstance(m, _Residual) else m.conv2
                 nn.init.zeros_(last.weight)
         self.to_rgb.weight.mul_(0.1)  # start in tanh's linear range, not saturated
+        if self.version == 3:
+            icnr_(self.to_rgb.weight, 4)
 
     # ------------------------------------------------------------ parts
 
