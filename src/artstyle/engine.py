@@ -31,8 +31,10 @@ from artstyle.settings import PRECISIONS, TrainSettings  # noqa: F401  (TrainSet
 
 class Task(Protocol):
     monitor: str
-    mode: str  # "max" or "min"; "last": the latest epoch's weights are the best (an objective whose validation
-    # value does not rank models, such as the stylizer's: docs/results.md, section 5)
+    mode: str  # "max" or "min"
+    # Optional ``weights = "last"``: best.safetensors is the latest epoch's weights (an objective whose validation
+    # value does not rank models, such as the stylizer's: docs/results.md, section 5); the monitored value still
+    # drives --patience. Default: the best epoch by ``monitor``.
 
     def training_loss(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]: ...
 
@@ -298,10 +300,9 @@ def _resume(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimi
     return info
 
 
-def _track_best(info: dict[str, Any], score: float | None, sign: float, epoch: int, keep_last: bool = False) -> bool:
-    """Record ``epoch``'s monitored ``score`` in ``info``; True when it is the best so far (always with
-    ``keep_last``: the task's ``mode`` is ``last``)."""
-    improved = keep_last or (score is not None and (info["best"] is None or sign * score > sign * info["best"]))
+def _track_best(info: dict[str, Any], score: float | None, sign: float, epoch: int) -> bool:
+    """Record ``epoch``'s monitored ``score`` in ``info``; True when it is the best so far."""
+    improved = score is not None and (info["best"] is None or sign * score > sign * info["best"])
     if improved:
         info.update(best=score, best_epoch=epoch, bad_epochs=0)
     else:
@@ -329,7 +330,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     ``deadline`` (a ``time.perf_counter()`` value, from :func:`budget_deadline`) stops training when the
     command's ``--time-budget`` is spent; without it the budget counts from this call.
     Writes into ``run_dir``: ``metrics.jsonl`` (one line per epoch), ``<best_name>.safetensors`` (best
-    weights by ``task.monitor``), ``last.safetensors`` plus ``last_state.*`` (for ``resume=True``).
+    weights by ``task.monitor``, or the latest epoch's for a task whose ``weights`` is ``"last"``), ``last.safetensors`` plus ``last_state.*`` (for ``resume=True``).
     ``params`` limits which parameters train (e.g. the head only); the rest stay frozen.
     """
     set_threads(settings.threads)
@@ -353,6 +354,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
         deadline = budget_deadline(settings.time_budget, time.perf_counter())
     scheduler = cosine_with_warmup(optimizer, int(settings.warmup_epochs * steps_per_epoch), total, deadline)
     sign = 1.0 if task.mode == "max" else -1.0
+    keep_last = getattr(task, "weights", "best") == "last"
     info = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0}
     unwrapped = accelerator.unwrap_model(model)
     if resume:
@@ -378,7 +380,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
             raise ArtstyleError(f"training stopped: {exc}; {kept} in {run_dir}. Lower --lr or check the data") from None
         metrics = task.evaluate(model, val_loader, accelerator) if val_loader is not None else {}
         record = {"epoch": epoch, **logs, **{f"val_{k}": v for k, v in metrics.items()}}
-        improved = _track_best(info, metrics.get(task.monitor), sign, epoch, keep_last=task.mode == "last")
+        improved = _track_best(info, metrics.get(task.monitor), sign, epoch) or keep_last
         stop = _stop_reason(info, settings, task.monitor, past_deadline(deadline, accelerator))
         if stop and epoch < settings.epochs:
             info["stopped"] = stop
@@ -399,4 +401,5 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
         save_safetensors(run_dir / f"{best_name}.safetensors", unwrapped.state_dict(), metadata)
     accelerator.wait_for_everyone()
     return {"best": info["best"], "best_epoch": info["best_epoch"], "epochs_run": info["epoch"], "stopped": stopped,
-            "monitor": task.monitor, "is_main_process": accelerator.is_main_process}
+            "monitor": task.monitor, "weights": "last" if keep_last else "best",
+            "is_main_process": accelerator.is_main_process}

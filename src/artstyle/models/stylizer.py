@@ -141,8 +141,8 @@ class ShuffleUp(nn.Module):
 def icnr_(weight: torch.Tensor, scale: int) -> torch.Tensor:
     """ICNR (Aitken et al. 2017): give the ``scale ** 2`` sub-pixel positions that a ``pixel_shuffle(scale)`` of
     this convolution's output fills the same kernel, so at initialisation the shuffle is a nearest-neighbour
-    upsampling. With independent kernels an untrained version-3 stylizer already added a fixed pattern of the
-    shuffle's 4 px period to every image (half the spread of its change on a smooth ramp)."""
+    upsampling. With independent kernels an untrained version-3 stylizer already added fixed patterns of its two
+    shuffles' periods (8 and 4 px) to every image."""
     groups = scale * scale
     out, *rest = weight.shape
     base = weight[::groups].clone()  # (out / groups, ...): one kernel per output colour
@@ -254,7 +254,8 @@ class Stylizer(nn.Module):
                 last = m.body[-1] if isinstance(m, _Residual) else m.conv2
                 nn.init.zeros_(last.weight)
         self.to_rgb.weight.mul_(0.1)  # start in tanh's linear range, not saturated
-        if self.version == 3:
+        if self.version == 3:  # both pixel shuffles start as nearest-neighbour upsampling: no 8 or 4 px pattern
+            icnr_(self.up[0].conv.weight, 2)
             icnr_(self.to_rgb.weight, 4)
 
     # ------------------------------------------------------------ parts

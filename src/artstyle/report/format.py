@@ -35,7 +35,9 @@ def training_line(t: dict[str, Any] | None) -> str:
     if not t:
         return ""
     parts = [f"{t.get('epochs_run', '?')} epoch(s)"]
-    if t.get("best_epoch") is not None:
+    if t.get("weights") == "last":
+        parts.append("weights of the last epoch")
+    elif t.get("best_epoch") is not None:
         parts.append(f"best epoch {t['best_epoch']} by validation {str(t.get('monitor', '')).replace('_', ' ')}")
     if t.get("stopped"):
         parts.append(f"stopped: {t['stopped']}")
