@@ -330,7 +330,8 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     ``deadline`` (a ``time.perf_counter()`` value, from :func:`budget_deadline`) stops training when the
     command's ``--time-budget`` is spent; without it the budget counts from this call.
     Writes into ``run_dir``: ``metrics.jsonl`` (one line per epoch), ``<best_name>.safetensors`` (best
-    weights by ``task.monitor``, or the latest epoch's for a task whose ``weights`` is ``"last"``), ``last.safetensors`` plus ``last_state.*`` (for ``resume=True``).
+    weights by ``task.monitor``, or the latest epoch's for a task whose ``weights`` is ``"last"``),
+    ``last.safetensors`` plus ``last_state.*`` (for ``resume=True``).
     ``params`` limits which parameters train (e.g. the head only); the rest stay frozen.
     """
     set_threads(settings.threads)
