@@ -199,7 +199,7 @@ def test_a_schedule_saved_by_an_older_class_resumes_by_replay() -> None:
     """Runs saved before the schedule became torch's own (a LambdaLR state) still resume at the right rate."""
     import torch
 
-    from artstyle.engine import _load_scheduler
+    from artstyle.training_state import load_scheduler
     from artstyle.schedules import cosine_with_warmup
 
     def fresh() -> tuple[torch.optim.Optimizer, object]:
@@ -215,7 +215,7 @@ def test_a_schedule_saved_by_an_older_class_resumes_by_replay() -> None:
         reference_opt.step()
         reference.step()
     _, resumed = fresh()
-    _load_scheduler(resumed, old.state_dict())
+    load_scheduler(resumed, old.state_dict())
     assert resumed.get_last_lr() == pytest.approx(reference.get_last_lr())
 
 
