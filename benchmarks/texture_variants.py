@@ -60,7 +60,7 @@ class Variant(TextureNet):
     """TextureNet with optional extra statistics (``stats``), extra convs per stage and a two-scale input."""
 
     def __init__(self, classes: int, highpass: bool, stats: str = "meanstd", extra: tuple = (0, 0, 0, 0),
-                 cov_dim: int = 16, two_scale: bool = False, width: int = 32) -> None:
+                 cov_dim: int = 16, two_scale: bool = False, width: int = 32, input_stats: bool = False) -> None:
         super().__init__(classes, width=width, highpass=highpass)
         for stage, n in zip(self.stages, extra):
             c = stage[0][0].out_channels
@@ -74,12 +74,16 @@ class Variant(TextureNet):
         self.reduce = nn.ModuleList([nn.Conv2d(c, cov_dim, 1, bias=False) for c in chans]) if stats == "cov" else None
         extra_dim = {"meanstd": 0, "cov": 4 * cov_dim * (cov_dim + 1) // 2, "max": sum(chans),
                      "moments": 2 * sum(chans)}[stats]
-        self.feature_dim += extra_dim
+        self.input_stats = input_stats
+        self.feature_dim += extra_dim + (4 * self.stages[0][0][0].in_channels // 4 if input_stats else 0)
         self.norm = nn.BatchNorm1d(self.feature_dim)
         self.head = nn.Linear(self.feature_dim, classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         maps = self.feature_maps(x)
+        if self.input_stats:  # mean/std of the input and its high-pass bands, and of their absolute values
+            h = self.highpass(x)
+            return self.norm(torch.cat([mean_std(h), mean_std(h.abs())] + [mean_std(m) for m in maps], 1))
         if self.stats == "moments":
             return self.norm(torch.cat([_moments(m) for m in maps], 1))
         parts = [mean_std(m) for m in maps]
@@ -103,6 +107,9 @@ VARIANTS = {  # name -> Variant keyword arguments
     "hp-moments": {"highpass": True, "stats": "moments"},
     "hp-w48": {"highpass": True, "width": 48},
     "hp-w24": {"highpass": True, "width": 24},
+    "hp2": {"highpass": True, "two_scale": True},
+    "hp-in": {"highpass": True, "input_stats": True},
+    "hp2-in": {"highpass": True, "two_scale": True, "input_stats": True},
 }
 
 

@@ -41,6 +41,26 @@ def test_jitter_one_takes_plain_crops_never_resampled() -> None:
     assert squares.transforms[0].ratio == (1.0, 1.0)  # scale jitter never stretches the texture
 
 
+def test_native_crop_of_the_cache_row_equals_the_crop_of_the_tensor(tmp_path: Path) -> None:
+    from artstyle.classify.crops import NativeCrop
+    from artstyle.data.cache import prepare_cache
+    from artstyle.data.dataset import CachedImages
+
+    cache = prepare_cache(str(make_folder(tmp_path / "f", {"a": 3, "b": 2}, size=40)), size=32, progress=False)
+    crop = crop_transform(16, 32, augment=True, jitter=1.0)
+    assert isinstance(crop, NativeCrop)  # classify train's default crop (--crop-jitter 1) copies only its pixels
+    assert not isinstance(crop_transform(16, 32, augment=True, jitter=1.0, color_jitter=True), NativeCrop)
+    ds = CachedImages(cache, "train", transform=crop)
+    for i in range(len(ds)):
+        torch.manual_seed(i)
+        fast, label = ds[i]
+        torch.manual_seed(i)
+        whole = torch.from_numpy(np.ascontiguousarray(cache.images[ds.rows[i]].transpose(2, 0, 1)))
+        assert fast.is_contiguous() and torch.equal(fast, crop(whole)) and label == ds.labels[i]
+    with pytest.raises(ValueError, match="larger than the image"):
+        NativeCrop(40)(np.zeros((32, 32, 3), np.uint8))
+
+
 def test_grid_covers_the_image_and_one_crop_is_the_centre() -> None:
     images = np.arange(2 * 10 * 10 * 3, dtype=np.uint8).reshape(2, 10, 10, 3)
     crops = grid_crops(images, 4, 3)

