@@ -29,21 +29,29 @@ from _report import machine, update_section  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 
-# name -> (what it is, flags), for a network input of SIZE px and a crop cache of CACHE px.
+# name -> (what it is, flags), for a network input of SIZE px and a crop cache of CACHE px. The texture-net*
+# configs were measured before the colour peaks existed; --no-colour-peaks keeps their tables reproducible.
 CONFIGS: dict[str, tuple[str, list[str]]] = {
     "auto": ("no flags: what `artstyle classify train --data ROOT` does (on real data: the texture model with its "
              "high-pass input, 64 px crops of a 256 px cache, 5x5 grid at test, resample)", []),
+    "texture-no-peaks": ("as auto without the colour peaks (--no-colour-peaks; auto had them while they were the "
+                         "default)", ["--model", "texture", "--size", "0", "--no-colour-peaks"]),  # --size 0: auto's
+    "texture-peaks": ("as auto with the colour peaks (--colour-peaks)",
+                      ["--model", "texture", "--size", "0", "--colour-peaks"]),
     "inclass": ("course baseline, whole image downscaled to SIZE px", ["--model", "inclass"]),
     "default": ("resnet, whole image downscaled to SIZE px (the default before the texture model)",
                 ["--model", "resnet"]),
     "texture-net": ("texture model (multi-scale mean/std pooling), SIZE px crops of a CACHE px cache, 3x3 grid at "
-                    "test", ["--model", "texture", "--cache-size", "CACHE"]),
+                    "test", ["--model", "texture", "--cache-size", "CACHE", "--no-colour-peaks"]),
     "texture-net-small": ("texture model, SIZE/2 px crops of a CACHE px cache, 5x5 grid at test",
-                          ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5"]),
+                          ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5",
+                           "--no-colour-peaks"]),
     "texture-rgb": ("as texture-net-small without the high-pass input (--no-highpass): the default before it",
-                    ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5", "--no-highpass"]),
+                    ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5", "--no-highpass",
+                     "--no-colour-peaks"]),
     "texture-net-jitter": ("as texture-net, crops with 1.25x scale jitter (resampled)",
-                           ["--model", "texture", "--cache-size", "CACHE", "--crop-jitter", "1.25"]),
+                           ["--model", "texture", "--cache-size", "CACHE", "--crop-jitter", "1.25",
+                            "--no-colour-peaks"]),
     "texture": ("resnet, SIZE px crops of a CACHE px cache, 3x3 crop grid at test",
                 ["--model", "resnet", "--cache-size", "CACHE"]),
     "texture-gem": ("as texture, generalised-mean pooling", ["--model", "resnet", "--cache-size", "CACHE", "--pool",
@@ -139,7 +147,8 @@ def main() -> None:
         argv = " ".join(shlex.quote(a) for a in sys.argv[1:])
         kind = "SYNTHETIC built-in data" if rows[0]["synthetic"] else "real images"
         slug = args.section or "texture-" + ("builtin" if rows[0]["synthetic"] else "real")
-        update_section(slug, f"### Whole images or native-scale crops: {args.data} ({kind})\n\n"
+        seeds = f"{args.seeds} seed{'s' if args.seeds > 1 else ''}"
+        update_section(slug, f"### Whole images or native-scale crops: {args.data} ({kind}), {args.budget:g} s, {seeds}\n\n"
                              f"Produced by: `python benchmarks/texture_compare.py {argv}`\n\n"
                              f"Every run: `--time-budget {args.budget:g}` s wall-clock (cache build included), "
                              f"`--epochs {args.epochs}{' ' + args.extra if args.extra else ''}`" + f" (each model's `--imbalance auto`: resample for texture, crt for the others, unless the flags say otherwise); {machine()}; load average {load:.1f} at the start.\n\n{body}\n",

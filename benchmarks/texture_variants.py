@@ -27,6 +27,7 @@ from torch import nn
 
 from artstyle.classify.crops import grid_crops
 from artstyle.models.classifier import TextureNet, _conv_bn_relu, mean_std
+from artstyle.models.classifier import colour_peaks as model_peaks
 
 
 def _cov(x: torch.Tensor) -> torch.Tensor:
@@ -37,6 +38,23 @@ def _cov(x: torch.Tensor) -> torch.Tensor:
     i, j = torch.triu_indices(cov.shape[1], cov.shape[1])
     v = cov[:, i, j]
     return v.sign() * (v.abs() + 1e-6).sqrt()
+
+
+def colour_peaks(x: torch.Tensor, levels: tuple[int, ...] = (16, 32), top: int = 32) -> torch.Tensor:
+    """How few colours a crop uses: for a joint RGB histogram at each of ``levels`` levels per channel, the mass
+    of its 1, 2, 4, ... ``top`` fullest bins, and the histogram's entropy. ``x`` in [-1, 1], ``(N, 3, H, W)``."""
+    n, hw = x.shape[0], x.shape[2] * x.shape[3]
+    q8 = ((x.detach() + 1) * 127.5).round().clamp(0, 255).long()
+    out = []
+    for lv in levels:
+        q = q8 * lv // 256
+        idx = (q[:, 0] * lv + q[:, 1]) * lv + q[:, 2]
+        mass = torch.zeros(n, lv ** 3).scatter_add_(1, idx.flatten(1), torch.ones(n, hw)) / hw
+        peaks = mass.topk(top, 1).values.cumsum(1)
+        ks = [2 ** i - 1 for i in range(top.bit_length())]
+        entropy = -(mass * (mass + 1e-12).log()).sum(1, keepdim=True)
+        out += [peaks[:, ks], entropy]
+    return torch.cat(out, 1)
 
 
 def _moments(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -60,8 +78,9 @@ class Variant(TextureNet):
     """TextureNet with optional extra statistics (``stats``), extra convs per stage and a two-scale input."""
 
     def __init__(self, classes: int, highpass: bool, stats: str = "meanstd", extra: tuple = (0, 0, 0, 0),
-                 cov_dim: int = 16, two_scale: bool = False, width: int = 32, input_stats: bool = False) -> None:
-        super().__init__(classes, width=width, highpass=highpass)
+                 cov_dim: int = 16, two_scale: bool = False, width: int = 32, input_stats: bool = False,
+                 peaks: str = "") -> None:
+        super().__init__(classes, width=width, highpass=highpass, peaks=False)  # peaks: the variant's own below
         for stage, n in zip(self.stages, extra):
             c = stage[0][0].out_channels
             for _ in range(n):
@@ -74,13 +93,17 @@ class Variant(TextureNet):
         self.reduce = nn.ModuleList([nn.Conv2d(c, cov_dim, 1, bias=False) for c in chans]) if stats == "cov" else None
         extra_dim = {"meanstd": 0, "cov": 4 * cov_dim * (cov_dim + 1) // 2, "max": sum(chans),
                      "moments": 2 * sum(chans)}[stats]
-        self.input_stats = input_stats
+        self.input_stats, self.peaks = input_stats, peaks
+        self.feature_dim += 14 if peaks else 0
         self.feature_dim += extra_dim + (4 * self.stages[0][0][0].in_channels // 4 if input_stats else 0)
         self.norm = nn.BatchNorm1d(self.feature_dim)
         self.head = nn.Linear(self.feature_dim, classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         maps = self.feature_maps(x)
+        if self.peaks:
+            peaks = colour_peaks(x) if self.peaks == "16-32" else model_peaks(x)
+            return self.norm(torch.cat([peaks] + [mean_std(m) for m in maps], 1))
         if self.input_stats:  # mean/std of the input and its high-pass bands, and of their absolute values
             h = self.highpass(x)
             return self.norm(torch.cat([mean_std(h), mean_std(h.abs())] + [mean_std(m) for m in maps], 1))
@@ -108,6 +131,9 @@ VARIANTS = {  # name -> Variant keyword arguments
     "hp-w48": {"highpass": True, "width": 48},
     "hp-w24": {"highpass": True, "width": 24},
     "hp2": {"highpass": True, "two_scale": True},
+    "hp-peaks": {"highpass": True, "peaks": "16-32"},  # colour_peaks at 16 and 32 levels per channel
+    "hp-w24-peaks": {"highpass": True, "peaks": "16-32", "width": 24},
+    "hp-peaks8": {"highpass": True, "peaks": "8-16"},  # models.classifier.colour_peaks: 8 and 16 levels
     "hp-in": {"highpass": True, "input_stats": True},
     "hp2-in": {"highpass": True, "two_scale": True, "input_stats": True},
 }

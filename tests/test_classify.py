@@ -49,6 +49,25 @@ def test_texture_sees_the_high_pass_residual_and_old_runs_load_without_it() -> N
     assert odd(torch.rand(2, 3, 63, 45) * 2 - 1).shape == (2, 3)
 
 
+def test_colour_peaks_count_how_few_colours_a_picture_uses() -> None:
+    from artstyle.classify.load import build_from_args
+    from artstyle.models.classifier import PEAK_FEATURES, colour_peaks
+
+    gen = torch.Generator().manual_seed(0)
+    palette = torch.rand(4, 3, generator=gen) * 2 - 1
+    four = palette[torch.randint(0, 4, (2, 32, 32), generator=gen)].permute(0, 3, 1, 2)  # 4 colours, any layout
+    noise = torch.rand(2, 3, 32, 32, generator=gen) * 2 - 1
+    a, b = colour_peaks(four), colour_peaks(noise)
+    assert a.shape == (2, PEAK_FEATURES)
+    assert torch.allclose(a[:, 2], torch.ones(2)) and (b[:, 2] < 0.05).all()  # the 4 fullest bins hold it all
+    assert (a[:, 6] < 1.4).all() and (b[:, 6] > 6).all()  # entropy: at most log 4 against nearly log 1024
+    assert torch.allclose(colour_peaks(four.flip(-1)), a)  # a histogram: layout does not matter
+    old = {"arch": "texture", "num_classes": 3, "img_size": 16, "width": 8, "depth": 1, "pool": "avg",
+           "highpass": True}
+    assert build_from_args({**old, "peaks": True}).feature_dim == build_from_args(old).feature_dim + PEAK_FEATURES
+    assert build_from_args({**old, "peaks": True}).eval()(noise).shape == (2, 3)
+
+
 def test_train_writes_complete_run_and_reloads(tiny_folder: Path) -> None:
     run = train_classifier(ClassifyConfig(data=str(tiny_folder), **FAST))
     for name in ("config.json", "classes.json", "metrics.jsonl", "metrics.json", "best.safetensors",
@@ -179,6 +198,8 @@ def test_crt_with_no_retraining_epochs_keeps_the_stage1_head(tiny_folder: Path, 
         train_classifier(ClassifyConfig(data=str(tiny_folder), crop_jitter=0.5, **FAST))
     with pytest.raises(ArtstyleError, match="--no-highpass applies to the texture model only"):
         train_classifier(ClassifyConfig(data=str(tiny_folder), model="resnet", highpass=False, **FAST))
+    with pytest.raises(ArtstyleError, match="--colour-peaks applies to the texture model only"):
+        train_classifier(ClassifyConfig(data=str(tiny_folder), model="resnet", colour_peaks=True, **FAST))
 
 
 def test_resume_matches_uninterrupted_run(tiny_folder: Path, tmp_path: Path) -> None:

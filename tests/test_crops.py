@@ -57,6 +57,15 @@ def test_native_crop_of_the_cache_row_equals_the_crop_of_the_tensor(tmp_path: Pa
         torch.manual_seed(i)
         whole = torch.from_numpy(np.ascontiguousarray(cache.images[ds.rows[i]].transpose(2, 0, 1)))
         assert fast.is_contiguous() and torch.equal(fast, crop(whole)) and label == ds.labels[i]
+    img, flips = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8), set()
+    for seed in range(8):  # the box and the flip it draws, spelt out: y then x, then a left-right mirror
+        torch.manual_seed(seed)
+        y, x, flip = int(torch.randint(0, 17, ())), int(torch.randint(0, 17, ())), bool(torch.rand(()) < 0.5)
+        want = img[:, y:y + 16, x:x + 16].flip(-1) if flip else img[:, y:y + 16, x:x + 16]
+        torch.manual_seed(seed)
+        assert torch.equal(crop(img), want)
+        flips.add(flip)
+    assert flips == {True, False}
     with pytest.raises(ValueError, match="larger than the image"):
         NativeCrop(40)(np.zeros((32, 32, 3), np.uint8))
 
@@ -125,7 +134,7 @@ def test_default_on_a_folder_trains_the_high_pass_texture_network(tmp_path: Path
     run = train_classifier(ClassifyConfig(data=str(root), size=16, epochs=1, batch_size=4, width=8, workers=0,
                                           progress=False, per_class=4, out=str(tmp_path / "run")))
     config = read_json(run / "config.json")
-    assert (config["model"]["arch"], config["model"]["highpass"]) == ("texture", True)
+    assert (config["model"]["arch"], config["model"]["highpass"], config["model"]["peaks"]) == ("texture", True, False)
     assert (config["input"]["cache_size"], config["config"]["imbalance"]) == (64, "resample")  # --model/--imbalance auto
     model, info = load_classifier(run)
     assert model.stages[0][0][0].in_channels == 24 and info["tta"] == 5

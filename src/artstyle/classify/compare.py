@@ -49,7 +49,8 @@ def compare_strategies(base: ClassifyConfig, strategies: list[str], seeds: int =
         for strategy in strategies:
             for seed in range(base.seed, base.seed + seeds):
                 cfg = ClassifyConfig(**{**config_dict(base), "model": model, "imbalance": strategy, "seed": seed,
-                                        "highpass": base.highpass or model != "texture",  # texture's option only
+                                        "highpass": base.highpass or model != "texture",  # texture's options only
+                                        "colour_peaks": base.colour_peaks and model == "texture",
                                         "out": str(run / "runs" / f"{model}-{strategy}-seed{seed}"), "name": "",
                                         "resume": ""})
                 rows.append(_row(model, strategy, seed, train_classifier(cfg)))

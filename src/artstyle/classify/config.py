@@ -44,6 +44,10 @@ class ClassifyConfig(TrainSettings):
     highpass: bool = opt(True, "texture model: give the network the high-pass residual of its input (the image minus "
                          "a 3x3 box blur) beside the image; texture lives there, and the network learns much faster "
                          "with it (docs/results.md, section 7). --no-highpass: the image alone.")
+    colour_peaks: bool = opt(False, "texture model: also give the head how few colours each crop uses (the share of "
+                             "pixels in the fullest bins of its colour histogram, and its entropy), aimed at "
+                             "dither, posterize and flat colour. +2.7 points at equal epochs, but no better at "
+                             "equal time on 2 CPU cores, so off by default (docs/results.md, section 7).")
     imbalance: str = opt("auto", "Class-imbalance strategy: auto (resample for the texture model, crt otherwise); none; resample (--per-class images per class per "
                          "epoch); weighted-loss (class weights in the loss); logit-adjust (logits + tau*log prior in "
                          "the training loss); crt (train as none, then retrain the head with class-balanced sampling "

@@ -2,7 +2,7 @@
 
 Usage::
 
-    transform = crop_transform(size=128, cache_size=384, augment=True)   # v2 pipeline, uint8 CHW -> CHW
+    transform = crop_transform(size=128, cache_size=384, augment=True)   # NativeCrop or a v2 pipeline -> CHW
     crops = grid_crops(images, size=128, grid=3)                        # (N, S, S, 3) -> (N, 9, 128, 128, 3)
     probs, per_crop = predict_crops(model, images, size=128, grid=3)    # (N, C), (N, 9, C)
 
@@ -31,11 +31,13 @@ def crop_scale(size: int, cache_size: int, jitter: float = SCALE_JITTER) -> tupl
 
 def crop_transform(size: int, cache_size: int, augment: bool, color_jitter: bool = False,
                    jitter: float = SCALE_JITTER) -> Any:
-    """torchvision.transforms.v2 pipeline on uint8 ``(3, cache_size, cache_size)`` -> ``(3, size, size)``.
+    """The training or validation crop of uint8 ``(3, cache_size, cache_size)`` images -> ``(3, size, size)``.
 
     With ``augment``: random square crops at native scale (:func:`crop_scale`; ``jitter`` 1 is a plain random
-    crop, never resampled, so pixel-level grain survives) and horizontal flips; the whole image when
-    ``cache_size == size`` (scale 0.5-1, as before). Without: the centre crop. None when nothing to do.
+    crop, never resampled, so pixel-level grain survives: :class:`NativeCrop`, which also takes the cache's
+    ``(H, W, 3)`` row) and horizontal flips; the whole image when
+    ``cache_size == size`` (scale 0.5-1, as before). Without: the centre crop. None when nothing to do. All but
+    :class:`NativeCrop` are torchvision.transforms.v2 pipelines.
     """
     from torchvision.transforms import v2
 

@@ -18,12 +18,12 @@ from artstyle.runs import find_run, load_weights, read_json
 
 def build_from_args(model_args: dict) -> torch.nn.Module:
     """The untrained network that config.json's ``model`` section describes (a texture run without ``highpass``
-    predates the high-pass input and gets the RGB-only network it was trained as)."""
+    or ``peaks`` predates that input and gets the network it was trained as)."""
     from artstyle.models.classifier import build_classifier
 
     return build_classifier(model_args["arch"], model_args["num_classes"], model_args["img_size"],
                             model_args.get("width", 32), model_args.get("depth", 1), model_args.get("pool", "avg"),
-                            highpass=model_args.get("highpass", False))
+                            highpass=model_args.get("highpass", False), peaks=model_args.get("peaks", False))
 
 
 def load_classifier(run: str | Path, weights: str = "best") -> tuple[torch.nn.Module, dict[str, Any]]:

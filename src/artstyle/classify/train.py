@@ -32,7 +32,7 @@ from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_d
 def _model_args(cfg: ClassifyConfig, num_classes: int) -> dict[str, Any]:
     args = {"arch": cfg.model, "num_classes": num_classes, "img_size": cfg.size, "width": cfg.width, "depth": cfg.depth,
             "pool": cfg.pool}
-    return {**args, "highpass": cfg.highpass} if cfg.model == "texture" else args
+    return {**args, "highpass": cfg.highpass, "peaks": cfg.colour_peaks} if cfg.model == "texture" else args
 
 
 def _write_run_files(run: Path, cfg: ClassifyConfig, cache: Any, strategy: dict[str, Any]) -> None:
@@ -59,18 +59,23 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
             f"--cache-size {cfg.cache_size} px"
         raise ArtstyleError(f"{where}, smaller than --size {cfg.size} px; the cache must hold the crop (use a smaller "
                             "--size, or --cache-size 0 for the default)")
-    if not cfg.resume and not cfg.highpass and cfg.model != "texture":
-        raise ArtstyleError(f"--no-highpass applies to the texture model only, and this run trains {cfg.model} "
-                            "(--model auto picks resnet for the built-in dataset); drop --no-highpass, or add --model "
+    texture_only = [flag for flag, used in (("--no-highpass", not cfg.highpass), ("--colour-peaks", cfg.colour_peaks))
+                    if used]
+    if not cfg.resume and texture_only and cfg.model != "texture":
+        flags = " and ".join(texture_only)
+        raise ArtstyleError(f"{flags} applies to the texture model only, and this run trains {cfg.model} "
+                            f"(--model auto picks resnet for the built-in dataset); drop {flags}, or add --model "
                             "texture")
     if cfg.crop_jitter < 1:
         raise ArtstyleError(f"--crop-jitter {cfg.crop_jitter}: choose 1 (plain crops) or more (e.g. 1.25)")
     if cfg.resume:
         run = find_run(cfg.resume)
         # runs from before --crop-jitter took scale-jittered crops (crop_transform's default); runs from before
-        # --highpass trained the RGB-only texture network
+        # --highpass trained the RGB-only texture network, and runs from before --colour-peaks went without it
         info = read_json(run / "config.json")
-        saved = {"crop_jitter": SCALE_JITTER, "highpass": info.get("model", {}).get("highpass", False), **info["config"]}
+        model = info.get("model", {})
+        saved = {"crop_jitter": SCALE_JITTER, "highpass": model.get("highpass", False),
+                 "colour_peaks": model.get("peaks", False), **info["config"]}
         cfg = ClassifyConfig(**{**saved, "resume": cfg.resume, "progress": cfg.progress})
     with main_process_first():
         cache = open_cache(cfg)

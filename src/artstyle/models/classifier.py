@@ -16,7 +16,8 @@ Every model maps ``x: (N, 3, H, W)`` floats in [-1, 1] to logits ``(N, C)`` and 
   (docs/results.md, section 7). A pixel-unshuffle stem keeps every pixel
   (grain, dither, stroke edges) at half the cost of a full-resolution convolution; four conv-BN-ReLU stages
   (width x 1, 1.5, 2, 3, each but the first at stride 2); and the mean and standard deviation of every channel
-  of every stage (the AdaIN view of style, at four scales) as the representation. No global layout survives
+  of every stage (the AdaIN view of style, at four scales) as the representation; with ``peaks`` (off by
+  default) the head also reads :func:`colour_peaks`, how few colours the crop uses. No global layout survives
   the pooling, by design: what it sees is how the picture is painted, not what is where.
 """
 
@@ -178,6 +179,32 @@ def mean_std(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     return torch.cat([mean, (var + eps).sqrt()], 1)
 
 
+def colour_peaks(x: torch.Tensor, bits: tuple[int, ...] = (4, 3), top: int = 32) -> torch.Tensor:
+    """How few colours a picture uses: ``(N, 3, H, W)`` in [-1, 1] -> ``(N, 14)``.
+
+    For a joint RGB histogram at 16 and at 8 levels per channel (``bits``), the share of pixels in its 1, 2, 4,
+    ... 32 fullest bins and its entropy. Colour quantisation (dither, posterize, flat segments, oil) concentrates
+    the mass in a few bins whatever the colours are, a statistic that convolutions and mean/std pooling reach
+    only slowly. A fixed input statistic: no gradient flows through it.
+    """
+    n = x.shape[0]
+    q8 = ((torch.nan_to_num(x.detach().float()) + 1) * 127.5).round().clamp(0, 255).to(torch.int32)
+    ks = [2 ** i - 1 for i in range(top.bit_length())]
+    out = []
+    for b in bits:
+        q = q8 >> (8 - b)
+        idx = (q[:, 0] << 2 * b | q[:, 1] << b | q[:, 2]).flatten(1).long()
+        ones = torch.ones(idx.shape, device=x.device)
+        mass = torch.zeros(n, 1 << 3 * b, device=x.device).scatter_add_(1, idx, ones) / idx.shape[1]
+        entropy = -mass.gather(1, idx).log().mean(1, keepdim=True)  # the mean over pixels of -log p(their bin)
+        out += [mass.topk(min(top, mass.shape[1]), 1).values.cumsum(1)[:, ks], entropy]
+    return torch.cat(out, 1)
+
+
+PEAK_FEATURES = 14
+"""The width of :func:`colour_peaks`."""
+
+
 class HighPass(nn.Module):
     """``(N, 3, H, W) -> (N, 6, H, W)``: the image and ``gain`` times its residual after a 3x3 box blur.
 
@@ -200,8 +227,9 @@ class TextureNet(nn.Module):
     linear head. ``highpass=False`` is the network of runs made before the high-pass input (RGB only)."""
 
     def __init__(self, num_classes: int, width: int = 32, depth: int = 1, dropout: float = 0.2,
-                 highpass: bool = True) -> None:
+                 highpass: bool = True, peaks: bool = False) -> None:
         super().__init__()
+        self.peaks = peaks
         channels = [width, width * 3 // 2, width * 2, width * 3]
         self.highpass = HighPass() if highpass else nn.Identity()
         stages, cin = [], 24 if highpass else 12  # pixel_unshuffle(2) of RGB (and its residual)
@@ -211,7 +239,7 @@ class TextureNet(nn.Module):
             stages.append(nn.Sequential(*layers))
             cin = cout
         self.stages = nn.ModuleList(stages)
-        self.feature_dim = 2 * sum(channels)
+        self.feature_dim = 2 * sum(channels) + (PEAK_FEATURES if peaks else 0)
         self.norm = nn.BatchNorm1d(self.feature_dim)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.feature_dim, num_classes)
@@ -227,26 +255,28 @@ class TextureNet(nn.Module):
         return maps
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(torch.cat([mean_std(m) for m in self.feature_maps(x)], 1))
+        stats = [mean_std(m) for m in self.feature_maps(x)]
+        return self.norm(torch.cat(([colour_peaks(x)] if self.peaks else []) + stats, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.forward_features(x)))
 
 
-CLASSIFIERS: dict[str, Callable[..., nn.Module]] = {  # (num_classes, img_size, width, depth, pool, highpass)
-    "inclass": lambda num_classes, img_size, width, depth, pool, highpass: InClassNet(num_classes, img_size),
-    "simple-cnn": lambda num_classes, img_size, width, depth, pool, highpass: SimpleCNN(num_classes, img_size, width),
-    "resnet": lambda num_classes, img_size, width, depth, pool, highpass: ResNet(num_classes, img_size, width, depth,
-                                                                                 pool=pool),
-    "texture": lambda num_classes, img_size, width, depth, pool, highpass: TextureNet(num_classes, width, depth,
-                                                                                      highpass=highpass),
+CLASSIFIERS: dict[str, Callable[..., nn.Module]] = {  # (num_classes, img_size, width, depth, pool, **texture options)
+    "inclass": lambda num_classes, img_size, width, depth, pool, **_: InClassNet(num_classes, img_size),
+    "simple-cnn": lambda num_classes, img_size, width, depth, pool, **_: SimpleCNN(num_classes, img_size, width),
+    "resnet": lambda num_classes, img_size, width, depth, pool, **_: ResNet(num_classes, img_size, width, depth,
+                                                                           pool=pool),
+    "texture": lambda num_classes, img_size, width, depth, pool, **texture: TextureNet(num_classes, width, depth,
+                                                                                       **texture),
 }
 
 
 def build_classifier(name: str, num_classes: int, img_size: int = 128, width: int = 32, depth: int = 1,
-                     pool: str = "avg", highpass: bool = True) -> nn.Module:
-    """Build a classifier from the registry by ``name`` (``pool`` applies to resnet only; ``highpass=False`` gives
-    the texture network of runs made before its high-pass input)."""
+                     pool: str = "avg", highpass: bool = True, peaks: bool = False) -> nn.Module:
+    """Build a classifier from the registry by ``name`` (``pool`` applies to resnet only; ``highpass`` and
+    ``peaks`` to texture only: ``highpass=False`` gives the texture network of runs made before its high-pass
+    input, ``peaks=False`` the one of runs made before :func:`colour_peaks`)."""
     from artstyle.errors import ArtstyleError
 
     if name not in CLASSIFIERS:
@@ -255,4 +285,4 @@ def build_classifier(name: str, num_classes: int, img_size: int = 128, width: in
         raise ArtstyleError(f"--pool {pool!r} is not one of: {', '.join(POOLS)}")
     if pool != "avg" and name != "resnet":
         raise ArtstyleError(f"--pool {pool} applies to --model resnet only; {name} has its own fixed head")
-    return CLASSIFIERS[name](num_classes, img_size, width, depth, pool, highpass)
+    return CLASSIFIERS[name](num_classes, img_size, width, depth, pool, highpass=highpass, peaks=peaks)

@@ -1,0 +1,111 @@
+"""What one training step of the texture classifier costs, and what its loader and colour peaks add.
+
+Usage::
+
+    python benchmarks/texture_speed.py --doc                          # real-image benchmark cache, 2 threads
+    python benchmarks/texture_speed.py --data builtin:0.1 --threads 1
+
+Measured in one process, one after another, so compare the ratios: (1) the loader's per-image cost for a 64 px
+training crop of the 256 px cache, copying the whole cache row first (as before `NativeCrop`) against cropping
+the memory-mapped row first (`NativeCrop`); (2) `colour_peaks` on a batch; (3) a full training step (forward,
+backward, AdamW) of the texture network with and without the colour peaks. Each timing is the median of
+``--repeats`` rounds. With ``--doc`` the table goes into docs/benchmarks.md (block ``texture-speed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from _report import machine, update_section
+
+
+def _median_ms(fn, rounds: int, per_round: int) -> float:
+    """Median over ``rounds`` of the mean milliseconds of ``per_round`` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(per_round):
+            fn()
+        times.append((time.perf_counter() - t0) * 1000 / per_round)
+    return statistics.median(times)
+
+
+def loader_ms(cache, rounds: int) -> tuple[float, float]:
+    """Per-image ms of the old path (copy the row, then crop) and of NativeCrop (crop the row, then copy)."""
+    from artstyle.classify.crops import NativeCrop, crop_transform
+    from artstyle.data.dataset import CachedImages
+
+    old = crop_transform(64, cache.size, augment=True, jitter=1.0, color_jitter=True)  # a v2 pipeline: row copied
+    old.transforms = old.transforms[:-1]  # ... without the colour jitter: RandomCrop + flip, as before NativeCrop
+    slow, fast = CachedImages(cache, "train", transform=old), CachedImages(cache, "train", transform=NativeCrop(64))
+    n = min(200, len(fast))
+    return (_median_ms(lambda: [slow[i] for i in range(n)], rounds, 1) / n,
+            _median_ms(lambda: [fast[i] for i in range(n)], rounds, 1) / n)
+
+
+def step_ms(peaks: bool, classes: int, batch: int, rounds: int) -> float:
+    """ms per training step of the texture network on random 64 px crops, channels-last as classify train."""
+    from artstyle.models.classifier import TextureNet
+
+    torch.manual_seed(0)
+    model = TextureNet(classes, peaks=peaks).to(memory_format=torch.channels_last)
+    x = (torch.randint(0, 256, (batch, 3, 64, 64)).float() / 127.5 - 1).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, classes, (batch,))
+    opt = torch.optim.AdamW(model.parameters(), 2e-3)
+
+    def step() -> None:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return _median_ms(step, rounds, 10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=".cache/real_styles_v2", help="dataset whose 256 px cache the loader reads")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (classify train uses all cores)")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=5, help="rounds per timing; the table shows the median")
+    ap.add_argument("--doc", action="store_true", help="write the table into docs/benchmarks.md")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    from artstyle.data.cache import prepare_cache
+    from artstyle.models.classifier import colour_peaks
+
+    cache = prepare_cache(args.data, size=256)
+    old, new = loader_ms(cache, args.repeats)
+    x = torch.randint(0, 256, (args.batch_size, 3, 64, 64)).float() / 127.5 - 1
+    peaks = _median_ms(lambda: colour_peaks(x), args.repeats, 10)
+    plain = step_ms(False, len(cache.classes), args.batch_size, args.repeats)
+    with_peaks = step_ms(True, len(cache.classes), args.batch_size, args.repeats)
+    rows = [("loader, per 64 px crop: copy the 256 px row, then crop (before)", old, ""),
+            ("loader, per 64 px crop: `NativeCrop` (crop the memory-mapped row, then copy)", new,
+             f"{old / new:.1f}x faster"),
+            (f"`colour_peaks`, per batch of {args.batch_size}", peaks, f"{peaks / plain:.0%} of a plain step"),
+            (f"training step, batch {args.batch_size}, texture network without colour peaks", plain, ""),
+            (f"training step, batch {args.batch_size}, with colour peaks (--colour-peaks)", with_peaks,
+             f"{with_peaks / plain:.2f}x the plain step")]
+    body = "\n".join(["| what | ms | ratio |", "|---|---:|---|"] + [f"| {w} | {ms:.2f} | {r} |" for w, ms, r in rows])
+    print(body)
+    if args.doc:
+        argv = " ".join(shlex.quote(a) for a in sys.argv[1:])
+        update_section("texture-speed", "### The texture classifier: loader, colour peaks and one training step\n\n"
+                       f"Produced by: `python benchmarks/texture_speed.py {argv}`\n\n"
+                       f"{machine()}; {args.threads} torch threads; median of {args.repeats} rounds, one process, "
+                       f"one after another (compare the ratios). Data: `{args.data}` ({np.asarray(cache.labels).size} "
+                       f"images in its {cache.size} px cache).\n\n{body}\n")
+
+
+if __name__ == "__main__":
+    main()
