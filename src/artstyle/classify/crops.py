@@ -62,8 +62,9 @@ class NativeCrop:
     """A random ``size`` px square of the image, mirrored left-right half the time: plain pixels, never resampled.
 
     Works on a uint8 ``(H, W, 3)`` array (``takes_array``: :class:`artstyle.data.dataset.CachedImages` then crops
-    the memory-mapped cache row before copying it, about 8x faster per image than copying the whole row first) and
-    on a ``(..., H, W)`` tensor. Its randomness is torch's, so DataLoader workers and ``torch.manual_seed`` seed it.
+    the memory-mapped cache row before copying it, 3 to 4 times cheaper per 64 px crop of a 256 px row than copying
+    the whole row first: ``benchmarks/texture_speed.py``) and on a ``(..., H, W)`` tensor. Its randomness is
+    torch's, so DataLoader workers and ``torch.manual_seed`` seed it.
     """
 
     takes_array = True
