@@ -41,11 +41,12 @@ def _median_ms(fn, rounds: int, per_round: int) -> float:
 
 def loader_ms(cache, rounds: int) -> tuple[float, float]:
     """Per-image ms of the old path (copy the row, then crop) and of NativeCrop (crop the row, then copy)."""
-    from artstyle.classify.crops import NativeCrop, crop_transform
+    from torchvision.transforms import v2
+
+    from artstyle.classify.crops import NativeCrop
     from artstyle.data.dataset import CachedImages
 
-    old = crop_transform(64, cache.size, augment=True, jitter=1.0, color_jitter=True)  # a v2 pipeline: row copied
-    old.transforms = old.transforms[:-1]  # ... without the colour jitter: RandomCrop + flip, as before NativeCrop
+    old = v2.Compose([v2.RandomCrop(64), v2.RandomHorizontalFlip()])  # the training crop before NativeCrop
     slow, fast = CachedImages(cache, "train", transform=old), CachedImages(cache, "train", transform=NativeCrop(64))
     n = min(200, len(fast))
     return (_median_ms(lambda: [slow[i] for i in range(n)], rounds, 1) / n,

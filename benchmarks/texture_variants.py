@@ -26,8 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from artstyle.classify.crops import grid_crops
-from artstyle.models.classifier import TextureNet, _conv_bn_relu, mean_std
-from artstyle.models.classifier import colour_peaks as model_peaks
+from artstyle.models.classifier import TextureNet, _conv_bn_relu, colour_peaks, mean_std
 
 
 def _cov(x: torch.Tensor) -> torch.Tensor:
@@ -38,23 +37,6 @@ def _cov(x: torch.Tensor) -> torch.Tensor:
     i, j = torch.triu_indices(cov.shape[1], cov.shape[1])
     v = cov[:, i, j]
     return v.sign() * (v.abs() + 1e-6).sqrt()
-
-
-def colour_peaks(x: torch.Tensor, levels: tuple[int, ...] = (16, 32), top: int = 32) -> torch.Tensor:
-    """How few colours a crop uses: for a joint RGB histogram at each of ``levels`` levels per channel, the mass
-    of its 1, 2, 4, ... ``top`` fullest bins, and the histogram's entropy. ``x`` in [-1, 1], ``(N, 3, H, W)``."""
-    n, hw = x.shape[0], x.shape[2] * x.shape[3]
-    q8 = ((x.detach() + 1) * 127.5).round().clamp(0, 255).long()
-    out = []
-    for lv in levels:
-        q = q8 * lv // 256
-        idx = (q[:, 0] * lv + q[:, 1]) * lv + q[:, 2]
-        mass = torch.zeros(n, lv ** 3).scatter_add_(1, idx.flatten(1), torch.ones(n, hw)) / hw
-        peaks = mass.topk(top, 1).values.cumsum(1)
-        ks = [2 ** i - 1 for i in range(top.bit_length())]
-        entropy = -(mass * (mass + 1e-12).log()).sum(1, keepdim=True)
-        out += [peaks[:, ks], entropy]
-    return torch.cat(out, 1)
 
 
 def _moments(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -102,7 +84,7 @@ class Variant(TextureNet):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         maps = self.feature_maps(x)
         if self.peaks:
-            peaks = colour_peaks(x) if self.peaks == "16-32" else model_peaks(x)
+            peaks = colour_peaks(x, bits=(4, 5) if self.peaks == "16-32" else (4, 3))
             return self.norm(torch.cat([peaks] + [mean_std(m) for m in maps], 1))
         if self.input_stats:  # mean/std of the input and its high-pass bands, and of their absolute values
             h = self.highpass(x)

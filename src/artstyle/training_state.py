@@ -25,7 +25,7 @@ from artstyle.runs import load_safetensors, read_json, read_jsonl, save_safetens
 
 
 def save_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-                info: dict[str, Any]) -> None:
+               info: dict[str, Any]) -> None:
     """Everything needed to resume exactly, without pickle: tensors in safetensors, the rest in JSON."""
     opt = optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {}
@@ -102,7 +102,7 @@ def load_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Opt
 
 
 def resume_state(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-            accelerator: Any) -> dict[str, Any]:
+                 accelerator: Any) -> dict[str, Any]:
     """Load the training state saved after the last finished epoch; drop what a kill left half done."""
     if not (run_dir / "last_state.json").is_file():
         raise ArtstyleError(f"{run_dir} has no resumable state (last_state.json); it was not trained by artstyle "

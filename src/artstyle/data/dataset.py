@@ -34,11 +34,11 @@ class CachedImages:
     def __getitem__(self, i: int) -> tuple[Any, int]:
         import torch
 
-        row = int(self.rows[i])
-        if getattr(self.transform, "takes_array", False):  # crops the (H, W, 3) row before the copy
-            img = torch.from_numpy(np.ascontiguousarray(self.transform(self.cache.images[row]).transpose(2, 0, 1)))
-            return img, int(self.labels[i])
-        img = torch.from_numpy(np.ascontiguousarray(self.cache.images[row].transpose(2, 0, 1)))
-        if self.transform is not None:
+        arr = self.cache.images[int(self.rows[i])]
+        on_array = getattr(self.transform, "takes_array", False)
+        if on_array:  # crops the (H, W, 3) row before the copy
+            arr = self.transform(arr)
+        img = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+        if self.transform is not None and not on_array:
             img = self.transform(img)
         return img, int(self.labels[i])
