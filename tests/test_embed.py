@@ -63,10 +63,11 @@ def test_autoencoder_shapes(size: int) -> None:
         model.encode(torch.zeros(1, 3, size + 16, size + 16))
     with pytest.raises(ValueError):
         build_autoencoder("conv", img_size=40)
-    assert set(AUTOENCODERS) == {"conv", "spatial", "grid"}
+    assert set(AUTOENCODERS) == {"conv", "spatial", "grid", "grid-fine"}
 
 
-@pytest.mark.parametrize("arch, channels", [("spatial", [8, 16, 32, 32]), ("grid", [8, 16, 32])])
+@pytest.mark.parametrize("arch, channels", [("spatial", [8, 16, 32, 32]), ("grid", [8, 16, 32]),
+                                            ("grid-fine", [8, 16, 32])])
 def test_patch_autoencoders_shapes_crops_and_linear_start(arch: str, channels: list[int]) -> None:
     torch.manual_seed(0)
     model = build_autoencoder(arch, latent_dim=64, img_size=32, width=8)
@@ -107,11 +108,21 @@ def test_grid_nonlinear_path_gets_gradients_where_spatial_gets_none() -> None:
     x = torch.nn.functional.interpolate(torch.rand(8, 3, 4, 4) * 2 - 1, size=32, mode="bilinear")
     spatial = _one_step_then_gradients(build_autoencoder("spatial", latent_dim=64, img_size=32, width=8), x)
     assert spatial["decoder.1.body.0.0.weight"].abs().max() == 0  # a decoder residual block: still silent
-    grid_model = build_autoencoder("grid", latent_dim=64, img_size=32, width=8)
-    grads = _one_step_then_gradients(grid_model, x)
-    silent = [n for n, g in grads.items() if g is None or g.abs().max() == 0]
-    assert not silent, silent
-    assert not any(n.startswith(("lin_", "mean_patch")) for n in grads)  # the PCA path stays frozen
+    for arch in ("grid", "grid-fine"):  # grid-fine: its second decoder path learns as well
+        grads = _one_step_then_gradients(build_autoencoder(arch, latent_dim=64, img_size=32, width=8), x)
+        silent = [n for n, g in grads.items() if g is None or g.abs().max() == 0]
+        assert not silent, (arch, silent)
+        assert not any(n.startswith(("lin_", "mean_patch")) for n in grads)  # the PCA path stays frozen
+    assert any(n.startswith("fine.") for n in grads)
+
+
+@pytest.mark.parametrize("width", [1, 3, 8])
+def test_grid_fine_draws_finer_blocks_than_the_grid(width: int) -> None:
+    """``grid-fine``'s second path upsamples the grid twice: each P/4 x P/4 block gets its own correction."""
+    model = build_autoencoder("grid-fine", latent_dim=64, img_size=32, width=width)
+    assert (model.stride, model.fine.patch) == (16, 4)
+    assert model(torch.rand(2, 3, 32, 32) * 2 - 1).shape == (2, 3, 32, 32)
+    assert build_autoencoder("grid-fine", latent_dim=2, img_size=8, width=width).fine.patch == 2  # P = 8
 
 
 def test_grid_training_improves_on_its_patch_pca_start() -> None:
@@ -408,3 +419,20 @@ def test_style_embedding_shape_and_flip_invariance(trained: tuple[Path, Path], t
     assert others.min() > 100 * (style - flipped).norm(dim=1).max()
     with pytest.raises(ArtstyleError, match="multiple of 32"):
         export_embeddings(str(folder), "ae-style", run=run, size=48, progress=False)
+
+
+def test_pca_baseline_fits_every_training_image_unless_told_otherwise() -> None:
+    """A PCA fitted on a subsample is a weaker baseline (1 dB on the full built-in set): the default takes all rows,
+    ``max_samples`` a subsample, and the memory budget caps both."""
+    from types import SimpleNamespace
+
+    from artstyle.embed.measure import fit_pca, pca_sample_cap
+
+    assert pca_sample_cap(64) == (1 << 30) // (4 * 64 * 64 * 3) and pca_sample_cap(64, 500) == 500
+    assert pca_sample_cap(64, 10 ** 6) == pca_sample_cap(64) and pca_sample_cap(8, 0, memory_budget=1) == 2
+    images = np.random.default_rng(0).integers(0, 256, (40, 8, 8, 3), dtype=np.uint8)
+    cache = SimpleNamespace(size=8, images=images)
+    rows = np.arange(5, 40)
+    assert fit_pca(cache, rows, 4).n_samples_ == 35
+    assert fit_pca(cache, rows, 4, max_samples=10).n_samples_ == 10
+    assert fit_pca(cache, rows, 4, memory_budget=4 * 8 * 8 * 3 * 12).n_samples_ == 12

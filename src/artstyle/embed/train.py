@@ -24,8 +24,8 @@ from artstyle.config import command_line, config_dict
 from artstyle.data.cache import open_cache
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
 from artstyle.embed.config import EmbedTrainConfig
-from artstyle.embed.measure import (default_device, fit_pca, pca_metrics, pca_reconstruct, reconstruct,
-                                    reconstruction_metrics)
+from artstyle.embed.measure import (default_device, fit_pca, pca_metrics, pca_reconstruct, pca_sample_cap,
+                                    reconstruct, reconstruction_metrics)
 from artstyle.embed.task import AutoencoderTask
 from artstyle.engine import budget_deadline, fit, to_uint8
 from artstyle.errors import ArtstyleError
@@ -68,8 +68,9 @@ def _check_config(cfg: EmbedTrainConfig) -> None:
         if cfg.train_crop % stride or not stride <= cfg.train_crop <= cfg.size:
             raise ArtstyleError(f"--train-crop {cfg.train_crop}: choose a multiple of {stride} (the latent's stride) up to "
                                 f"--size {cfg.size}, or 0 for whole images")
-    if cfg.pca_samples < 2:
-        raise ArtstyleError(f"--pca-samples {cfg.pca_samples}: the PCA baseline needs at least 2 images")
+    if cfg.pca_samples == 1 or cfg.pca_samples < 0:
+        raise ArtstyleError(f"--pca-samples {cfg.pca_samples}: the PCA baseline needs at least 2 images (0 = all "
+                            "training images)")
 
 
 def _train_transform(cfg: EmbedTrainConfig) -> Any:
@@ -155,7 +156,8 @@ def _init_linear(model: torch.nn.Module, cache: Any, cfg: EmbedTrainConfig, val_
 
     t0 = time.perf_counter()
     rows = cache.indices("train")
-    pick = np.sort(np.random.default_rng(cfg.seed).choice(rows, size=min(cfg.pca_samples, len(rows)), replace=False))
+    cap = pca_sample_cap(cfg.size, cfg.pca_samples)
+    pick = rows if len(rows) <= cap else np.sort(np.random.default_rng(cfg.seed).choice(rows, size=cap, replace=False))
     x = to_float(torch.from_numpy(np.asarray(cache.images[pick])).permute(0, 3, 1, 2))
     explained = model.init_linear(x)
     scores = reconstruction_metrics(model, cache.images, cfg.loss, val_rows)
@@ -177,6 +179,7 @@ def _final_evaluation(run: Path, cfg: EmbedTrainConfig, cache: Any, split: str, 
     pca = fit_pca(cache, cache.indices("train"), cfg.latent_dim, cfg.pca_samples, cfg.seed)
     base = pca_metrics(pca, cache.images, cfg.loss, rows)
     base.update(components=int(pca.n_components_), fit_images=int(pca.n_samples_),
+                train_images=len(cache.indices("train")),
                 explained_variance=float(pca.explained_variance_ratio_.sum()), seconds=time.perf_counter() - t0)
     write_json(run / "metrics.json", {
         "autoencoder": ae, "pca_baseline": base, "linear_init": linear_init, "latent_dim": cfg.latent_dim, "synthetic": cache.synthetic,

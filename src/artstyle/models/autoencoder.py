@@ -272,6 +272,27 @@ class _GridResidual(nn.Module):
         return x + self.body(x)
 
 
+class _FineDecoder(nn.Module):
+    """``grid-fine``'s second decoder path: the grid features ``(N, C, g, g)`` upsampled twice (pixel shuffle, then
+    two 3x3 convolutions each) to ``4g x 4g`` feature maps, whose 1x1 convolution gives each ``P/4 x P/4`` block of
+    the image its own correction: detail finer than the grid's ``P x P`` patch basis can draw. The output layer
+    starts at zero, so the model still starts exactly at patch PCA."""
+
+    def __init__(self, c_grid: int, width: int, stride: int) -> None:
+        super().__init__()
+        ups, c_in, self.patch = [], c_grid, stride
+        for c_out in (4 * max(1, width // 2), width)[:min(2, stride.bit_length() - 1)]:  # at most two doublings, within P
+            ups += [nn.PixelShuffle(2), _act_conv(c_in // 4, c_out), _act_conv(c_out, c_out)]
+            c_in, self.patch = c_out, self.patch // 2
+        self.up = nn.Sequential(*ups)
+        self.out = nn.Conv2d(c_in, 3 * self.patch ** 2, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(self.out(self.up(h)), self.patch)
+
+
 class GridAutoencoder(_PatchCodec):
     """The patch-PCA codec of ``spatial`` plus a non-linear residual path that does its work at the latent grid.
 
@@ -299,7 +320,8 @@ class GridAutoencoder(_PatchCodec):
     Shapes: as :class:`SpatialAutoencoder`; :meth:`features` returns the maps at 1/4, 1/8, ... of the input.
     """
 
-    def __init__(self, latent_dim: int = 256, img_size: int = 64, width: int = 32, blocks: int = 2) -> None:
+    def __init__(self, latent_dim: int = 256, img_size: int = 64, width: int = 32, blocks: int = 2,
+                 fine: bool = False) -> None:
         super().__init__(latent_dim, img_size, width)
         for param in (self.lin_enc.weight, self.lin_enc.bias, self.lin_dec.weight, self.mean_patch):
             param.requires_grad_(False)
@@ -316,6 +338,7 @@ class GridAutoencoder(_PatchCodec):
         self.decoder = nn.Sequential(nn.Conv2d(self.k, wide, 3, padding=1), *[_GridResidual(wide) for _ in range(blocks)],
                                      nn.LeakyReLU(0.2))
         self.to_patch = nn.Conv2d(wide, 3 * self.stride ** 2, 1)
+        self.fine = _FineDecoder(wide, width, self.stride) if fine else None
         for layer in (self.to_latent, self.to_patch):  # the non-linear path starts silent
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -334,7 +357,10 @@ class GridAutoencoder(_PatchCodec):
 
     def decode_map(self, z: torch.Tensor) -> torch.Tensor:
         """Latent maps ``(N, k, h, w)`` -> images ``(N, 3, h*P, w*P)``."""
-        residual = F.pixel_shuffle(self.to_patch(self.decoder(z / self.z_scale)), self.stride)
+        h = self.decoder(z / self.z_scale)
+        residual = F.pixel_shuffle(self.to_patch(h), self.stride)
+        if self.fine is not None:
+            residual = residual + self.fine(h)
         out = self.linear_decode(z) + residual
         return out if self.training else out.clamp(-1, 1)
 
@@ -352,6 +378,7 @@ AUTOENCODERS: dict[str, Callable[..., nn.Module]] = {
     "conv": lambda latent_dim, img_size, width=32: ConvAutoencoder(latent_dim, img_size, width),
     "spatial": lambda latent_dim, img_size, width=32: SpatialAutoencoder(latent_dim, img_size, width),
     "grid": lambda latent_dim, img_size, width=32: GridAutoencoder(latent_dim, img_size, width),
+    "grid-fine": lambda latent_dim, img_size, width=32: GridAutoencoder(latent_dim, img_size, width, fine=True),
 }
 """Architecture name -> factory ``(latent_dim, img_size, width) -> model``."""
 

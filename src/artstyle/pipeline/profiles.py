@@ -47,7 +47,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "strategies": {"strategies": ["none", "resample", "crt"], "seeds": 1, "epochs": 4,
                        "max_steps_per_epoch": 25, "time_budget": 40},
         "embed": {"width": 16, "latent_dim": 256, "epochs": 8, "max_steps_per_epoch": 30, "batch_size": 64,
-                  "time_budget": 90, "pca_samples": 600, "patience": 0},
+                  "time_budget": 90, "patience": 0},
         "embeddings": {"kinds": _KINDS, "split": "all"},
         # Held-out images only: classifier features of training images would flatter the classifier kind.
         "cluster": {"split": "test", "projector": True},

@@ -23,8 +23,8 @@ def section_autoencoder(doc: Doc, f: Found) -> None:
     ratio = (size * size * 3 / d) if num(size) and d else float("nan")
     doc.p(f"A convolutional autoencoder trained from scratch compresses each {size} px image to {d} numbers "
           f"({ratio:.0f}x fewer than its pixels), with the `{m.get('loss')}` loss. It is compared with PCA keeping "
-          f"the same number of dimensions ({pca.get('components')} components fitted on {pca.get('fit_images'):,} "
-          f"training images, {pct(pca.get('explained_variance'))} of the pixel variance), on the same "
+          f"the same number of dimensions ({pca.get('components')} components fitted on {_fit_images(pca)}, "
+          f"{pct(pca.get('explained_variance'))} of the pixel variance), on the same "
           f"{m['n_images']:,} {m['split']} images. {training_line(m.get('training'))}")
     doc.table(["metric", "autoencoder", f"PCA ({pca.get('components')} components)", "better"],
               [["PSNR (dB, higher is better)", f"{ae['psnr']:.2f}", f"{pca['psnr']:.2f}",
@@ -46,3 +46,11 @@ def section_autoencoder(doc: Doc, f: Found) -> None:
             "Learning curves: training and validation loss, validation PSNR")
     doc.fig(f.embed / "figures" / "pca_vs_ae.png", "Validation images: originals, autoencoder and PCA reconstructions")
     doc.fig(f.embed / "figures" / "reconstructions.png", "Reconstructions after the last epoch")
+
+
+def _fit_images(pca: dict) -> str:
+    """"all 3,431 training images", or "2,000 of the 3,431 training images" (a weaker baseline) for a subsample."""
+    fit, train = pca.get("fit_images"), pca.get("train_images")
+    if train is None or fit is None:  # runs from before train_images was recorded
+        return f"{fit:,} training images"
+    return f"all {fit:,} training images" if fit >= train else f"{fit:,} of the {train:,} training images (a subsample)"
