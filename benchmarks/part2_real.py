@@ -57,7 +57,7 @@ def budget_flags(budget: str) -> list[str]:
     if budget == "full":
         from artstyle.pipeline.profiles import PROFILES
 
-        settings = [(k, v) for k, v in PROFILES["full"]["embed"].items() if k != "size"]  # size: ARCH_FLAGS
+        settings = [(k, v) for k, v in PROFILES["full"]["embed"].items() if k not in ("size", "arch")]  # ARCH_FLAGS
         return [token for k, v in settings for token in (f"--{k.replace('_', '-')}", str(v))]
     return ["--epochs", "400", "--patience", "0", "--time-budget", str(int(budget))]
 
