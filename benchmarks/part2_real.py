@@ -102,27 +102,30 @@ def train_ae(data: str, out: Path, budget: str, arch: str, threads: int, fresh: 
     return recorded or line, json.loads((out / "metrics.json").read_text())
 
 
-_PCA: dict[str, dict] = {}
+_PCA: dict[tuple[str, int, int], dict] = {}
 
 
 def fair_pca(data: str, latent_dim: int = 256, size: int = 64) -> dict:
     """PCA-``latent_dim`` fitted on every training image of ``data`` (today's ``embed train`` default), scored on the
     images ``embed train`` validates on. Runs made before that default fitted theirs on at most 2,000 images (1 dB
     weaker on the full built-in set), so the table scores every row against this one, recomputed here."""
-    if data not in _PCA:
+    key = (data, latent_dim, size)
+    if key not in _PCA:
         from artstyle.data.cache import prepare_cache
         from artstyle.embed.measure import fit_pca, pca_metrics
 
         cache = prepare_cache(data, size=size, progress=False)
         rows = cache.indices("val" if (cache.splits == "val").any() else "test")
         pca = fit_pca(cache, cache.indices("train"), latent_dim)
-        _PCA[data] = {**pca_metrics(pca, cache.images, "mse", rows), "fit_images": int(pca.n_samples_)}
-    return _PCA[data]
+        _PCA[key] = {**pca_metrics(pca, cache.images, "mse", rows), "fit_images": int(pca.n_samples_),
+                     "n_images": len(rows)}
+    return _PCA[key]
 
 
 def ae_row(name: str, arch: str, budget: str, m: dict, data: str) -> list[str]:
     ae, init, tr = m["autoencoder"], m.get("linear_init"), m["training"]
     pca = fair_pca(data, m["latent_dim"], m["size"])
+    assert pca["n_images"] == m["n_images"], f"{name}: PCA and the AE scored on different images"
     start = f"{init['psnr']:.2f}" if init else "-"
     stopped = " (time cap)" if "time budget" in str(tr.get("stopped", "")) and budget == "full" else ""
     return [name, f"`{arch}`", m.get("loss", "mse"), budget_label(budget) + stopped,
@@ -241,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
                 "start and validation included; the `full` profile's budget is epochs with early stopping, no time "
                 "limit. `trained (s)` is the time in the training loop. PCA-256 is fitted on every training image of "
                 "its dataset, recomputed here for every row (runs made before that default fitted theirs on at most "
-                "2,000), and its fit is not counted against any budget. `patch-PCA start` is the `grid` or `spatial` model before its first "
+                "2,000), and its fit is not counted against any budget. `patch-PCA start` is the model (not `conv`) before its first "
                 "step: its linear path is the PCA of 16x16 training patches (16 numbers each), and the non-linear path "
                 "starts at zero. AE and PCA are scored on the validation images. `loss` is what the run trained on: `mse`, "
                 "or `psnr` (minus each image's PSNR, averaged: the average the PSNR columns report; the `full` "

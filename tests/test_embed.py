@@ -20,7 +20,7 @@ from artstyle.runs import read_json, read_jsonl
 from conftest import make_folder
 
 FAST = dict(size=32, epochs=2, batch_size=8, workers=0, progress=False, width=8, latent_dim=16,
-            max_steps_per_epoch=3, pca_samples=50)
+            max_steps_per_epoch=3)  # --pca-samples: the default, every training image
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -243,6 +243,7 @@ def test_train_writes_complete_run_and_reloads(trained: tuple[Path, Path]) -> No
     for key in ("autoencoder", "pca_baseline"):
         assert 0 < m[key]["psnr"] < 100 and -1 <= m[key]["ssim"] <= 1, key
     assert m["pca_baseline"]["components"] == 16 and m["pca_baseline"]["fit_images"] == len(cache.indices("train"))
+    assert m["pca_baseline"]["train_images"] == len(cache.indices("train")) and EmbedTrainConfig().pca_samples == 0
     assert 0 < m["linear_init"]["psnr"] < 100 and m["linear_init"]["fit_images"] == len(cache.indices("train"))
     # the reloaded best checkpoint reproduces the best epoch's val PSNR and the saved metrics
     model, info = load_autoencoder(run)
@@ -269,7 +270,10 @@ def test_train_via_cli_and_errors(folder: Path) -> None:
         train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "size": 40}))
     with pytest.raises(ArtstyleError, match="--train-crop 16: choose a multiple of 32"):  # latent 16 at 32 px: one 32 px cell
         train_autoencoder(EmbedTrainConfig(data=str(folder), **FAST, train_crop=16))
-    with pytest.raises(ArtstyleError, match="--train-crop 16 needs --arch grid or spatial"):
+    for bad in (1, -1):
+        with pytest.raises(ArtstyleError, match=f"--pca-samples {bad}: the PCA baseline needs at least 2 images"):
+            train_autoencoder(EmbedTrainConfig(data=str(folder), **FAST, pca_samples=bad))
+    with pytest.raises(ArtstyleError, match="--train-crop 16 needs --arch grid, grid-fine or spatial"):
         train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "arch": "conv"}, train_crop=16))
     with pytest.raises(ArtstyleError, match="not an `artstyle embed train` run"):
         _fake_classifier_run(folder.parent)
@@ -435,4 +439,22 @@ def test_pca_baseline_fits_every_training_image_unless_told_otherwise() -> None:
     rows = np.arange(5, 40)
     assert fit_pca(cache, rows, 4).n_samples_ == 35
     assert fit_pca(cache, rows, 4, max_samples=10).n_samples_ == 10
+    assert fit_pca(cache, rows, 4, max_samples=1000).n_samples_ == 35  # more than there are: all of them
     assert fit_pca(cache, rows, 4, memory_budget=4 * 8 * 8 * 3 * 12).n_samples_ == 12
+
+
+def test_grid_fine_trains_saves_and_reloads(folder: Path) -> None:
+    run = train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "epochs": 1}, arch="grid-fine"))
+    model, info = load_autoencoder(run)
+    assert model.fine is not None and read_json(run / "config.json")["model"]["arch"] == "grid-fine"
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert model(x).shape == x.shape and info["latent_dim"] == 16
+
+
+def test_report_says_when_pca_saw_a_subsample() -> None:
+    from artstyle.report.sections.embed import _fit_images
+
+    assert _fit_images({"fit_images": 3431, "train_images": 3431}) == "all 3,431 training images"
+    assert _fit_images({"fit_images": 600, "train_images": 3431}) == "600 of the 3,431 training images (a subsample)"
+    assert _fit_images({"fit_images": 600}) == "600 training images"  # runs from before train_images
+    assert _fit_images({}) == "training images"

@@ -43,10 +43,10 @@ class EmbedTrainConfig(TrainSettings):
     loss: str = opt("mse", "Reconstruction loss: mse, l1, l1+ssim (0.84 (1-SSIM) + 0.16 L1) or psnr "
                                 "(minus each image's PSNR, averaged: what the validation score averages).", choices=LOSSES)
     augment: bool = opt(True, "Random horizontal flips during training.")
-    train_crop: int = opt(0, "Train on random crops of this many px of the --size images (0 = whole images; grid and "
-                       "spatial only, a multiple of its stride): cheaper steps, more varied patches; evaluation stays on "
+    train_crop: int = opt(0, "Train on random crops of this many px of the --size images (0 = whole images; grid, "
+                       "grid-fine and spatial only, a multiple of its stride): cheaper steps, more varied patches; evaluation stays on "
                        "whole images.")
-    pca_samples: int = opt(0, "Training images the PCA baseline and the grid models' patch-PCA start are fitted on: "
+    pca_samples: int = opt(0, "Training images the PCA baseline and the patch-PCA start of grid, grid-fine and spatial are fitted on: "
                            "0 = all of them (up to 1 GiB of pixels: 21,845 images at 64 px), or a random subsample "
                            "of this many (faster, but a PCA fitted on fewer images is a weaker baseline).")
     patience: int = opt(3, "Early stopping: epochs without a val PSNR improvement (0 = off).")

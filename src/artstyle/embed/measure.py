@@ -96,9 +96,10 @@ def fit_pca(cache: Any, rows: np.ndarray, n_components: int, max_samples: int = 
     cap = pca_sample_cap(cache.size, max_samples, memory_budget)
     rng = np.random.default_rng(seed)
     pick = rows if len(rows) <= cap else np.sort(rng.choice(rows, size=cap, replace=False))  # sorted: sequential reads
-    x = np.asarray(cache.images[pick], dtype=np.float32).reshape(len(pick), -1) / 255.0
+    x = np.asarray(cache.images[pick], dtype=np.float32).reshape(len(pick), -1)
+    x /= 255.0  # in place, and copy=False below: the pixel matrix is the one big allocation
     k = min(n_components, len(pick), dim)
-    return PCA(n_components=k, svd_solver="randomized", random_state=seed).fit(x)
+    return PCA(n_components=k, svd_solver="randomized", random_state=seed, copy=False).fit(x)
 
 
 def pca_reconstruct(pca: Any, images: np.ndarray) -> torch.Tensor:
@@ -119,4 +120,5 @@ def pca_metrics(pca: Any, images: np.ndarray, loss: str = "mse", rows: np.ndarra
     return {k: float(torch.cat(v).mean()) for k, v in parts.items()}
 
 
-__all__ = ["default_device", "fit_pca", "pca_metrics", "pca_reconstruct", "reconstruct", "reconstruction_metrics"]
+__all__ = ["PCA_MEMORY", "default_device", "fit_pca", "pca_metrics", "pca_reconstruct", "pca_sample_cap", "reconstruct",
+           "reconstruction_metrics"]

@@ -59,7 +59,7 @@ def _check_config(cfg: EmbedTrainConfig) -> None:
     if cfg.width < 1:
         raise ArtstyleError(f"--width {cfg.width}: choose a positive channel width, e.g. 32")
     if cfg.train_crop and cfg.arch == "conv":
-        raise ArtstyleError(f"--train-crop {cfg.train_crop} needs --arch grid or spatial (the conv model takes whole "
+        raise ArtstyleError(f"--train-crop {cfg.train_crop} needs --arch grid, grid-fine or spatial (the conv model takes whole "
                             "images only)")
     if cfg.train_crop:
         from artstyle.models.autoencoder import latent_grid
@@ -146,7 +146,8 @@ def train_autoencoder(cfg: EmbedTrainConfig) -> Path:
 
 
 def _init_linear(model: torch.nn.Module, cache: Any, cfg: EmbedTrainConfig, val_rows: np.ndarray) -> dict | None:
-    """Start a ``grid`` or ``spatial`` model's linear path at the patch PCA of up to ``--pca-samples`` training images.
+    """Start a ``grid``, ``grid-fine`` or ``spatial`` model's linear path at the patch PCA of the training images
+    (all of them up to the memory cap of the PCA baseline, or ``--pca-samples``).
 
     Returns the scores of that starting point on the validation images (what training has to improve on),
     with ``seconds`` (counted in the time budget) and ``explained_variance``; None for other architectures."""

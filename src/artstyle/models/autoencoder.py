@@ -7,7 +7,8 @@ Usage::
     recon = model.decode(z)      # (N, 3, 64, 64) in [-1, 1] (tanh)
     recon = model(x)             # encode then decode
 
-``grid`` (:class:`GridAutoencoder`, the default of ``embed train``) and ``spatial`` (:class:`SpatialAutoencoder`,
+``grid`` (:class:`GridAutoencoder`, the default of ``embed train``; ``grid-fine`` is the same with a second,
+finer decoder path, the ``full`` profile's) and ``spatial`` (:class:`SpatialAutoencoder`,
 the default before issue 17) are fully convolutional: the latent is a small ``(k, g, g)`` map whose linear path
 starts from a patch PCA; ``grid`` keeps it frozen and learns a non-linear correction at the grid's resolution
 (``spatial``'s full-resolution correction barely trained, see :class:`GridAutoencoder`). ``conv``, the older
@@ -162,17 +163,25 @@ class _PatchCodec(nn.Module):
     def init_linear(self, images: torch.Tensor) -> float:
         """Set the linear path to the PCA of the ``P x P`` patches of ``images`` ``(N, 3, H, W)`` in [-1, 1].
 
-        Returns the share of patch variance the ``k`` components keep."""
-        p = self.stride
-        patches = F.unfold(images.float(), p, stride=p).transpose(1, 2).reshape(-1, 3 * p * p)  # (N*L, 3PP)
-        mean = patches.mean(0)
-        _, s, vh = torch.linalg.svd(patches - mean, full_matrices=False)
-        comps = vh[:self.k]  # (k, 3PP), rows orthonormal
+        Returns the share of patch variance the ``k`` components keep. The patch covariance is summed a chunk of
+        images at a time (in float64), so memory stays at ``images`` plus a ``3PP x 3PP`` matrix."""
+        p, d = self.stride, 3 * self.stride ** 2
+        total, outer, count = torch.zeros(d, dtype=torch.float64), torch.zeros(d, d, dtype=torch.float64), 0
+        for chunk in images.split(256):
+            patches = F.unfold(chunk.float(), p, stride=p).transpose(1, 2).reshape(-1, d).double()  # (n*L, 3PP)
+            total += patches.sum(0)
+            outer += patches.T @ patches
+            count += len(patches)
+        mean = total / count
+        values, vectors = torch.linalg.eigh(outer / count - torch.outer(mean, mean))  # ascending
+        values = values.flip(0).clamp_min(0)
+        comps = vectors.flip(1).T[:self.k].float()  # (k, 3PP), rows orthonormal
+        mean = mean.float()
         self.lin_enc.weight.copy_(comps.view(self.k, 3, p, p))
         self.lin_enc.bias.copy_(-(comps @ mean))
         self.lin_dec.weight.copy_(comps.view(self.k, 3, p, p))
         self.mean_patch.copy_(mean.view(1, 3, p, p))
-        return float((s[:self.k] ** 2).sum() / (s ** 2).sum().clamp_min(1e-12))
+        return float(values[:self.k].sum() / values.sum().clamp_min(1e-12))
 
     def _check(self, x: torch.Tensor) -> None:
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] % self.stride or x.shape[-2] % self.stride:
@@ -316,7 +325,8 @@ class GridAutoencoder(_PatchCodec):
     At width 32, D=256 and 64 px: 1.5M parameters (25k of them the frozen linear path), about 30M multiply-adds
     per image, most of them in matrix-sized convolutions on the 4x4 grid, which CPUs run efficiently.
 
-    Args are those of :class:`SpatialAutoencoder`; ``blocks`` residual blocks on each side.
+    Args are those of :class:`SpatialAutoencoder`; ``blocks`` residual blocks on each side; ``fine`` adds
+    :class:`_FineDecoder` (arch ``grid-fine``).
     Shapes: as :class:`SpatialAutoencoder`; :meth:`features` returns the maps at 1/4, 1/8, ... of the input.
     """
 

@@ -52,5 +52,5 @@ def _fit_images(pca: dict) -> str:
     """"all 3,431 training images", or "2,000 of the 3,431 training images" (a weaker baseline) for a subsample."""
     fit, train = pca.get("fit_images"), pca.get("train_images")
     if train is None or fit is None:  # runs from before train_images was recorded
-        return f"{fit:,} training images"
+        return "training images" if fit is None else f"{fit:,} training images"
     return f"all {fit:,} training images" if fit >= train else f"{fit:,} of the {train:,} training images (a subsample)"
