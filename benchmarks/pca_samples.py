@@ -29,12 +29,16 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 def measure(data: str, samples: list[int], components: int, size: int) -> list[list[str]]:
     """One table row per sample count: data, images fitted, of how many, PSNR, SSIM, fit seconds."""
     from artstyle.data.cache import prepare_cache
-    from artstyle.embed.measure import fit_pca, pca_metrics
+    from artstyle.embed.measure import fit_pca, pca_metrics, pca_sample_cap
 
     cache = prepare_cache(data, size=size, progress=False)
     train, rows = cache.indices("train"), cache.indices("val" if (cache.splits == "val").any() else "test")
-    out = []
+    out, seen = [], set()
     for n in samples:
+        fitted = min(pca_sample_cap(size, n), len(train))
+        if fitted in seen:  # e.g. 2,000 of 1,980 images: the same fit as all of them
+            continue
+        seen.add(fitted)
         t0 = time.perf_counter()
         pca = fit_pca(cache, train, components, max_samples=n)
         seconds = time.perf_counter() - t0
