@@ -35,7 +35,9 @@ class EmbedTrainConfig(TrainSettings):
     label_column: str = opt("style", "Label column for Hugging Face sources (only used for figures and exports).")
     size: int = opt(64, "Image size in pixels, a multiple of 16 (compute grows with its square).")
     arch: str = opt("grid", "Autoencoder architecture: grid (patch PCA plus a non-linear path at the latent grid; "
-                            "latent = a small k x g x g map, trains on crops), grid-fine (grid plus a second decoder path that upsamples the grid features twice, for detail finer than its patches), spatial (the same PCA start with a "
+                            "latent = a small k x g x g map, trains on crops), grid-fine (grid plus a second "
+                            "decoder path that upsamples the grid features twice, for detail finer than its "
+                            "patches; the full profile's), spatial (the same PCA start with a "
                             "full-resolution non-linear path, the older model, slow to learn) or conv (dense vector "
                             "bottleneck, the oldest).", choices=ARCHS)
     latent_dim: int = opt(256, "Latent vector size (256 is 48x compression of a 64 px image).")
@@ -44,10 +46,10 @@ class EmbedTrainConfig(TrainSettings):
                                 "(minus each image's PSNR, averaged: what the validation score averages).", choices=LOSSES)
     augment: bool = opt(True, "Random horizontal flips during training.")
     train_crop: int = opt(0, "Train on random crops of this many px of the --size images (0 = whole images; grid, "
-                       "grid-fine and spatial only, a multiple of its stride): cheaper steps, more varied patches; evaluation stays on "
-                       "whole images.")
-    pca_samples: int = opt(0, "Training images the PCA baseline and the patch-PCA start of grid, grid-fine and spatial are fitted on: "
-                           "0 = all of them (up to 1 GiB of pixels: 21,845 images at 64 px), or a random subsample "
+                             "grid-fine and spatial only, a multiple of its stride): cheaper steps, more varied "
+                             "patches; evaluation stays on whole images.")
+    pca_samples: int = opt(0, "Training images the PCA baseline and the patch-PCA start of grid, grid-fine and "
+                           "spatial are fitted on: 0 = all of them (up to 1 GiB of pixels: 21,845 images at 64 px), or a random subsample "
                            "of this many (faster, but a PCA fitted on fewer images is a weaker baseline).")
     patience: int = opt(3, "Early stopping: epochs without a val PSNR improvement (0 = off).")
     weight_decay: float = opt(1e-4, "AdamW weight decay (small: an autoencoder should not be pulled to zero).")

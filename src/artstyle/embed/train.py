@@ -59,8 +59,8 @@ def _check_config(cfg: EmbedTrainConfig) -> None:
     if cfg.width < 1:
         raise ArtstyleError(f"--width {cfg.width}: choose a positive channel width, e.g. 32")
     if cfg.train_crop and cfg.arch == "conv":
-        raise ArtstyleError(f"--train-crop {cfg.train_crop} needs --arch grid, grid-fine or spatial (the conv model takes whole "
-                            "images only)")
+        raise ArtstyleError(f"--train-crop {cfg.train_crop} needs --arch grid, grid-fine or spatial (the conv model "
+                            "takes whole images only)")
     if cfg.train_crop:
         from artstyle.models.autoencoder import latent_grid
 

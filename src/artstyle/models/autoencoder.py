@@ -290,7 +290,8 @@ class _FineDecoder(nn.Module):
     def __init__(self, c_grid: int, width: int, stride: int) -> None:
         super().__init__()
         ups, c_in, self.patch = [], c_grid, stride
-        for c_out in (4 * max(1, width // 2), width)[:min(2, stride.bit_length() - 1)]:  # at most two doublings, within P
+        doublings = min(2, stride.bit_length() - 1)  # at most two, within the patch
+        for c_out in (4 * max(1, width // 2), width)[:doublings]:
             ups += [nn.PixelShuffle(2), _act_conv(c_in // 4, c_out), _act_conv(c_out, c_out)]
             c_in, self.patch = c_out, self.patch // 2
         self.up = nn.Sequential(*ups)
