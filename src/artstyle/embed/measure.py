@@ -81,6 +81,14 @@ def pca_sample_cap(size: int, max_samples: int = 0, memory_budget: int = PCA_MEM
     return max(2, min(max_samples, fit) if max_samples else fit)
 
 
+def pca_rows(rows: np.ndarray, size: int, max_samples: int = 0, seed: int = 0,
+             memory_budget: int = PCA_MEMORY) -> np.ndarray:
+    """The rows a PCA of ``size`` px images is fitted on: all of ``rows`` within :func:`pca_sample_cap`, else a seeded
+    random subsample, sorted (sequential memmap reads)."""
+    cap = pca_sample_cap(size, max_samples, memory_budget)
+    return rows if len(rows) <= cap else np.sort(np.random.default_rng(seed).choice(rows, size=cap, replace=False))
+
+
 def fit_pca(cache: Any, rows: np.ndarray, n_components: int, max_samples: int = 0, seed: int = 0,
             memory_budget: int = PCA_MEMORY) -> Any:
     """sklearn PCA (randomized SVD) fitted on the pixels of ``rows`` (in [0, 1]): all of them by default, or a
@@ -93,9 +101,7 @@ def fit_pca(cache: Any, rows: np.ndarray, n_components: int, max_samples: int = 
     from sklearn.decomposition import PCA
 
     dim = cache.size * cache.size * 3
-    cap = pca_sample_cap(cache.size, max_samples, memory_budget)
-    rng = np.random.default_rng(seed)
-    pick = rows if len(rows) <= cap else np.sort(rng.choice(rows, size=cap, replace=False))  # sorted: sequential reads
+    pick = pca_rows(rows, cache.size, max_samples, seed, memory_budget)
     x = np.asarray(cache.images[pick], dtype=np.float32).reshape(len(pick), -1)
     x /= 255.0  # in place, and copy=False below: the pixel matrix is the one big allocation
     k = min(n_components, len(pick), dim)
@@ -120,5 +126,5 @@ def pca_metrics(pca: Any, images: np.ndarray, loss: str = "mse", rows: np.ndarra
     return {k: float(torch.cat(v).mean()) for k, v in parts.items()}
 
 
-__all__ = ["PCA_MEMORY", "default_device", "fit_pca", "pca_metrics", "pca_reconstruct", "pca_sample_cap", "reconstruct",
+__all__ = ["PCA_MEMORY", "default_device", "fit_pca", "pca_metrics", "pca_reconstruct", "pca_rows", "pca_sample_cap", "reconstruct",
            "reconstruction_metrics"]

@@ -24,7 +24,7 @@ from artstyle.config import command_line, config_dict
 from artstyle.data.cache import open_cache
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
 from artstyle.embed.config import EmbedTrainConfig
-from artstyle.embed.measure import (default_device, fit_pca, pca_metrics, pca_reconstruct, pca_sample_cap,
+from artstyle.embed.measure import (default_device, fit_pca, pca_metrics, pca_reconstruct, pca_rows,
                                     reconstruct, reconstruction_metrics)
 from artstyle.embed.task import AutoencoderTask
 from artstyle.engine import budget_deadline, fit, to_uint8
@@ -156,9 +156,7 @@ def _init_linear(model: torch.nn.Module, cache: Any, cfg: EmbedTrainConfig, val_
     from artstyle.engine import to_float
 
     t0 = time.perf_counter()
-    rows = cache.indices("train")
-    cap = pca_sample_cap(cfg.size, cfg.pca_samples)
-    pick = rows if len(rows) <= cap else np.sort(np.random.default_rng(cfg.seed).choice(rows, size=cap, replace=False))
+    pick = pca_rows(cache.indices("train"), cfg.size, cfg.pca_samples, cfg.seed)
     x = to_float(torch.from_numpy(np.asarray(cache.images[pick])).permute(0, 3, 1, 2))
     explained = model.init_linear(x)
     scores = reconstruction_metrics(model, cache.images, cfg.loss, val_rows)
