@@ -11,7 +11,15 @@ $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
 
 # Reinstall only when the project metadata changed since the last install.
+# torch alone is about 5.5 GB in the venv: say so up front when the disk is short, rather than pip's bare
+# "OSError: [Errno 28] No space left on device" halfway through.
+NEED_GB := 8
+
 $(STAMP): pyproject.toml | $(VENV)/bin/python
+	@free_gb=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
+	if [ "$$free_gb" -lt $(NEED_GB) ]; then \
+		echo "make: setting up $(VENV) needs about $(NEED_GB) GB of free disk (torch is 5.5 GB), but only $$free_gb GB is free in $$(pwd): free some space (df -h .) and run make again; the install may fail" >&2; \
+	fi
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
