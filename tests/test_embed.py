@@ -275,6 +275,10 @@ def test_train_via_cli_and_errors(folder: Path) -> None:
             train_autoencoder(EmbedTrainConfig(data=str(folder), **FAST, pca_samples=bad))
     with pytest.raises(ArtstyleError, match="--train-crop 16 needs --arch grid, grid-fine or spatial"):
         train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "arch": "conv"}, train_crop=16))
+    with pytest.raises(ArtstyleError, match="--blocks 3: .* \\(--arch conv has a fixed depth\\)"):
+        train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "arch": "conv"}, blocks=3))
+    with pytest.raises(ArtstyleError, match="--blocks -1: choose 0 or more"):
+        train_autoencoder(EmbedTrainConfig(data=str(folder), **FAST, blocks=-1))
     with pytest.raises(ArtstyleError, match="not an `artstyle embed train` run"):
         _fake_classifier_run(folder.parent)
 
@@ -444,9 +448,11 @@ def test_pca_baseline_fits_every_training_image_unless_told_otherwise() -> None:
 
 
 def test_grid_fine_trains_saves_and_reloads(folder: Path) -> None:
-    run = train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "epochs": 1}, arch="grid-fine"))
+    run = train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "epochs": 1}, arch="grid-fine", blocks=3))
     model, info = load_autoencoder(run)
     assert model.fine is not None and read_json(run / "config.json")["model"]["arch"] == "grid-fine"
+    assert len(model.decoder) == 3 + 2 and len(model.enc_blocks) == 3 + 2  # conv, 3 blocks, activation
+    assert read_json(run / "config.json")["model"]["blocks"] == 3
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     assert model(x).shape == x.shape and info["latent_dim"] == 16
 

@@ -40,6 +40,8 @@ class EmbedTrainConfig(TrainSettings):
                             "patches; the full profile's), spatial (the same PCA start with a "
                             "full-resolution non-linear path, the older model, slow to learn) or conv (dense vector "
                             "bottleneck, the oldest).", choices=ARCHS)
+    blocks: int = opt(2, "Residual blocks at the latent grid on each side, encoder and decoder (grid and grid-fine "
+                         "only; compute grows about linearly with it, with --width squared).")
     latent_dim: int = opt(256, "Latent vector size (256 is 48x compression of a 64 px image).")
     width: int = opt(32, "Base channel width of the autoencoder (compute grows with its square).")
     loss: str = opt("mse", "Reconstruction loss: mse, l1, l1+ssim (0.84 (1-SSIM) + 0.16 L1) or psnr "

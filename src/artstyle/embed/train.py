@@ -41,14 +41,15 @@ def figure_rows(n_rows: int, k: int = FIGURE_IMAGES) -> np.ndarray:
 
 
 def _model_args(cfg: EmbedTrainConfig) -> dict[str, Any]:
-    return {"arch": cfg.arch, "latent_dim": cfg.latent_dim, "img_size": cfg.size, "width": cfg.width}
+    return {"arch": cfg.arch, "latent_dim": cfg.latent_dim, "img_size": cfg.size, "width": cfg.width,
+            "blocks": cfg.blocks}
 
 
 def _build(model_args: dict[str, Any]) -> torch.nn.Module:
     from artstyle.models.autoencoder import build_autoencoder
 
     return build_autoencoder(model_args["arch"], model_args["latent_dim"], model_args["img_size"],
-                             model_args.get("width", 32))
+                             model_args.get("width", 32), model_args.get("blocks", 2))
 
 
 def _check_config(cfg: EmbedTrainConfig) -> None:
@@ -58,6 +59,9 @@ def _check_config(cfg: EmbedTrainConfig) -> None:
         raise ArtstyleError(f"--latent-dim {cfg.latent_dim}: choose a positive size, e.g. 256")
     if cfg.width < 1:
         raise ArtstyleError(f"--width {cfg.width}: choose a positive channel width, e.g. 32")
+    if cfg.blocks < 0 or (cfg.blocks != 2 and cfg.arch not in ("grid", "grid-fine")):
+        raise ArtstyleError(f"--blocks {cfg.blocks}: choose 0 or more residual blocks, with --arch grid or grid-fine "
+                            f"(--arch {cfg.arch} has a fixed depth)")
     if cfg.train_crop and cfg.arch == "conv":
         raise ArtstyleError(f"--train-crop {cfg.train_crop} needs --arch grid, grid-fine or spatial (the conv model "
                             "takes whole images only)")

@@ -309,19 +309,25 @@ class GridAutoencoder(_PatchCodec):
 
 
 AUTOENCODERS: dict[str, Callable[..., nn.Module]] = {
-    "conv": lambda latent_dim, img_size, width=32: ConvAutoencoder(latent_dim, img_size, width),
-    "spatial": lambda latent_dim, img_size, width=32: SpatialAutoencoder(latent_dim, img_size, width),
-    "grid": lambda latent_dim, img_size, width=32: GridAutoencoder(latent_dim, img_size, width),
-    "grid-fine": lambda latent_dim, img_size, width=32: GridAutoencoder(latent_dim, img_size, width, fine=True),
+    "conv": lambda latent_dim, img_size, width=32, blocks=2: ConvAutoencoder(latent_dim, img_size, width),
+    "spatial": lambda latent_dim, img_size, width=32, blocks=2: SpatialAutoencoder(latent_dim, img_size, width),
+    "grid": lambda latent_dim, img_size, width=32, blocks=2: GridAutoencoder(latent_dim, img_size, width, blocks),
+    "grid-fine": lambda latent_dim, img_size, width=32, blocks=2: GridAutoencoder(latent_dim, img_size, width, blocks,
+                                                                                  fine=True),
 }
-"""Architecture name -> factory ``(latent_dim, img_size, width) -> model``."""
+"""Architecture name -> factory ``(latent_dim, img_size, width, blocks) -> model`` (``blocks``: grid and grid-fine
+only)."""
+
+GRID_ARCHS = ("grid", "grid-fine")
+"""The architectures that take ``blocks``."""
 
 
-def build_autoencoder(arch: str = "conv", latent_dim: int = 256, img_size: int = 64, width: int = 32) -> nn.Module:
+def build_autoencoder(arch: str = "conv", latent_dim: int = 256, img_size: int = 64, width: int = 32,
+                      blocks: int = 2) -> nn.Module:
     """Build an autoencoder by registry name (``ValueError`` for an unknown name)."""
     if arch not in AUTOENCODERS:
         raise ValueError(f"unknown autoencoder {arch!r}; choose one of: {', '.join(AUTOENCODERS)}")
-    return AUTOENCODERS[arch](latent_dim=latent_dim, img_size=img_size, width=width)
+    return AUTOENCODERS[arch](latent_dim=latent_dim, img_size=img_size, width=width, blocks=blocks)
 
 
-__all__ = ["AUTOENCODERS", "ConvAutoencoder", "GridAutoencoder", "SpatialAutoencoder", "build_autoencoder", "latent_grid"]
+__all__ = ["AUTOENCODERS", "ConvAutoencoder", "GRID_ARCHS", "GridAutoencoder", "SpatialAutoencoder", "build_autoencoder", "latent_grid"]
