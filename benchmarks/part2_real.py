@@ -12,8 +12,8 @@ Runs, one at a time, each as its own ``artstyle`` process under ``--out`` (defau
    settings (``artstyle run --profile full``: 40 epochs, early stopping after 5 without a better val PSNR, the
    ``psnr`` loss, no time limit; ``--full-cap`` adds one for shared machines). Then the older ``spatial`` and
    ``conv`` models at the first budget, ``grid`` on the built-in data (``--builtin``) at the first budget, and the
-   ``--full-archs`` at ``full`` on the real images and on the whole built-in set (``--builtin-full``, the
-   profile's own data). The PCA baseline of every row is fitted here on all training images of its dataset
+   ``--full-archs`` (``ARCH`` or ``ARCH:WIDTH``) at ``full`` on the real images and on the whole built-in set
+   (``--builtin-full``, the profile's own data). The PCA baseline of every row is fitted here on all training images of its dataset
    (:func:`fair_pca`); each run's metrics.json holds the AE and the patch-PCA start. A reused run's command is the one its config.json recorded (``argv``).
 2. ``classify train`` (``--clf-budget``) on each dataset, ``embed export --split test`` of every kind (ae,
    ae-style, classifier, pixels, color-hist), ``cluster compare`` of the five files and ``cluster fit`` of
@@ -52,12 +52,21 @@ ARCH_FLAGS = {
 }
 
 
-def budget_flags(budget: str) -> list[str]:
-    """``embed train`` flags of a budget: seconds (``--time-budget``) or ``full`` (the full profile's embed settings)."""
+def full_width() -> int:
+    """The ``full`` profile's autoencoder width (``embed train``'s default, 32, where it sets none)."""
+    from artstyle.pipeline.profiles import PROFILES
+
+    return int(PROFILES["full"]["embed"].get("width", 32))
+
+
+def budget_flags(budget: str, width: int | None = None) -> list[str]:
+    """``embed train`` flags of a budget: seconds (``--time-budget``) or ``full`` (the full profile's embed settings,
+    with ``width`` in place of its width when given)."""
     if budget == "full":
         from artstyle.pipeline.profiles import PROFILES
 
-        settings = [(k, v) for k, v in PROFILES["full"]["embed"].items() if k not in ("size", "arch")]  # ARCH_FLAGS
+        embed = {**PROFILES["full"]["embed"], **({"width": width} if width else {})}
+        settings = [(k, v) for k, v in embed.items() if k not in ("size", "arch")]  # ARCH_FLAGS
         return [token for k, v in settings for token in (f"--{k.replace('_', '-')}", str(v))]
     return ["--epochs", "400", "--patience", "0", "--time-budget", str(int(budget))]
 
@@ -90,16 +99,16 @@ def artstyle(args: list[str], threads: int) -> str:
 
 
 def train_ae(data: str, out: Path, budget: str, arch: str, threads: int, fresh: bool,
-             full_cap: int = 0) -> tuple[str, dict]:
+             full_cap: int = 0, width: int | None = None) -> tuple[str, dict]:
     """Train (or reuse) one autoencoder run; returns (the command that made it, its metrics.json)."""
     cap = ["--time-budget", str(full_cap)] if budget == "full" and full_cap else []
-    args = ["embed", "train", "--data", data, "--arch", arch, *ARCH_FLAGS[arch], *budget_flags(budget), *cap,
+    args = ["embed", "train", "--data", data, "--arch", arch, *ARCH_FLAGS[arch], *budget_flags(budget, width), *cap,
             "--out", str(out), "--overwrite", "--no-progress"]
     line = shlex.join(["artstyle", "--threads", str(threads), *args])
     if fresh or not (out / "metrics.json").is_file():
         artstyle(args, threads)
-    recorded = json.loads((out / "config.json").read_text()).get("argv")
-    return recorded or line, json.loads((out / "metrics.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    return config.get("argv") or line, {**json.loads((out / "metrics.json").read_text()), "model": config.get("model", {})}
 
 
 _PCA: dict[tuple[str, int, int], dict] = {}
@@ -128,7 +137,8 @@ def ae_row(name: str, arch: str, budget: str, m: dict, data: str) -> list[str]:
     assert pca["n_images"] == m["n_images"], f"{name}: PCA and the AE scored on different images"
     start = f"{init['psnr']:.2f}" if init else "-"
     stopped = " (time cap)" if "time budget" in str(tr.get("stopped", "")) and budget == "full" else ""
-    return [name, f"`{arch}`", m.get("loss", "mse"), budget_label(budget) + stopped,
+    width = m.get("model", {}).get("width", 32)
+    return [name, f"`{arch}`" + (f" w{width}" if width != 32 else ""), m.get("loss", "mse"), budget_label(budget) + stopped,
             f"{tr.get('train_seconds', float('nan')):.0f}", f"{tr.get('epochs_run', '?')} (best {tr.get('best_epoch', '?')})",
             f"{ae['psnr']:.2f}", f"{ae['ssim']:.3f}", f"{pca['psnr']:.2f}", f"{pca['ssim']:.3f}", start,
             f"{ae['psnr'] - pca['psnr']:+.2f}", f"{10 * math.log10(pca['mse'] / ae['mse']):+.2f}",
@@ -196,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--builtin", default="builtin:0.3", help="built-in dataset spec for the comparison rows")
     ap.add_argument("--builtin-full", default="builtin", help="built-in dataset spec for the `full` rows (the full "
                     "profile's own data: the whole set)")
-    ap.add_argument("--full-archs", default="grid,grid-fine", help="autoencoders trained at the `full` budget")
+    ap.add_argument("--full-archs", default="grid:32,grid-fine:32,grid-fine", help="autoencoders trained at the `full` "
+                    "budget, comma-separated ARCH or ARCH:WIDTH (default width: the full profile's); a run of a width "
+                    "other than 32 is named with -wWIDTH")
     ap.add_argument("--budgets", default="300,full", help="comma-separated embed train budgets: seconds, or full "
                     "(the full profile's embed settings, no time limit); the first must be seconds")
     ap.add_argument("--clf-budget", type=int, default=120, help="classify train budget (s) for the classifier kind")
@@ -222,16 +234,20 @@ def main(argv: list[str] | None = None) -> None:
     if args.only in ("all", "ae"):
         rows, cmds = [], []
         real, builtin = "real (12 styles)", f"built-in ({args.builtin}, SYNTHETIC)"
-        full_archs = [a.strip() for a in args.full_archs.split(",")]
-        runs = [(real, args.data, f"ae-real-{b}" + ("" if a == "grid" else f"-{a}"), b, a)
-                for b in budgets for a in (full_archs if b == "full" else ["grid"])]
-        runs += [(real, args.data, f"ae-real-{a}-{budgets[0]}", budgets[0], a) for a in ("spatial", "conv")]
-        runs.append((builtin, args.builtin, f"ae-builtin-{budgets[0]}", budgets[0], "grid"))
+        full = []
+        for entry in args.full_archs.split(","):
+            arch, _, width = entry.strip().partition(":")
+            w = int(width) if width else full_width()
+            full.append((arch, w, ("" if arch == "grid" else f"-{arch}") + ("" if w == 32 else f"-w{w}")))
+        runs = [(real, args.data, f"ae-real-{b}", b, "grid", None) for b in budgets if b != "full"]
+        runs += [(real, args.data, f"ae-real-full{tag}", "full", a, w) for a, w, tag in full if "full" in budgets]
+        runs += [(real, args.data, f"ae-real-{a}-{budgets[0]}", budgets[0], a, None) for a in ("spatial", "conv")]
+        runs.append((builtin, args.builtin, f"ae-builtin-{budgets[0]}", budgets[0], "grid", None))
         if "full" in budgets:  # the full profile's own data: the whole built-in set
-            runs += [(f"built-in ({args.builtin_full}, SYNTHETIC)", args.builtin_full,
-                      "ae-builtin1-full" + ("" if a == "grid" else f"-{a}"), "full", a) for a in full_archs]
-        for label, data, name, budget, arch in runs:
-            line, m = train_ae(data, out / name, budget, arch, args.threads, args.fresh, args.full_cap)
+            runs += [(f"built-in ({args.builtin_full}, SYNTHETIC)", args.builtin_full, f"ae-builtin1-full{tag}", "full",
+                      a, w) for a, w, tag in full]
+        for label, data, name, budget, arch, width in runs:
+            line, m = train_ae(data, out / name, budget, arch, args.threads, args.fresh, args.full_cap, width)
             rows.append(ae_row(label, arch, budget, m, data))
             cmds.append(line)
         head = ["data", "model", "loss", "budget", "trained (s)", "epochs", "AE PSNR", "AE SSIM", "PCA-256 PSNR",
