@@ -47,9 +47,6 @@ class EmbedTrainConfig(TrainSettings):
     loss: str = opt("mse", "Reconstruction loss: mse, l1, l1+ssim (0.84 (1-SSIM) + 0.16 L1) or psnr "
                                 "(minus each image's PSNR, averaged: what the validation score averages).", choices=LOSSES)
     augment: bool = opt(True, "Random horizontal flips during training.")
-    rotate: bool = opt(False, "Also random vertical flips and quarter turns during training (with --augment: all 8 "
-                              "symmetries of the square): more varied textures for the same images; paintings have "
-                              "an up, so it is off by default.")
     train_crop: int = opt(0, "Train on random crops of this many px of the --size images (0 = whole images; grid, "
                              "grid-fine and spatial only, a multiple of its stride): cheaper steps, more varied "
                              "patches; evaluation stays on whole images.")

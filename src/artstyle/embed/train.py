@@ -77,21 +77,12 @@ def _check_config(cfg: EmbedTrainConfig) -> None:
                             "training images)")
 
 
-class QuarterTurn(torch.nn.Module):
-    """Rotate ``(..., H, W)`` images by a random multiple of 90 degrees (exact: no interpolation; square images)."""
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.rot90(images, int(torch.randint(4, ())), dims=(-2, -1))
-
-
 def _train_transform(cfg: EmbedTrainConfig) -> Any:
-    """Random crops (``--train-crop``), flips (``--augment``), quarter turns and vertical flips (``--rotate``); no
-    colour jitter: palette is part of the signal."""
+    """Random crops (``--crop``) and flips (``--augment``); no colour jitter: palette is part of the signal."""
     from torchvision.transforms import v2
 
     steps = ([v2.RandomCrop(cfg.train_crop)] if cfg.train_crop and cfg.train_crop < cfg.size else [])
     steps += [v2.RandomHorizontalFlip()] if cfg.augment else []
-    steps += [v2.RandomVerticalFlip(), QuarterTurn()] if cfg.rotate else []
     return v2.Compose(steps) if steps else None
 
 
