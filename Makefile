@@ -17,7 +17,7 @@ NEED_GB := 8
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	@free_gb=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
-	if [ "$$free_gb" -lt $(NEED_GB) ]; then \
+	if [ -n "$$free_gb" ] && [ "$$free_gb" -lt $(NEED_GB) ] 2>/dev/null; then \
 		echo "make: setting up $(VENV) needs about $(NEED_GB) GB of free disk (torch is 5.5 GB), but only $$free_gb GB is free in $$(pwd): free some space (df -h .) and run make again; the install may fail" >&2; \
 	fi
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip

@@ -199,6 +199,24 @@ def cluster_table(cmp: dict) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
 
 
+def ae_runs(args: argparse.Namespace, budgets: list[str]) -> list[tuple]:
+    """The autoencoder rows: ``(label, data, run name, budget, arch, width)``, width None for embed train's default."""
+    real, builtin = "real (12 styles)", f"built-in ({args.builtin}, SYNTHETIC)"
+    full = []
+    for entry in args.full_archs.split(","):
+        arch, _, width = entry.strip().partition(":")
+        w = int(width) if width else full_width()
+        full.append((arch, w, ("" if arch == "grid" else f"-{arch}") + ("" if w == 32 else f"-w{w}")))
+    runs = [(real, args.data, f"ae-real-{b}", b, "grid", None) for b in budgets if b != "full"]
+    runs += [(real, args.data, f"ae-real-full{tag}", "full", a, w) for a, w, tag in full if "full" in budgets]
+    runs += [(real, args.data, f"ae-real-{a}-{budgets[0]}", budgets[0], a, None) for a in ("spatial", "conv")]
+    runs.append((builtin, args.builtin, f"ae-builtin-{budgets[0]}", budgets[0], "grid", None))
+    if "full" in budgets:  # the full profile's own data: the whole built-in set
+        runs += [(f"built-in ({args.builtin_full}, SYNTHETIC)", args.builtin_full, f"ae-builtin1-full{tag}", "full",
+                  a, w) for a, w, tag in full]
+    return runs
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=".cache/real_styles_v2", help="real-image benchmark root (relative to the "
@@ -233,20 +251,7 @@ def main(argv: list[str] | None = None) -> None:
               f"not here (load average {load:.1f} when the table was written).")
     if args.only in ("all", "ae"):
         rows, cmds = [], []
-        real, builtin = "real (12 styles)", f"built-in ({args.builtin}, SYNTHETIC)"
-        full = []
-        for entry in args.full_archs.split(","):
-            arch, _, width = entry.strip().partition(":")
-            w = int(width) if width else full_width()
-            full.append((arch, w, ("" if arch == "grid" else f"-{arch}") + ("" if w == 32 else f"-w{w}")))
-        runs = [(real, args.data, f"ae-real-{b}", b, "grid", None) for b in budgets if b != "full"]
-        runs += [(real, args.data, f"ae-real-full{tag}", "full", a, w) for a, w, tag in full if "full" in budgets]
-        runs += [(real, args.data, f"ae-real-{a}-{budgets[0]}", budgets[0], a, None) for a in ("spatial", "conv")]
-        runs.append((builtin, args.builtin, f"ae-builtin-{budgets[0]}", budgets[0], "grid", None))
-        if "full" in budgets:  # the full profile's own data: the whole built-in set
-            runs += [(f"built-in ({args.builtin_full}, SYNTHETIC)", args.builtin_full, f"ae-builtin1-full{tag}", "full",
-                      a, w) for a, w, tag in full]
-        for label, data, name, budget, arch, width in runs:
+        for label, data, name, budget, arch, width in ae_runs(args, budgets):
             line, m = train_ae(data, out / name, budget, arch, args.threads, args.fresh, args.full_cap, width)
             rows.append(ae_row(label, arch, budget, m, data))
             cmds.append(line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -453,6 +454,11 @@ def test_grid_fine_trains_saves_and_reloads(folder: Path) -> None:
     assert model.fine is not None and read_json(run / "config.json")["model"]["arch"] == "grid-fine"
     assert len(model.decoder) == 3 + 2 and len(model.enc_blocks) == 3 + 2  # conv, 3 blocks, activation
     assert read_json(run / "config.json")["model"]["blocks"] == 3
+    config = read_json(run / "config.json")
+    config["config"]["rotate"] = True  # a setting from another version of artstyle
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ArtstyleError, match=r"settings this version of artstyle lacks \(rotate\)"):
+        train_autoencoder(EmbedTrainConfig(resume=str(run), progress=False))
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     assert model(x).shape == x.shape and info["latent_dim"] == 16
 

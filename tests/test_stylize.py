@@ -453,7 +453,7 @@ def test_init_from_loads_matching_autoencoder_weights_and_names_the_rest(assets:
     assert "embedding.weight" in result["not_loaded"]
     with pytest.raises(ArtstyleError, match="no weight of that autoencoder matches"):
         init_from_autoencoder(Stylizer(len(CLASSES), "learned", width=8, version=1), ae_run, progress=False)
-    with pytest.raises(ArtstyleError, match="use a grid autoencoder"):  # the default (version 3) takes grid runs
+    with pytest.raises(ArtstyleError, match="use a grid or grid-fine autoencoder"):  # the default (version 3) takes grid runs
         init_from_autoencoder(Stylizer(len(CLASSES), "learned", width=8), ae_run, progress=False)
     grid_run = train_autoencoder(EmbedTrainConfig(data=str(assets["data"]), cache=str(assets["cache"].root),
                                                   arch="grid", latent_dim=64, epochs=1, max_steps_per_epoch=2,

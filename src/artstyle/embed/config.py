@@ -25,6 +25,8 @@ from artstyle.settings import TrainSettings
 
 LOSSES = ("mse", "l1", "l1+ssim", "psnr")
 ARCHS = ("grid", "grid-fine", "spatial", "conv")
+GRID_ARCHS = ("grid", "grid-fine")
+"""The architectures that take ``--blocks`` (and that ``stylize --init-from`` can start from)."""
 
 
 @dataclass
@@ -62,4 +64,4 @@ class EmbedTrainConfig(TrainSettings):
     cache: str = opt("", "Use this prepared cache directory instead of preparing --data.")
 
 
-__all__ = ["ARCHS", "EmbedTrainConfig", "LOSSES"]
+__all__ = ["ARCHS", "EmbedTrainConfig", "GRID_ARCHS", "LOSSES"]

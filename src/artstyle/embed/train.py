@@ -14,6 +14,7 @@ epoch, reconstructions.png (the latest), pca_vs_ae.png and learning_curves.png.
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import torch
 from artstyle.config import command_line, config_dict
 from artstyle.data.cache import open_cache
 from artstyle.dist import is_main_process, main_process_first, shared_run_dir
-from artstyle.embed.config import EmbedTrainConfig
+from artstyle.embed.config import GRID_ARCHS, EmbedTrainConfig
 from artstyle.embed.measure import (default_device, fit_pca, pca_metrics, pca_reconstruct, pca_rows,
                                     reconstruct, reconstruction_metrics)
 from artstyle.embed.task import AutoencoderTask
@@ -59,7 +60,7 @@ def _check_config(cfg: EmbedTrainConfig) -> None:
         raise ArtstyleError(f"--latent-dim {cfg.latent_dim}: choose a positive size, e.g. 256")
     if cfg.width < 1:
         raise ArtstyleError(f"--width {cfg.width}: choose a positive channel width, e.g. 32")
-    if cfg.blocks < 0 or (cfg.blocks != 2 and cfg.arch not in ("grid", "grid-fine")):
+    if cfg.blocks < 0 or (cfg.blocks != 2 and cfg.arch not in GRID_ARCHS):
         raise ArtstyleError(f"--blocks {cfg.blocks}: choose 0 or more residual blocks, with --arch grid or grid-fine "
                             f"(--arch {cfg.arch} has a fixed depth)")
     if cfg.train_crop and cfg.arch == "conv":
@@ -108,6 +109,10 @@ def train_autoencoder(cfg: EmbedTrainConfig) -> Path:
         recorded = read_json(run / "config.json")
         # the architecture the weights were built with, also for runs from before --arch's default changed
         saved = {**recorded["config"], "arch": recorded.get("model", {}).get("arch", recorded["config"].get("arch"))}
+        unknown = sorted(set(saved) - {f.name for f in fields(EmbedTrainConfig)})
+        if unknown:
+            raise ArtstyleError(f"--resume {run}: its config.json has settings this version of artstyle lacks "
+                                f"({', '.join(unknown)}); resume it with the version that made it, or start a new run")
         cfg = EmbedTrainConfig(**{**saved, "resume": cfg.resume, "progress": cfg.progress})
     _check_config(cfg)
     with main_process_first():
@@ -157,12 +162,9 @@ def _init_linear(model: torch.nn.Module, cache: Any, cfg: EmbedTrainConfig, val_
     with ``seconds`` (counted in the time budget) and ``explained_variance``; None for other architectures."""
     if not hasattr(model, "init_linear"):
         return None
-    from artstyle.engine import to_float
-
     t0 = time.perf_counter()
     pick = pca_rows(cache.indices("train"), cfg.size, cfg.pca_samples, cfg.seed)
-    x = to_float(torch.from_numpy(np.asarray(cache.images[pick])).permute(0, 3, 1, 2))
-    explained = model.init_linear(x)
+    explained = model.init_linear(torch.from_numpy(np.asarray(cache.images[pick])).permute(0, 3, 1, 2))  # uint8
     scores = reconstruction_metrics(model, cache.images, cfg.loss, val_rows)
     return {**scores, "explained_variance": explained, "fit_images": int(len(pick)),
             "seconds": time.perf_counter() - t0}

@@ -23,7 +23,7 @@ the compute, so they have the fewest channels.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -61,6 +61,12 @@ def latent_grid(latent_dim: int, img_size: int, min_channels: int = 16) -> int:
     return g
 
 
+def _float_chunks(images: torch.Tensor, size: int = 256) -> Iterator[torch.Tensor]:
+    """``images`` (uint8 in [0, 255] or float in [-1, 1]) as float chunks in [-1, 1] of at most ``size`` images."""
+    for chunk in images.split(size):
+        yield chunk.float().div(127.5).sub(1.0) if chunk.dtype == torch.uint8 else chunk.float()
+
+
 class _PatchCodec(nn.Module):
     """The linear path shared by ``spatial`` and ``grid``: a ``P x P`` stride-``P`` convolution in, its transpose
     out, plus a mean patch; :meth:`init_linear` sets it to the PCA of training patches. Sets ``grid`` (g),
@@ -84,14 +90,15 @@ class _PatchCodec(nn.Module):
 
     @torch.no_grad()
     def init_linear(self, images: torch.Tensor) -> float:
-        """Set the linear path to the PCA of the ``P x P`` patches of ``images`` ``(N, 3, H, W)`` in [-1, 1].
+        """Set the linear path to the PCA of the ``P x P`` patches of ``images`` ``(N, 3, H, W)``: floats in [-1, 1],
+        or uint8 in [0, 255] (mapped to [-1, 1] a chunk at a time, so a caller need not hold a float copy).
 
         Returns the share of patch variance the ``k`` components keep. The patch covariance is summed a chunk of
         images at a time (in float64), so memory stays at ``images`` plus a ``3PP x 3PP`` matrix."""
         p, d = self.stride, 3 * self.stride ** 2
         total, outer, count = torch.zeros(d, dtype=torch.float64), torch.zeros(d, d, dtype=torch.float64), 0
-        for chunk in images.split(256):
-            patches = F.unfold(chunk.float(), p, stride=p).transpose(1, 2).reshape(-1, d).double()  # (n*L, 3PP)
+        for chunk in _float_chunks(images):
+            patches = F.unfold(chunk, p, stride=p).transpose(1, 2).reshape(-1, d).double()  # (n*L, 3PP)
             total += patches.sum(0)
             outer += patches.T @ patches
             count += len(patches)
@@ -280,8 +287,12 @@ class GridAutoencoder(_PatchCodec):
     @torch.no_grad()
     def init_linear(self, images: torch.Tensor) -> float:
         explained = super().init_linear(images)
-        codes = self.lin_enc(images.float())
-        self.z_scale.copy_(codes.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-3))
+        total, squares, count = torch.zeros(self.k, dtype=torch.float64), torch.zeros(self.k, dtype=torch.float64), 0
+        for chunk in _float_chunks(images):  # the per-channel spread of the PCA codes, a chunk at a time
+            codes = self.lin_enc(chunk).double().transpose(0, 1).flatten(1)  # (k, n*g*g)
+            total, squares, count = total + codes.sum(1), squares + codes.pow(2).sum(1), count + codes.shape[1]
+        var = (squares - total.pow(2) / count) / max(count - 1, 1)
+        self.z_scale.copy_(var.clamp_min(0).sqrt().float().view(1, self.k, 1, 1).clamp_min(1e-3))
         return explained
 
     def encode_map(self, x: torch.Tensor) -> torch.Tensor:
@@ -318,10 +329,6 @@ AUTOENCODERS: dict[str, Callable[..., nn.Module]] = {
 """Architecture name -> factory ``(latent_dim, img_size, width, blocks) -> model`` (``blocks``: grid and grid-fine
 only)."""
 
-GRID_ARCHS = ("grid", "grid-fine")
-"""The architectures that take ``blocks``."""
-
-
 def build_autoencoder(arch: str = "conv", latent_dim: int = 256, img_size: int = 64, width: int = 32,
                       blocks: int = 2) -> nn.Module:
     """Build an autoencoder by registry name (``ValueError`` for an unknown name)."""
@@ -330,4 +337,4 @@ def build_autoencoder(arch: str = "conv", latent_dim: int = 256, img_size: int =
     return AUTOENCODERS[arch](latent_dim=latent_dim, img_size=img_size, width=width, blocks=blocks)
 
 
-__all__ = ["AUTOENCODERS", "ConvAutoencoder", "GRID_ARCHS", "GridAutoencoder", "SpatialAutoencoder", "build_autoencoder", "latent_grid"]
+__all__ = ["AUTOENCODERS", "ConvAutoencoder", "GridAutoencoder", "SpatialAutoencoder", "build_autoencoder", "latent_grid"]

@@ -128,8 +128,8 @@ def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: boo
     if not any(own[k].ndim > 1 for k in loaded):  # a lone bias of 3 numbers is no initialisation
         raise ArtstyleError(f"--init-from {run}: no weight of that autoencoder matches the stylizer by name and shape "
                             f"(its arch is {info['config']['model']['arch']!r}, width "
-                            f"{info['config']['model'].get('width')}; the stylizer's --width is {model.code_dim // 4}); use a grid "
-                            "autoencoder of the same --width (embed train --width N)")
+                            f"{info['config']['model'].get('width')}; the stylizer's --width is {model.code_dim // 4}); use a grid or "
+                            "grid-fine autoencoder of the same --width (embed train --width N)")
     model.load_state_dict(own)
     result = {"run": str(find_run(run)), "loaded": loaded, "skipped": skipped,
               "not_loaded": [k for k in own if k not in set(loaded)]}
