@@ -232,7 +232,7 @@ def test_train_writes_complete_run_and_reloads(trained: tuple[Path, Path]) -> No
         assert (run / name).is_file(), name
     assert (run / "figures" / "reconstructions.png").read_bytes() == (run / "figures" / "recon_epoch2.png").read_bytes()
     cfg = read_json(run / "config.json")
-    assert cfg["model"] == {"arch": "grid", "latent_dim": 16, "img_size": 32, "width": 8}
+    assert cfg["model"] == {"arch": "grid", "latent_dim": 16, "img_size": 32, "width": 8, "blocks": 2}
     assert read_json(run / "classes.json")["classes"] == ["Baroque", "Pop_Art"]
     records = read_jsonl(run / "metrics.jsonl")
     assert [r["epoch"] for r in records] == [1, 2]
