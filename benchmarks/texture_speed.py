@@ -8,7 +8,9 @@ Usage::
 Measured in one process, one after another, so compare the ratios: (1) the loader's per-image cost for a 64 px
 training crop of the 256 px cache, copying the whole cache row first (as before `NativeCrop`) against cropping
 the memory-mapped row first (`NativeCrop`); (2) `colour_peaks` on a batch; (3) a full training step (forward,
-backward, AdamW) of the texture network with and without the colour peaks. Each timing is the median of
+backward, AdamW) of the texture network with and without the colour peaks; (4) the step eager against compiled
+(``classify train --compile``; eager and compiled in alternating rounds, and the time a cold compile takes, with
+an empty inductor cache). Each timing is the median of
 ``--repeats`` rounds. With ``--doc`` the table goes into docs/benchmarks.md (block ``texture-speed``).
 """
 
@@ -53,23 +55,45 @@ def loader_ms(cache, rounds: int) -> tuple[float, float]:
             _median_ms(lambda: [fast[i] for i in range(n)], rounds, 1) / n)
 
 
-def step_ms(peaks: bool, classes: int, batch: int, rounds: int) -> float:
-    """ms per training step of the texture network on random 64 px crops, channels-last as classify train."""
+def _stepper(peaks: bool, classes: int, batch: int, compiled: bool):
+    """One training step (forward, backward, AdamW) of the texture network on random 64 px crops, channels-last as
+    classify train; compiled as ``classify train --compile on`` does (``engine.compiled``)."""
+    from artstyle.engine import compiled as compile_model
     from artstyle.models.classifier import TextureNet
 
     torch.manual_seed(0)
     model = TextureNet(classes, peaks=peaks).to(memory_format=torch.channels_last)
+    forward = compile_model(model) if compiled else model
     x = (torch.randint(0, 256, (batch, 3, 64, 64)).float() / 127.5 - 1).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, classes, (batch,))
     opt = torch.optim.AdamW(model.parameters(), 2e-3)
 
     def step() -> None:
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(forward(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
 
-    return _median_ms(step, rounds, 10)
+    return step
+
+
+def step_ms(peaks: bool, classes: int, batch: int, rounds: int) -> float:
+    """ms per eager training step of the texture network."""
+    return _median_ms(_stepper(peaks, classes, batch, False), rounds, 10)
+
+
+def compiled_ms(classes: int, batch: int, rounds: int) -> tuple[float, float, float]:
+    """(seconds to compile, eager ms per step, compiled ms per step), the two timed in alternating rounds."""
+    eager, fast = _stepper(False, classes, batch, False), _stepper(False, classes, batch, True)
+    t0 = time.perf_counter()
+    for _ in range(3):  # the first calls compile the forward and the backward
+        fast()
+    compile_s = time.perf_counter() - t0
+    times: dict[str, list[float]] = {"eager": [], "compiled": []}
+    for _ in range(rounds):
+        for name, fn in (("eager", eager), ("compiled", fast)):
+            times[name].append(_median_ms(fn, 1, 10))
+    return compile_s, statistics.median(times["eager"]), statistics.median(times["compiled"])
 
 
 def main() -> None:
@@ -80,6 +104,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="rounds per timing; the table shows the median")
     ap.add_argument("--doc", action="store_true", help="write the table into docs/benchmarks.md")
     args = ap.parse_args()
+    import os
+    import tempfile
+
+    # a cold compile, as on a fresh machine: inductor's kernel cache starts empty
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
     torch.set_num_threads(args.threads)
     from artstyle.data.cache import prepare_cache
     from artstyle.models.classifier import colour_peaks
@@ -90,18 +119,22 @@ def main() -> None:
     peaks = _median_ms(lambda: colour_peaks(x), args.repeats, 10)
     plain = step_ms(False, len(cache.classes), args.batch_size, args.repeats)
     with_peaks = step_ms(True, len(cache.classes), args.batch_size, args.repeats)
+    compile_s, eager, fast = compiled_ms(len(cache.classes), args.batch_size, args.repeats)
     rows = [("loader, per 64 px crop: copy the 256 px row, then crop (before)", old, ""),
             ("loader, per 64 px crop: `NativeCrop` (crop the memory-mapped row, then copy)", new,
              f"{old / new:.1f}x faster"),
             (f"`colour_peaks`, per batch of {args.batch_size}", peaks, f"{peaks / plain:.0%} of a plain step"),
             (f"training step, batch {args.batch_size}, texture network without colour peaks", plain, ""),
             (f"training step, batch {args.batch_size}, with colour peaks (--colour-peaks)", with_peaks,
-             f"{with_peaks / plain:.2f}x the plain step")]
+             f"{with_peaks / plain:.2f}x the plain step"),
+            (f"training step, batch {args.batch_size}, eager (alternating rounds with the next row)", eager, ""),
+            (f"training step, batch {args.batch_size}, compiled (`--compile on`; compiling took {compile_s:.0f} s)",
+             fast, f"{eager / fast:.2f}x faster than eager")]
     body = "\n".join(["| what | ms | ratio |", "|---|---:|---|"] + [f"| {w} | {ms:.2f} | {r} |" for w, ms, r in rows])
     print(body)
     if args.doc:
         argv = " ".join(shlex.quote(a) for a in sys.argv[1:])
-        update_section("texture-speed", "### The texture classifier: loader, colour peaks and one training step\n\n"
+        update_section("texture-speed", "### The texture classifier: loader, colour peaks, one training step, compiled or not\n\n"
                        f"Produced by: `python benchmarks/texture_speed.py {argv}`\n\n"
                        f"{machine()}; {args.threads} torch threads; median of {args.repeats} rounds, one process, "
                        f"one after another (compare the ratios). Data: `{args.data}` ({np.asarray(cache.labels).size} "

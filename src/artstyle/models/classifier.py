@@ -226,6 +226,10 @@ class TextureNet(nn.Module):
     """High-pass input, pixel-unshuffle stem, four conv stages, multi-scale mean/std pooling, BatchNorm1d, dropout,
     linear head. ``highpass=False`` is the network of runs made before the high-pass input (RGB only)."""
 
+    compile_pays = True
+    """Many small ops (BatchNorm, ReLU, per-stage mean/std): torch.compile fuses them, 1.5x the training images per
+    second on the CPU (``--compile auto`` uses it; docs/benchmarks.md, ``compile-speed``)."""
+
     def __init__(self, num_classes: int, width: int = 32, depth: int = 1, dropout: float = 0.2,
                  highpass: bool = True, peaks: bool = False) -> None:
         super().__init__()
