@@ -142,6 +142,9 @@ def renderers() -> dict:
         "Flat_Segments": _segments,
         "Posterize": lambda im, rng: ImageOps.posterize(im, 2),
         "Relief": _relief,
+        # Known flaw, kept so that .cache/real_styles_v2 stays reproducible: with an adaptive (median-cut) palette
+        # PIL ignores `dither`, so this is an 8-colour posterisation without speckle (docs/results.md, section 7,
+        # eighth session). Dithering needs a second call: im.quantize(palette=<the median-cut result>, dither=...).
         "Dither": lambda im, rng: im.quantize(
             8, Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).convert("RGB"),
         "Film_Grain": _grain,

@@ -124,9 +124,12 @@ def compiled(model: torch.nn.Module) -> torch.nn.Module:
     """``torch.compile(model)`` sharing its parameters, for the training forward only (evaluation stays eager,
     so its other batch sizes and eval-mode BatchNorm do not trigger recompiles). Where a graph cannot be
     compiled (no C++ compiler, an unsupported op), dynamo runs that part eagerly instead of failing."""
+    import logging
+
     import torch._dynamo
 
     torch._dynamo.config.suppress_errors = True
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "No CUDA runtime is found" on CPUs
     return torch.compile(model, dynamic=False)
 
 
@@ -260,6 +263,24 @@ def _stop_reason(info: dict[str, Any], settings: TrainSettings, monitor: str, ou
     return None
 
 
+def _loaders(train_ds: Any, val_ds: Any, settings: TrainSettings, sampler: Any) -> tuple[Any, Any]:
+    """The training loader (seeded order, full batches) and the validation loader (None without ``val_ds``)."""
+    train_loader = make_loader(train_ds, settings.batch_size, sampler=sampler,
+                               shuffle_seed=None if sampler is not None else settings.seed,
+                               workers=settings.workers, drop_last=True)
+    val_loader = make_loader(val_ds, settings.batch_size * 2, workers=settings.workers) if val_ds is not None else None
+    return train_loader, val_loader
+
+
+def _training_forward(model: torch.nn.Module, unwrapped: torch.nn.Module, settings: TrainSettings, steps: int,
+                      accelerator: Any) -> tuple[torch.nn.Module, bool, str]:
+    """The module the training steps call (compiled or ``model`` itself), whether it is compiled, and why."""
+    compile_now, why = compile_decision(unwrapped, settings.compile, steps)
+    if compile_now and settings.progress and accelerator.is_main_process:
+        print(f"compiling the training step ({why}); the first steps take 30-60 s longer", flush=True)
+    return (compiled(model) if compile_now else model), compile_now, why
+
+
 def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir: Path, settings: TrainSettings,
         sampler: Any = None, resume: bool = False, params: list[torch.nn.Parameter] | None = None,
         on_epoch_end: Callable[[torch.nn.Module, int, dict], None] | None = None,
@@ -280,11 +301,8 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     if settings.channels_last:
         model = model.to(memory_format=torch.channels_last)
     params = params if params is not None else [p for p in model.parameters() if p.requires_grad]
-    train_loader = make_loader(train_ds, settings.batch_size, sampler=sampler,
-                               shuffle_seed=None if sampler is not None else settings.seed,
-                               workers=settings.workers, drop_last=True)
+    train_loader, val_loader = _loaders(train_ds, val_ds, settings, sampler)
     order = train_loader.sampler
-    val_loader = make_loader(val_ds, settings.batch_size * 2, workers=settings.workers) if val_ds is not None else None
     optimizer = _adamw(params, settings)
     model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
     if val_loader is not None:
@@ -298,10 +316,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     keep_last = getattr(task, "weights", "best") == "last"
     info = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0}
     unwrapped = accelerator.unwrap_model(model)
-    compile_now, why = compile_decision(unwrapped, settings.compile, total)
-    train_model = compiled(model) if compile_now else model
-    if compile_now and settings.progress and accelerator.is_main_process:
-        print(f"compiling the training step ({why}); the first steps take 30-60 s longer", flush=True)
+    train_model, compile_now, why = _training_forward(model, unwrapped, settings, total, accelerator)
     if resume:
         info = resume_state(run_dir, unwrapped, optimizer, scheduler, accelerator)
     # A run that stopped early (patience, time budget) and is resumed stays stopped: resuming finishes runs,
