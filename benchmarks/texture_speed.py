@@ -107,8 +107,13 @@ def main() -> None:
     import os
     import tempfile
 
-    # a cold compile, as on a fresh machine: inductor's kernel cache starts empty
-    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
+    with tempfile.TemporaryDirectory(prefix="inductor-") as kernels:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = kernels  # a cold compile, as on a fresh machine
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Run the timings and print (and with ``--doc`` write) the table."""
     torch.set_num_threads(args.threads)
     from artstyle.data.cache import prepare_cache
     from artstyle.models.classifier import colour_peaks

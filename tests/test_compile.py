@@ -1,4 +1,5 @@
-"""``--compile``: when the training step is compiled, and that a compiled run trains, saves and reloads as eager."""
+"""``--compile``: when the training step is compiled, that the compiled module is the one that trains, and that a
+compiled run saves and reloads as an eager one."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def test_auto_compiles_only_long_runs_of_models_that_gain(monkeypatch: pytest.Mo
     texture, resnet = build_classifier("texture", 3, 16, width=8), build_classifier("resnet", 3, 16, width=8)
     monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/" + name)
     assert compile_decision(texture, "auto", COMPILE_MIN_STEPS)[0]
+    assert compile_decision(texture, "auto", COMPILE_MIN_STEPS, time_budget=600)[0]
+    assert not compile_decision(texture, "auto", COMPILE_MIN_STEPS, time_budget=60)[0]  # the compile would eat it
     assert not compile_decision(texture, "auto", COMPILE_MIN_STEPS - 1)[0]  # too short to repay compiling
     assert not compile_decision(resnet, "auto", 10 * COMPILE_MIN_STEPS)[0]  # not measured faster compiled
     assert compile_decision(resnet, "on", 1) == (True, "--compile on")
@@ -24,20 +27,56 @@ def test_auto_compiles_only_long_runs_of_models_that_gain(monkeypatch: pytest.Mo
     with pytest.raises(ArtstyleError, match="--compile 'yes' is not one of"):
         compile_decision(texture, "yes", 1)
     if not torch.cuda.is_available():
-        monkeypatch.setattr("shutil.which", lambda name: None)
+        asked = []
+        monkeypatch.setattr("shutil.which", lambda name: asked.append(name))
+        monkeypatch.setenv("CXX", "clang++")
         compiles, why = compile_decision(texture, "auto", 10 * COMPILE_MIN_STEPS)
-        assert not compiles and "no C++ compiler" in why
+        assert not compiles and "clang++" in why and asked == ["clang++"]  # inductor's compiler: $CXX, else g++
 
 
-def test_a_compiled_run_trains_saves_and_reloads(tmp_path: Path) -> None:
-    from artstyle.classify import ClassifyConfig, load_classifier, train_classifier
-    from artstyle.runs import read_json
+class _Spy(torch.nn.Module):
+    """Stands in for the compiled module: counts the training calls and passes them to the real one."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner, self.calls = inner, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.inner(x)
+
+
+def _train(tmp_path: Path, compile: str):
+    from artstyle.classify import ClassifyConfig, train_classifier
 
     root = make_folder(tmp_path / "d", {"Baroque": 6, "Pop_Art": 6}, size=32)
-    run = train_classifier(ClassifyConfig(data=str(root), size=16, epochs=2, batch_size=4, width=8, workers=0,
-                                          progress=False, per_class=4, compile="on", out=str(tmp_path / "run")))
+    return train_classifier(ClassifyConfig(data=str(root), size=16, epochs=2, batch_size=4, width=8, workers=0,
+                                           progress=False, per_class=4, compile=compile, out=str(tmp_path / "run")))
+
+
+def test_the_compiled_module_is_the_one_that_trains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from artstyle.classify import load_classifier
+    from artstyle.runs import load_safetensors, read_json
+
+    spies: list[_Spy] = []
+    monkeypatch.setattr("artstyle.engine.compiled", lambda model: spies.append(_Spy(model)) or spies[-1])
+    run = _train(tmp_path, "on")
+    assert len(spies) == 1 and spies[0].calls == 2 * 2  # every training step of both epochs went through it
+    trained = spies[0].inner
+    assert read_json(run / "metrics.json")["training"]["compiled"]
+    saved = load_safetensors(run / "last.safetensors")
+    assert not any(k.startswith(("_orig_mod", "inner")) for k in saved)  # the plain module's names
+    assert all(torch.equal(saved[k], v) for k, v in trained.state_dict().items())  # its weights, as trained
+    load_classifier(run)
+
+
+def test_a_really_compiled_run_trains_saves_and_reloads(tmp_path: Path) -> None:
+    from artstyle.classify import load_classifier
+    from artstyle.runs import load_safetensors, read_json
+
+    run = _train(tmp_path, "on")
     training = read_json(run / "metrics.json")["training"]
     assert training["compiled"] and training["compile"] == "--compile on"
     assert read_json(run / "config.json")["config"]["compile"] == "on"
-    model, _ = load_classifier(run)  # plain parameter names: the compiled wrapper's prefix never reaches the file
-    assert not any("_orig_mod" in k for k in model.state_dict())
+    assert not any("_orig_mod" in k for k in load_safetensors(run / "best.safetensors"))
+    load_classifier(run)

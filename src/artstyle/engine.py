@@ -95,15 +95,20 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 COMPILE_MIN_STEPS = 1000
-"""``--compile auto`` compiles runs of at least this many optimiser steps: compiling costs 30-60 s on 2 CPU cores,
-about 200 eager steps of the texture classifier, which saves about a third of each step after that."""
+"""``--compile auto`` compiles runs of at least this many optimiser steps: a cold compile costs 30-60 s on 2 CPU
+cores, 230-420 eager steps of the texture classifier (142 ms each), and saves about 40% of each step after it
+(docs/benchmarks.md, ``texture-speed``)."""
+
+COMPILE_MIN_BUDGET = 300.0
+"""``--compile auto`` stays eager under a ``--time-budget`` shorter than this (seconds): the compile would eat it."""
 
 
-def compile_decision(model: torch.nn.Module, mode: str, steps: int) -> tuple[bool, str]:
-    """Whether to compile the training forward (``--compile``), and why, in words for metrics.jsonl.
+def compile_decision(model: torch.nn.Module, mode: str, steps: int, time_budget: float = 0.0) -> tuple[bool, str]:
+    """Whether to compile the training forward (``--compile``), and why, in words for metrics.json.
 
-    ``auto`` compiles a model whose class sets ``compile_pays = True`` (measured faster compiled) when the run
-    has at least :data:`COMPILE_MIN_STEPS` steps and, on the CPU, a C++ compiler for inductor is on the PATH.
+    ``auto`` compiles a model whose class sets ``compile_pays = True`` (measured faster compiled, on the CPU) when
+    the run plans at least :data:`COMPILE_MIN_STEPS` steps, has no ``time_budget`` under
+    :data:`COMPILE_MIN_BUDGET` s and, on the CPU, inductor's C++ compiler (``$CXX``, else ``g++``) is on the PATH.
     """
     import shutil
 
@@ -115,22 +120,30 @@ def compile_decision(model: torch.nn.Module, mode: str, steps: int) -> tuple[boo
         return False, f"auto: {type(model).__name__} was not measured faster compiled"
     if steps < COMPILE_MIN_STEPS:
         return False, f"auto: {steps} steps < {COMPILE_MIN_STEPS}, too few to repay compiling"
-    if not torch.cuda.is_available() and not (shutil.which("c++") or shutil.which("g++") or shutil.which("cc")):
-        return False, "auto: no C++ compiler on the PATH for inductor"
+    if 0 < time_budget < COMPILE_MIN_BUDGET:
+        return False, f"auto: --time-budget {time_budget:g} s < {COMPILE_MIN_BUDGET:g} s, too short to repay compiling"
+    cxx = os.environ.get("CXX") or "g++"
+    if not torch.cuda.is_available() and not shutil.which(cxx):
+        return False, f"auto: inductor's C++ compiler ({cxx}) is not on the PATH"
     return True, f"auto: {type(model).__name__}, {steps} steps"
 
 
 def compiled(model: torch.nn.Module) -> torch.nn.Module:
     """``torch.compile(model)`` sharing its parameters, for the training forward only (evaluation stays eager,
-    so its other batch sizes and eval-mode BatchNorm do not trigger recompiles). Where a graph cannot be
-    compiled (no C++ compiler, an unsupported op), dynamo runs that part eagerly instead of failing."""
+    so its other batch sizes and eval-mode BatchNorm do not trigger recompiles). It compiles on its first call;
+    :func:`compile_errors` names the exceptions a failed compile raises."""
     import logging
 
-    import torch._dynamo
-
-    torch._dynamo.config.suppress_errors = True
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "No CUDA runtime is found" on CPUs
     return torch.compile(model, dynamic=False)
+
+
+def compile_errors() -> tuple[type[BaseException], ...]:
+    """What dynamo and inductor raise when a graph cannot be compiled (forward or, lazily, backward)."""
+    from torch._dynamo.exc import TorchDynamoException
+    from torch._inductor.exc import InductorError
+
+    return TorchDynamoException, InductorError
 
 
 # ---------------------------------------------------------------- the loop
@@ -263,6 +276,23 @@ def _stop_reason(info: dict[str, Any], settings: TrainSettings, monitor: str, ou
     return None
 
 
+def _non_finite_error(exc: NonFiniteLoss, accelerator: Any, run_dir: Path, epoch: int, saved: bool) -> ArtstyleError:
+    """Log a non-finite loss in metrics.jsonl; the error that stops training and says what was kept."""
+    if accelerator.is_main_process:
+        append_jsonl(run_dir / "metrics.jsonl", {"epoch": epoch, "event": "non-finite loss", "detail": str(exc)})
+    kept = "the last good checkpoint is last.safetensors" if saved else "no checkpoint was saved yet"
+    return ArtstyleError(f"training stopped: {exc}; {kept} in {run_dir}. Lower --lr or check the data")
+
+
+def _unwrap(accelerator: Any, model: torch.nn.Module) -> torch.nn.Module:
+    """The plain module under DDP and under a compile that an accelerate config may add (its state-dict keys have no
+    ``_orig_mod.`` prefix, so checkpoints load into a plain model)."""
+    try:
+        return accelerator.unwrap_model(model, keep_torch_compile=False)
+    except TypeError:  # accelerate before keep_torch_compile always unwrapped compiled models
+        return accelerator.unwrap_model(model)
+
+
 def _loaders(train_ds: Any, val_ds: Any, settings: TrainSettings, sampler: Any) -> tuple[Any, Any]:
     """The training loader (seeded order, full batches) and the validation loader (None without ``val_ds``)."""
     train_loader = make_loader(train_ds, settings.batch_size, sampler=sampler,
@@ -275,7 +305,7 @@ def _loaders(train_ds: Any, val_ds: Any, settings: TrainSettings, sampler: Any) 
 def _training_forward(model: torch.nn.Module, unwrapped: torch.nn.Module, settings: TrainSettings, steps: int,
                       accelerator: Any) -> tuple[torch.nn.Module, bool, str]:
     """The module the training steps call (compiled or ``model`` itself), whether it is compiled, and why."""
-    compile_now, why = compile_decision(unwrapped, settings.compile, steps)
+    compile_now, why = compile_decision(unwrapped, settings.compile, steps, settings.time_budget)
     if compile_now and settings.progress and accelerator.is_main_process:
         print(f"compiling the training step ({why}); the first steps take 30-60 s longer", flush=True)
     return (compiled(model) if compile_now else model), compile_now, why
@@ -315,7 +345,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     sign = 1.0 if task.mode == "max" else -1.0
     keep_last = getattr(task, "weights", "best") == "last"
     info = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0}
-    unwrapped = accelerator.unwrap_model(model)
+    unwrapped = _unwrap(accelerator, model)
     train_model, compile_now, why = _training_forward(model, unwrapped, settings, total, accelerator)
     if resume:
         info = resume_state(run_dir, unwrapped, optimizer, scheduler, accelerator)
@@ -333,11 +363,11 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
         try:
             logs = train_one_epoch(train_model, task, train_loader, optimizer, scheduler, accelerator, epoch, settings, params,
                                    deadline)
+        except (compile_errors() if compile_now else ()) as exc:
+            raise ArtstyleError(f"compiling the training step failed ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else ''}); rerun with --compile off") from exc
         except NonFiniteLoss as exc:
-            if accelerator.is_main_process:
-                append_jsonl(run_dir / "metrics.jsonl", {"epoch": epoch, "event": "non-finite loss", "detail": str(exc)})
-            kept = "the last good checkpoint is last.safetensors" if info["epoch"] else "no checkpoint was saved yet"
-            raise ArtstyleError(f"training stopped: {exc}; {kept} in {run_dir}. Lower --lr or check the data") from None
+            raise _non_finite_error(exc, accelerator, run_dir, epoch, bool(info["epoch"])) from None
         metrics = task.evaluate(model, val_loader, accelerator) if val_loader is not None else {}
         record = {"epoch": epoch, **logs, **{f"val_{k}": v for k, v in metrics.items()}}
         improved = _track_best(info, metrics.get(task.monitor), sign, epoch) or keep_last

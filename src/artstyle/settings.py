@@ -26,11 +26,12 @@ class TrainSettings:
     precision: str = opt("auto", "fp32, bf16, fp16 (CUDA only) or auto: bf16 where the hardware has native "
                          "bf16, else fp32.", choices=PRECISIONS)
     channels_last: bool = opt(True, "Use the channels_last memory format for convolutions (usually faster; turn off to compare).")
-    compile: str = opt("auto", "Compile the training step with torch.compile (inductor; the first steps then take "
-                       "30-60 s to compile): on, off, or auto: on for runs of at least 1,000 optimiser steps of the "
-                       "texture classifier, where it pays (1.5x the images per second on 2 CPU cores: "
-                       "docs/benchmarks.md), off otherwise. Falls back to eager when it cannot compile.",
-                       choices=COMPILE_MODES)
+    compile: str = opt("auto", "Compile the training step with torch.compile (inductor; the first epoch then spends "
+                       "30-60 s compiling): on, off, or auto: on for runs of the texture classifier with at least "
+                       "1,000 optimiser steps and no --time-budget under 300 s, where it pays on the CPU (1.6x per "
+                       "step alone, 1.3-1.4x the epochs in a 10-minute run on 2 cores: docs/results.md, section 7), "
+                       "off otherwise or without a C++ compiler ($CXX or g++). If compiling fails, the run stops "
+                       "and says to pass --compile off.", choices=COMPILE_MODES)
     workers: int = opt(1, "DataLoader worker processes (augmentation runs there).")
     seed: int = opt(0, "Random seed: same seed, same data order, same result on the CPU.")
     patience: int = opt(0, "Early stopping: epochs without improvement of the validation metric (0 = off).")

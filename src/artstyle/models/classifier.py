@@ -227,8 +227,8 @@ class TextureNet(nn.Module):
     linear head. ``highpass=False`` is the network of runs made before the high-pass input (RGB only)."""
 
     compile_pays = True
-    """Many small ops (BatchNorm, ReLU, per-stage mean/std): torch.compile fuses them, 1.5x the training images per
-    second on the CPU (``--compile auto`` uses it; docs/benchmarks.md, ``compile-speed``)."""
+    """Many small ops (BatchNorm, ReLU, per-stage mean/std): torch.compile fuses them, 1.6x per training step on the
+    CPU (``--compile auto`` uses it; docs/benchmarks.md, ``texture-speed``)."""
 
     def __init__(self, num_classes: int, width: int = 32, depth: int = 1, dropout: float = 0.2,
                  highpass: bool = True, peaks: bool = False) -> None:
