@@ -80,3 +80,17 @@ def test_a_really_compiled_run_trains_saves_and_reloads(tmp_path: Path) -> None:
     assert read_json(run / "config.json")["config"]["compile"] == "on"
     assert not any("_orig_mod" in k for k in load_safetensors(run / "best.safetensors"))
     load_classifier(run)
+
+
+def test_a_failed_compile_stops_with_an_error_that_names_the_way_out(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from torch._dynamo.exc import TorchDynamoException
+
+    class _Broken(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise TorchDynamoException("no C++ compiler\nmore detail")
+
+    monkeypatch.setattr("artstyle.engine.compiled", lambda model: _Broken())
+    with pytest.raises(ArtstyleError, match=r"compiling the training step failed \(TorchDynamoException: no C\+\+ "
+                                            r"compiler\); rerun with --compile off"):
+        _train(tmp_path, "on")
