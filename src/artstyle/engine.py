@@ -26,7 +26,7 @@ import torch
 from artstyle.errors import ArtstyleError
 from artstyle.runs import append_jsonl, save_safetensors
 from artstyle.schedules import budget_deadline, cosine_with_warmup  # noqa: F401  (stages import them from here)
-from artstyle.settings import PRECISIONS, TrainSettings  # noqa: F401  (TrainSettings: the engine's settings)
+from artstyle.settings import COMPILE_MODES, PRECISIONS, TrainSettings  # noqa: F401  (TrainSettings: the engine's settings)
 from artstyle.training_state import resume_state, save_state
 
 class Task(Protocol):
@@ -112,8 +112,8 @@ def compile_decision(model: torch.nn.Module, mode: str, steps: int, time_budget:
     """
     import shutil
 
-    if mode not in ("auto", "on", "off"):
-        raise ArtstyleError(f"--compile {mode!r} is not one of: auto, on, off")
+    if mode not in COMPILE_MODES:
+        raise ArtstyleError(f"--compile {mode!r} is not one of: {', '.join(COMPILE_MODES)}")
     if mode != "auto":
         return mode == "on", f"--compile {mode}"
     if not getattr(model, "compile_pays", False):
