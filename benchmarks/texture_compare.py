@@ -30,30 +30,41 @@ from _report import machine, update_section  # noqa: E402
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 
 # name -> (what it is, flags), for a network input of SIZE px and a crop cache of CACHE px. The texture-net*
-# configs were measured before the colour peaks existed; --no-colour-peaks keeps their tables reproducible.
+# configs were measured before the colour peaks existed; --no-colour-peaks keeps their tables reproducible. Every
+# texture config but texture-gv was measured before the global view and --keep (ninth session): --no-global-view
+# --keep best keep them as they were.
 CONFIGS: dict[str, tuple[str, list[str]]] = {
     "auto": ("no flags: what `artstyle classify train --data ROOT` does (on real data: the texture model with its "
-             "high-pass input, 64 px crops of a 256 px cache, 5x5 grid at test, resample, compiled training step)", []),
+             "high-pass input, 64 px crops of a 256 px cache, 5x5 grid at test, resample, compiled training step; since "
+             "the ninth session also the whole picture's palette and the last epoch's weights)", []),
     "texture-eager": ("as auto, not compiled (--compile off; auto compiles the texture model's training step since "
-                      "the eighth session)", ["--model", "texture", "--size", "0", "--compile", "off"]),
+                      "the eighth session)", ["--model", "texture", "--size", "0", "--compile", "off",
+                                              "--no-global-view", "--keep", "best"]),
     "texture-no-peaks": ("as auto without the colour peaks (--no-colour-peaks; auto had them while they were the "
-                         "default)", ["--model", "texture", "--size", "0", "--no-colour-peaks"]),  # --size 0: auto's
+                         "default)", ["--model", "texture", "--size", "0", "--no-colour-peaks",  # --size 0: auto's
+                                      "--no-global-view", "--keep", "best"]),
     "texture-peaks": ("as auto with the colour peaks (--colour-peaks)",
-                      ["--model", "texture", "--size", "0", "--colour-peaks"]),
+                      ["--model", "texture", "--size", "0", "--colour-peaks", "--no-global-view", "--keep", "best"]),
+    "texture-gv": ("as auto since the ninth session: the whole picture's palette beside each crop (--global-view), "
+                   "the last epoch's weights (--keep last)",
+                   ["--model", "texture", "--size", "0", "--global-view", "--keep", "last"]),
+    "texture-eighth": ("the default of the eighth session: crops alone (--no-global-view), the best validation epoch "
+                       "(--keep best)", ["--model", "texture", "--size", "0", "--no-global-view", "--keep", "best"]),
     "inclass": ("course baseline, whole image downscaled to SIZE px", ["--model", "inclass"]),
     "default": ("resnet, whole image downscaled to SIZE px (the default before the texture model)",
                 ["--model", "resnet"]),
     "texture-net": ("texture model (multi-scale mean/std pooling), SIZE px crops of a CACHE px cache, 3x3 grid at "
-                    "test", ["--model", "texture", "--cache-size", "CACHE", "--no-colour-peaks"]),
+                    "test", ["--model", "texture", "--cache-size", "CACHE", "--no-colour-peaks", "--no-global-view",
+                             "--keep", "best"]),
     "texture-net-small": ("texture model, SIZE/2 px crops of a CACHE px cache, 5x5 grid at test",
                           ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5",
-                           "--no-colour-peaks"]),
+                           "--no-colour-peaks", "--no-global-view", "--keep", "best"]),
     "texture-rgb": ("as texture-net-small without the high-pass input (--no-highpass): the default before it",
                     ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5", "--no-highpass",
-                     "--no-colour-peaks"]),
+                     "--no-colour-peaks", "--no-global-view", "--keep", "best"]),
     "texture-net-jitter": ("as texture-net, crops with 1.25x scale jitter (resampled)",
                            ["--model", "texture", "--cache-size", "CACHE", "--crop-jitter", "1.25",
-                            "--no-colour-peaks"]),
+                            "--no-colour-peaks", "--no-global-view", "--keep", "best"]),
     "texture": ("resnet, SIZE px crops of a CACHE px cache, 3x3 crop grid at test",
                 ["--model", "resnet", "--cache-size", "CACHE"]),
     "texture-gem": ("as texture, generalised-mean pooling", ["--model", "resnet", "--cache-size", "CACHE", "--pool",
@@ -128,11 +139,14 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=240, help="--time-budget of every run, seconds")
     ap.add_argument("--epochs", type=int, default=60, help="epochs (the budget usually stops runs first)")
     ap.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
+    ap.add_argument("--first-seed", type=int, default=0, help="the first seed (then --first-seed + 1, ...)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per run")
     ap.add_argument("--extra", default="", help="flags added to every run, e.g. '--batch-size 32 --width 16'")
     ap.add_argument("--section", default="", help="name of the docs/results.md block (default: texture-real or "
                                                   "texture-builtin)")
     ap.add_argument("--doc", action="store_true", help="write the table into docs/results.md")
+    ap.add_argument("--keep-runs", default="", help="keep every run directory under this folder (default: a temporary "
+                                                    "folder, deleted at the end)")
     args = ap.parse_args()
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [n for n in names if n not in CONFIGS]
@@ -140,10 +154,11 @@ def main() -> None:
         raise SystemExit(f"error: --configs {', '.join(unknown)}: unknown; choose from {', '.join(CONFIGS)}")
     rows, load = [], os.getloadavg()[0]  # the machine is often shared: say how busy it was
     with tempfile.TemporaryDirectory(prefix="texture-") as tmp:
-        for seed in range(args.seeds):
+        where = Path(args.keep_runs or tmp)
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for name in names:
                 flags = config(name, args.size, args.cache_size)[1] + shlex.split(args.extra)
-                rows.append(run_one(args.data, name, flags, args.budget, args.epochs, seed, Path(tmp) / f"{name}-{seed}",
+                rows.append(run_one(args.data, name, flags, args.budget, args.epochs, seed, where / f"{name}-{seed}",
                                     args.threads))
                 print(json.dumps(rows[-1]), flush=True)
     body = table(rows, args.size, args.cache_size)

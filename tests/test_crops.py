@@ -148,7 +148,9 @@ def test_auto_recipe_follows_the_data(tmp_path: Path) -> None:
 
     real = resolve_recipe(ClassifyConfig(data=str(tmp_path), size=64))
     assert (real.model, real.cache_size) == ("texture", TEXTURE_CACHE_FACTOR * 64)  # native-scale crops
-    assert real.imbalance == "resample"
+    assert (real.imbalance, real.keep) == ("resample", "last")  # its one-centre-crop validation ranks epochs poorly
+    assert resolve_recipe(ClassifyConfig(data="builtin:0.1")).keep == "best"
+    assert resolve_recipe(ClassifyConfig(data=str(tmp_path), keep="best")).keep == "best"  # an explicit choice
     default = resolve_recipe(ClassifyConfig(data=str(tmp_path)))
     assert (default.size, default.cache_size) == (64, 256)  # --size 0: 64 px crops of a 256 px cache
     assert resolved_tta(default, default.cache_size) == 5 and resolved_tta(real, 2 * 64) == 3

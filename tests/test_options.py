@@ -64,7 +64,7 @@ VALUES: dict[str, str] = {
     "--strategies": "none,crt", "--models": "resnet,simple-cnn", "--styles": "Baroque,Pop_Art",
     "--target-modules": "to_q,to_v", "--text-encoder-target-modules": "q_proj",
     "--validation-styles": "Baroque", "--device": "cpu", "--map": "pca",
-    "--cache-latents": "off", "--prediction-type": "v_prediction", "--compile": "on",
+    "--cache-latents": "off", "--prediction-type": "v_prediction", "--compile": "on", "--keep": "last",
 }
 # Options checked by a test of their own (what they change is the printed output), with that test.
 CHECKED_ELSEWHERE: dict[str, str] = {

@@ -217,13 +217,13 @@ def test_a_crop_trained_classifier_sees_whole_images_at_its_cache_scale() -> Non
 
 def test_the_stylizer_keeps_its_latest_weights_not_its_lowest_validation_loss(tmp_path: Path) -> None:
     """The validation loss was lowest while the stylizer still returned its input (the style ramp's first epoch):
-    selecting by it kept the least-stylized weights. A task with ``weights = "last"`` (the stylize task) keeps the
+    selecting by it kept the least-stylized weights. A task with ``keep = "last"`` (the stylize task) keeps the
     latest epoch's, while the rising loss still drives --patience."""
     from artstyle.engine import fit
     from artstyle.settings import TrainSettings
 
     class Rising:  # validation loss 1, 2, 3, ... as style acts
-        monitor, mode, weights = "loss", "min", "last"
+        monitor, mode, keep = "loss", "min", "last"
 
         def __init__(self) -> None:
             self.calls = 0
@@ -238,7 +238,7 @@ def test_the_stylizer_keeps_its_latest_weights_not_its_lowest_validation_loss(tm
             self.calls += 1
             return {"loss": float(self.calls)}
 
-    assert StylizeTask.weights == "last" and StylizeTask.mode == "min"
+    assert StylizeTask.keep == "last" and StylizeTask.mode == "min"
     data = torch.utils.data.TensorDataset(torch.randn(8, 3), torch.zeros(8))
     settings = TrainSettings(epochs=6, batch_size=4, workers=0, progress=False, patience=2, lr=1e-2)
     summary = fit(torch.nn.Linear(3, 1), Rising(), data, data, tmp_path, settings)

@@ -32,9 +32,10 @@ from artstyle.training_state import resume_state, save_state
 class Task(Protocol):
     monitor: str
     mode: str  # "max" or "min"
-    # Optional ``weights = "last"``: best.safetensors is the latest epoch's weights (an objective whose validation
-    # value does not rank models, such as the stylizer's: docs/results.md, section 5); the monitored value still
-    # drives --patience. Default: the best epoch by ``monitor``.
+    # Optional ``keep = "last"``: best.safetensors is the latest epoch's weights (an objective whose validation
+    # value does not rank models, such as the stylizer's, or a noisy one, such as the texture classifier's single
+    # centre crop: docs/results.md, sections 5 and 7); the monitored value still drives --patience. Default
+    # (``keep = "best"``): the best epoch by ``monitor``.
 
     def training_loss(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]: ...
 
@@ -343,7 +344,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
         deadline = budget_deadline(settings.time_budget, time.perf_counter())
     scheduler = cosine_with_warmup(optimizer, int(settings.warmup_epochs * steps_per_epoch), total, deadline)
     sign = 1.0 if task.mode == "max" else -1.0
-    keep_last = getattr(task, "weights", "best") == "last"
+    keep_last = getattr(task, "keep", "best") == "last"
     info = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0}
     unwrapped = _unwrap(accelerator, model)
     train_model, compile_now, why = _training_forward(model, unwrapped, settings, total, accelerator)

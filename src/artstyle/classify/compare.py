@@ -51,6 +51,7 @@ def compare_strategies(base: ClassifyConfig, strategies: list[str], seeds: int =
                 cfg = ClassifyConfig(**{**config_dict(base), "model": model, "imbalance": strategy, "seed": seed,
                                         "highpass": base.highpass or model != "texture",  # texture's options only
                                         "colour_peaks": base.colour_peaks and model == "texture",
+                                        "global_view": base.global_view or model != "texture",
                                         "out": str(run / "runs" / f"{model}-{strategy}-seed{seed}"), "name": "",
                                         "resume": ""})
                 rows.append(_row(model, strategy, seed, train_classifier(cfg)))

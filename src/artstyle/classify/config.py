@@ -48,6 +48,17 @@ class ClassifyConfig(TrainSettings):
                              "pixels in the fullest bins of its colour histogram, and its entropy), aimed at "
                              "dither, posterize and flat colour. +2.7 points at equal epochs, but no better at "
                              "equal time on 2 CPU cores, so off by default (docs/results.md, section 7).")
+    global_view: bool = opt(True, "texture model: give the head the whole picture's palette beside each crop (the "
+                            "colour peaks of an evenly strided subsample of the whole cached image, carried as three "
+                            "more input channels in training and prediction): a crop of a posterised picture and one "
+                            "of flat segments both use few colours, the whole pictures do not (docs/results.md, "
+                            "section 7). Needs plain crops (--crop-jitter 1, no --color-jitter). --no-global-view: "
+                            "the crops alone.")
+    keep: str = opt("auto", "Which epoch's weights become best.safetensors, the ones the test report, evaluate, predict "
+                    "and later stages use: best (the highest validation balanced accuracy), last (the final epoch, "
+                    "where the learning rate has decayed to zero), or auto: last for the texture model, whose "
+                    "validation score (one centre crop of each held-out image) ranks epochs too noisily, best "
+                    "otherwise (docs/results.md, section 7).", choices=("auto", "best", "last"))
     imbalance: str = opt("auto", "Class-imbalance strategy: auto (resample for the texture model, crt otherwise); none; resample (--per-class images per class per "
                          "epoch); weighted-loss (class weights in the loss); logit-adjust (logits + tau*log prior in "
                          "the training loss); crt (train as none, then retrain the head with class-balanced sampling "

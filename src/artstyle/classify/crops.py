@@ -5,11 +5,16 @@ Usage::
     transform = crop_transform(size=128, cache_size=384, augment=True)   # NativeCrop or a v2 pipeline -> CHW
     crops = grid_crops(images, size=128, grid=3)                        # (N, S, S, 3) -> (N, 9, 128, 128, 3)
     probs, per_crop = predict_crops(model, images, size=128, grid=3)    # (N, C), (N, 9, C)
+    GlobalView(64, NativeCrop(64))(row)                                 # (S, S, 3) -> (64, 64, 6): crop + whole
 
 Style lives in fine texture (brushwork, strokes, grain) that a whole-image downscale throws away. So the cache
 may keep images larger than the network's input (``cache_size`` > ``size``): training sees random ``size`` crops
 at native scale (with some scale jitter), and prediction averages the class probabilities of a ``grid x grid``
 grid of crops that covers the whole image. With ``cache_size == size`` nothing changes: one crop is the image.
+
+A model with ``global_view = True`` (``classify train --global-view``) also gets the whole picture beside each crop:
+every ``size`` crop carries three more channels, an evenly strided subsample of the whole image at ``size`` px
+(:func:`whole_view`; plain pixels, so its palette is the picture's), for training, validation and prediction alike.
 """
 
 from __future__ import annotations
@@ -30,17 +35,23 @@ def crop_scale(size: int, cache_size: int, jitter: float = SCALE_JITTER) -> tupl
 
 
 def crop_transform(size: int, cache_size: int, augment: bool, color_jitter: bool = False,
-                   jitter: float = SCALE_JITTER) -> Any:
+                   jitter: float = SCALE_JITTER, global_view: bool = False) -> Any:
     """The training or validation crop of uint8 ``(3, cache_size, cache_size)`` images -> ``(3, size, size)``.
 
     With ``augment``: random square crops at native scale (:func:`crop_scale`; ``jitter`` 1 is a plain random
     crop, never resampled, so pixel-level grain survives: :class:`NativeCrop`, which also takes the cache's
     ``(H, W, 3)`` row) and horizontal flips; the whole image when
     ``cache_size == size`` (scale 0.5-1, as before). Without: the centre crop. None when nothing to do. All but
-    :class:`NativeCrop` are torchvision.transforms.v2 pipelines.
+    :class:`NativeCrop` and :class:`GlobalView` are torchvision.transforms.v2 pipelines. ``global_view``: a
+    :class:`GlobalView` of plain crops (no jitter, no colour jitter: they would change what the crop shows of the
+    picture's palette).
     """
     from torchvision.transforms import v2
 
+    if global_view:
+        if color_jitter or (augment and jitter > 1.0):
+            raise ValueError("the global view takes plain crops: no colour jitter, crop jitter 1")
+        return GlobalView(size, NativeCrop(size) if augment else None)
     if augment and cache_size > size and jitter <= 1.0 and not color_jitter:
         return NativeCrop(size)
     ops: list[Any] = []
@@ -89,6 +100,35 @@ class NativeCrop:
         return out.flip(-1) if flip else out
 
 
+def whole_view(images: np.ndarray, size: int) -> np.ndarray:
+    """uint8 ``(..., H, W, 3) -> (..., size, size, 3)``: every (H/size)-th pixel of the whole picture, evenly
+    strided, never blended, so the view's colours are the picture's own colours."""
+    h, w = images.shape[-3:-1]
+    rows, cols = (np.arange(size) * h) // size, (np.arange(size) * w) // size
+    return images[..., rows[:, None], cols[None, :], :]
+
+
+class GlobalView:
+    """A crop and the whole picture: uint8 ``(H, W, 3)`` -> ``(size, size, 6)``, the crop (``crop``'s, else the
+    centre crop) then :func:`whole_view`. Takes the cache's array (``takes_array``), like :class:`NativeCrop`."""
+
+    takes_array = True
+
+    def __init__(self, size: int, crop: NativeCrop | None = None) -> None:
+        self.size, self.crop = size, crop
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        h, w = img.shape[:2]
+        if self.crop is not None:
+            crop = self.crop(img)
+        else:
+            if min(h, w) < self.size:
+                raise ValueError(f"crop {self.size} px is larger than the image ({h}x{w} px)")
+            y, x = (h - self.size) // 2, (w - self.size) // 2
+            crop = img[y:y + self.size, x:x + self.size]
+        return np.concatenate([crop, whole_view(img, self.size)], axis=-1)
+
+
 def grid_offsets(image_size: int, size: int, grid: int) -> list[int]:
     """``grid`` evenly spaced crop origins along one side; one crop is the centre crop."""
     if size > image_size:
@@ -111,7 +151,8 @@ def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_si
     """Class probabilities averaged over a ``grid x grid`` grid of crops, and each crop's own.
 
     ``images``: uint8 ``(N, S, S, 3)``. Returns ``(probs (N, C), per_crop (N, grid*grid, C))``. With ``grid`` 1
-    and ``S == size`` this is the plain single-image prediction. The model moves to ``device`` (None: the
+    and ``S == size`` this is the plain single-image prediction. A model with ``global_view`` gets each image's
+    :func:`whole_view` beside every crop, as in training. The model moves to ``device`` (None: the
     accelerator's, :func:`artstyle.inference.on_device`) and runs under the run's ``precision`` there.
     """
     import torch
@@ -121,12 +162,16 @@ def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_si
     place = on_device(model, precision, device)
     k = max(1, grid) ** 2
     step = max(1, batch_size // k)
+    views = getattr(model, "global_view", False)
     out = []
     with torch.no_grad(), place.autocast():
         for i in range(0, len(images), step):
             crops = grid_crops(images[i:i + step], size, grid)
             n = len(crops)
-            logits = model(place.images(crops.reshape(n * k, size, size, 3)))
+            if views:
+                whole = np.broadcast_to(whole_view(np.asarray(images[i:i + step]), size)[:, None], crops.shape)
+                crops = np.concatenate([crops, whole], axis=-1)
+            logits = model(place.images(crops.reshape(n * k, size, size, crops.shape[-1])))
             out.append(torch.softmax(logits.float(), 1).reshape(n, k, -1).cpu().numpy())
     if not out:
         return np.zeros((0, 0)), np.zeros((0, k, 0))
@@ -134,4 +179,5 @@ def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_si
     return per_crop.mean(1), per_crop
 
 
-__all__ = ["SCALE_JITTER", "NativeCrop", "crop_scale", "crop_transform", "grid_offsets", "grid_crops", "predict_crops"]
+__all__ = ["SCALE_JITTER", "GlobalView", "NativeCrop", "crop_scale", "crop_transform", "grid_offsets", "grid_crops",
+           "predict_crops", "whole_view"]

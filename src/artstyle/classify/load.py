@@ -23,7 +23,8 @@ def build_from_args(model_args: dict) -> torch.nn.Module:
 
     return build_classifier(model_args["arch"], model_args["num_classes"], model_args["img_size"],
                             model_args.get("width", 32), model_args.get("depth", 1), model_args.get("pool", "avg"),
-                            highpass=model_args.get("highpass", False), peaks=model_args.get("peaks", False))
+                            highpass=model_args.get("highpass", False), peaks=model_args.get("peaks", False),
+                            global_view=model_args.get("global_view", False))
 
 
 def load_classifier(run: str | Path, weights: str = "best") -> tuple[torch.nn.Module, dict[str, Any]]:

@@ -46,7 +46,9 @@ def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
     crops for ``texture``, 128 px whole images otherwise; for ``texture`` a ``--cache-size 0`` ->
     ``texture_cache_size(--size)`` (or the size of the prepared ``--cache``); and
     ``--imbalance auto`` -> ``resample`` for ``texture`` (its features learn the tail from the first step; cRT's
-    first stage never saw it), ``crt`` otherwise (docs/results.md, sections 1 and 7)."""
+    first stage never saw it), ``crt`` otherwise (docs/results.md, sections 1 and 7); ``--keep auto`` -> ``last``
+    for ``texture`` (its validation score, one centre crop per image, ranks epochs too noisily), ``best``
+    otherwise."""
     model = cfg.model
     if model == "auto":
         model = "resnet" if data_is_synthetic(cfg.data, cfg.cache) else "texture"
@@ -56,7 +58,8 @@ def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
         meta = Path(cfg.cache) / "meta.json" if cfg.cache else None
         cache_size = int(read_json(meta)["size"]) if meta and meta.is_file() else texture_cache_size(size)
     imbalance = cfg.imbalance if cfg.imbalance != "auto" else ("resample" if model == "texture" else "crt")
-    return replace(cfg, model=model, size=size, cache_size=cache_size, imbalance=imbalance)
+    keep = cfg.keep if cfg.keep != "auto" else ("last" if model == "texture" else "best")
+    return replace(cfg, model=model, size=size, cache_size=cache_size, imbalance=imbalance, keep=keep)
 
 
 __all__ = ["TEXTURE_CACHE_CAP", "TEXTURE_CACHE_FACTOR", "texture_cache_size", "TEXTURE_SIZE", "WHOLE_SIZE", "data_is_synthetic", "resolve_recipe"]

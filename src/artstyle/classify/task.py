@@ -44,12 +44,14 @@ class ClassificationTask:
     mode = "max"
 
     def __init__(self, weights: np.ndarray | None = None, offsets: np.ndarray | None = None,
-                 label_smoothing: float = 0.0, channels_last: bool = True, frozen_features: bool = False) -> None:
+                 label_smoothing: float = 0.0, channels_last: bool = True, frozen_features: bool = False,
+                 keep: str = "best") -> None:
         self.weights = torch.tensor(weights, dtype=torch.float32) if weights is not None else None
         self.offsets = torch.tensor(offsets, dtype=torch.float32) if offsets is not None else None
         self.label_smoothing = label_smoothing
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.frozen_features = frozen_features
+        self.keep = keep  # engine.fit: the "best" (validation balanced accuracy) or "last" epoch -> best.safetensors
 
     def train_mode(self, model: torch.nn.Module) -> None:
         if self.frozen_features:  # cRT: BatchNorm statistics of the frozen features must not drift

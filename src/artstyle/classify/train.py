@@ -32,7 +32,8 @@ from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_d
 def _model_args(cfg: ClassifyConfig, num_classes: int) -> dict[str, Any]:
     args = {"arch": cfg.model, "num_classes": num_classes, "img_size": cfg.size, "width": cfg.width, "depth": cfg.depth,
             "pool": cfg.pool}
-    return {**args, "highpass": cfg.highpass, "peaks": cfg.colour_peaks} if cfg.model == "texture" else args
+    texture = {"highpass": cfg.highpass, "peaks": cfg.colour_peaks, "global_view": cfg.global_view}
+    return {**args, **texture} if cfg.model == "texture" else args
 
 
 def _write_run_files(run: Path, cfg: ClassifyConfig, cache: Any, strategy: dict[str, Any]) -> None:
@@ -46,6 +47,27 @@ def _write_run_files(run: Path, cfg: ClassifyConfig, cache: Any, strategy: dict[
     write_json(run / "classes.json", {"classes": cache.classes})
 
 
+def _check_options(cfg: ClassifyConfig) -> None:
+    """Refuse option combinations that cannot work, naming the options."""
+    if cfg.cache_size and cfg.cache_size < cfg.size:
+        where = f"the prepared --cache {cfg.cache} holds {cfg.cache_size} px images" if cfg.cache else \
+            f"--cache-size {cfg.cache_size} px"
+        raise ArtstyleError(f"{where}, smaller than --size {cfg.size} px; the cache must hold the crop (use a smaller "
+                            "--size, or --cache-size 0 for the default)")
+    texture_only = [flag for flag, used in (("--no-highpass", not cfg.highpass), ("--colour-peaks", cfg.colour_peaks),
+                                            ("--no-global-view", not cfg.global_view)) if used]
+    if not cfg.resume and texture_only and cfg.model != "texture":
+        flags = " and ".join(texture_only)
+        raise ArtstyleError(f"{flags} applies to the texture model only, and this run trains {cfg.model} "
+                            f"(--model auto picks resnet for the built-in dataset); drop {flags}, or add --model "
+                            "texture")
+    if cfg.crop_jitter < 1:
+        raise ArtstyleError(f"--crop-jitter {cfg.crop_jitter}: choose 1 (plain crops) or more (e.g. 1.25)")
+    if cfg.global_view and cfg.model == "texture" and (cfg.crop_jitter > 1 or cfg.color_jitter):
+        raise ArtstyleError("--global-view (the texture model's default) takes plain crops, whose colours are the "
+                            "picture's: drop --color-jitter and use --crop-jitter 1, or add --no-global-view")
+
+
 def train_classifier(cfg: ClassifyConfig) -> Path:
     """Train a classifier, evaluate its best checkpoint on the test split, and return the run directory."""
     from artstyle.data.cache import open_cache
@@ -54,28 +76,18 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
 
     started = time.perf_counter()  # --time-budget counts the whole command from here
     cfg = resolve_recipe(cfg) if not cfg.resume else cfg
-    if cfg.cache_size and cfg.cache_size < cfg.size:  # before anything is claimed or decoded
-        where = f"the prepared --cache {cfg.cache} holds {cfg.cache_size} px images" if cfg.cache else \
-            f"--cache-size {cfg.cache_size} px"
-        raise ArtstyleError(f"{where}, smaller than --size {cfg.size} px; the cache must hold the crop (use a smaller "
-                            "--size, or --cache-size 0 for the default)")
-    texture_only = [flag for flag, used in (("--no-highpass", not cfg.highpass), ("--colour-peaks", cfg.colour_peaks))
-                    if used]
-    if not cfg.resume and texture_only and cfg.model != "texture":
-        flags = " and ".join(texture_only)
-        raise ArtstyleError(f"{flags} applies to the texture model only, and this run trains {cfg.model} "
-                            f"(--model auto picks resnet for the built-in dataset); drop {flags}, or add --model "
-                            "texture")
-    if cfg.crop_jitter < 1:
-        raise ArtstyleError(f"--crop-jitter {cfg.crop_jitter}: choose 1 (plain crops) or more (e.g. 1.25)")
+    _check_options(cfg)  # before anything is claimed or decoded
     if cfg.resume:
         run = find_run(cfg.resume)
         # runs from before --crop-jitter took scale-jittered crops (crop_transform's default); runs from before
-        # --highpass trained the RGB-only texture network, and runs from before --colour-peaks went without it
+        # --highpass trained the RGB-only texture network, runs from before --colour-peaks went without it, and runs
+        # from before --keep kept the best epoch
         info = read_json(run / "config.json")
         model = info.get("model", {})
         saved = {"crop_jitter": SCALE_JITTER, "highpass": model.get("highpass", False),
-                 "colour_peaks": model.get("peaks", False), **info["config"]}
+                 "colour_peaks": model.get("peaks", False), "global_view": model.get("global_view", False),
+                 "keep": "best",
+                 **info["config"]}
         cfg = ClassifyConfig(**{**saved, "resume": cfg.resume, "progress": cfg.progress})
     with main_process_first():
         cache = open_cache(cfg)
@@ -92,12 +104,14 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
                 "logit_offsets": None if offsets is None else offsets.tolist()}
     if not cfg.resume and is_main_process():
         _write_run_files(run, cfg, cache, strategy)
+    views = cfg.global_view and cfg.model == "texture"
     train_ds = CachedImages(cache, "train", transform=crop_transform(cfg.size, cache.size, cfg.augment, cfg.color_jitter,
-                                                                     cfg.crop_jitter))
+                                                                     cfg.crop_jitter, global_view=views))
     val_split = "val" if (cache.splits == "val").any() else "test"
-    val_ds = CachedImages(cache, val_split, transform=crop_transform(cfg.size, cache.size, augment=False))
+    val_ds = CachedImages(cache, val_split, transform=crop_transform(cfg.size, cache.size, augment=False,
+                                                                     global_view=views))
     sampler = ClassBalancedSampler(train_ds.labels, cfg.per_class, cfg.seed) if cfg.imbalance == "resample" else None
-    task = ClassificationTask(weights, offsets, cfg.label_smoothing, cfg.channels_last)
+    task = ClassificationTask(weights, offsets, cfg.label_smoothing, cfg.channels_last, keep=cfg.keep)
     t0 = time.perf_counter()
     stage1 = run / "stage1_summary.json"
     stage1_done = bool(cfg.resume) and cfg.imbalance == "crt" and stage1.is_file()  # interrupted during cRT: stage 1 must not run again
@@ -164,13 +178,15 @@ def _classifier_retraining(cfg: ClassifyConfig, run: Path, cache: Any, model_arg
     for p in head:
         p.requires_grad_(True)
     # No augmentation (the features are fixed), except native-scale crops when the cache is larger than the input.
+    views = getattr(model, "global_view", False)
     train_ds = CachedImages(cache, "train", transform=crop_transform(cfg.size, cache.size, augment=cache.size > cfg.size,
-                                                                     jitter=cfg.crop_jitter))
+                                                                     jitter=cfg.crop_jitter, global_view=views))
     val_split = "val" if (cache.splits == "val").any() else "test"
     sampler = ClassBalancedSampler(train_ds.labels, cfg.per_class, cfg.seed + 1)
     settings = ClassifyConfig(**{**config_dict(cfg), "epochs": cfg.crt_epochs, "warmup_epochs": 0.0, "patience": 0})
     task = ClassificationTask(None, None, cfg.label_smoothing, cfg.channels_last, frozen_features=True)
-    val_ds = CachedImages(cache, val_split, transform=crop_transform(cfg.size, cache.size, augment=False))
+    val_ds = CachedImages(cache, val_split, transform=crop_transform(cfg.size, cache.size, augment=False,
+                                                                     global_view=views))
     summary = fit(model, task, train_ds, val_ds, crt_dir, settings, sampler=sampler,
                   resume=not fresh and (crt_dir / "last_state.json").exists(), params=head, deadline=deadline)
     stage1_best, crt_best = read_json(run / "stage1_summary.json").get("best"), summary.get("best")

@@ -17,7 +17,9 @@ Every model maps ``x: (N, 3, H, W)`` floats in [-1, 1] to logits ``(N, C)`` and 
   (grain, dither, stroke edges) at half the cost of a full-resolution convolution; four conv-BN-ReLU stages
   (width x 1, 1.5, 2, 3, each but the first at stride 2); and the mean and standard deviation of every channel
   of every stage (the AdaIN view of style, at four scales) as the representation; with ``peaks`` (off by
-  default) the head also reads :func:`colour_peaks`, how few colours the crop uses. No global layout survives
+  default) the head also reads :func:`colour_peaks`, how few colours the crop uses; with ``global_view`` the
+  head also reads the colour peaks of the *whole* picture (its palette: :data:`GLOBAL_BITS`), from a subsample
+  of it that the input carries as three more channels (``classify.crops.GlobalView``). No global layout survives
   the pooling, by design: what it sees is how the picture is painted, not what is where.
 """
 
@@ -204,6 +206,14 @@ def colour_peaks(x: torch.Tensor, bits: tuple[int, ...] = (4, 3), top: int = 32)
 PEAK_FEATURES = 14
 """The width of :func:`colour_peaks`."""
 
+GLOBAL_BITS, GLOBAL_TOP = (4, 3), 32
+"""The whole picture's palette statistics (``global_view``): :func:`colour_peaks` at 16 and 8 levels per channel,
+up to its 32 fullest bins. A crop of a posterised picture and a crop of flat segments both use few colours; the
+whole picture tells them apart (8 colours against a few hundred)."""
+
+GLOBAL_FEATURES = 14
+"""The width of the ``global_view`` statistics: for each of GLOBAL_BITS, 6 cumulative peak shares and the entropy."""
+
 
 class HighPass(nn.Module):
     """``(N, 3, H, W) -> (N, 6, H, W)``: the image and ``gain`` times its residual after a 3x3 box blur.
@@ -231,9 +241,12 @@ class TextureNet(nn.Module):
     CPU (``--compile auto`` uses it; docs/benchmarks.md, ``texture-speed``)."""
 
     def __init__(self, num_classes: int, width: int = 32, depth: int = 1, dropout: float = 0.2,
-                 highpass: bool = True, peaks: bool = False) -> None:
+                 highpass: bool = True, peaks: bool = False, global_view: bool = False) -> None:
         super().__init__()
         self.peaks = peaks
+        self.global_view = global_view
+        """Inputs may carry 6 channels: the crop, then a subsample of the whole picture (classify.crops.GlobalView).
+        A 3-channel input is its own whole picture."""
         channels = [width, width * 3 // 2, width * 2, width * 3]
         self.highpass = HighPass() if highpass else nn.Identity()
         stages, cin = [], 24 if highpass else 12  # pixel_unshuffle(2) of RGB (and its residual)
@@ -243,15 +256,16 @@ class TextureNet(nn.Module):
             stages.append(nn.Sequential(*layers))
             cin = cout
         self.stages = nn.ModuleList(stages)
-        self.feature_dim = 2 * sum(channels) + (PEAK_FEATURES if peaks else 0)
+        self.feature_dim = (2 * sum(channels) + (PEAK_FEATURES if peaks else 0)
+                            + (GLOBAL_FEATURES if global_view else 0))
         self.norm = nn.BatchNorm1d(self.feature_dim)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.feature_dim, num_classes)
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Activations after each stage, for Gram-matrix style statistics. An odd side loses its last pixel row or
-        column to the 2 x 2 pixel unshuffle (so any ``--size`` works)."""
-        x = self.highpass(x)
+        column to the 2 x 2 pixel unshuffle (so any ``--size`` works). A global view (channels 3-5) is ignored."""
+        x = self.highpass(x[:, :3])
         maps, x = [], nn.functional.pixel_unshuffle(x[..., :x.shape[-2] // 2 * 2, :x.shape[-1] // 2 * 2], 2)
         for stage in self.stages:
             x = stage(x)
@@ -259,8 +273,11 @@ class TextureNet(nn.Module):
         return maps
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        stats = [mean_std(m) for m in self.feature_maps(x)]
-        return self.norm(torch.cat(([colour_peaks(x)] if self.peaks else []) + stats, 1))
+        crop = x[:, :3]
+        stats = [mean_std(m) for m in self.feature_maps(crop)]
+        if self.global_view:
+            stats.insert(0, colour_peaks(x[:, 3:] if x.shape[1] == 6 else crop, GLOBAL_BITS, GLOBAL_TOP))
+        return self.norm(torch.cat(([colour_peaks(crop)] if self.peaks else []) + stats, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.forward_features(x)))
@@ -277,10 +294,11 @@ CLASSIFIERS: dict[str, Callable[..., nn.Module]] = {  # (num_classes, img_size, 
 
 
 def build_classifier(name: str, num_classes: int, img_size: int = 128, width: int = 32, depth: int = 1,
-                     pool: str = "avg", highpass: bool = True, peaks: bool = False) -> nn.Module:
-    """Build a classifier from the registry by ``name`` (``pool`` applies to resnet only; ``highpass`` and
-    ``peaks`` to texture only: ``highpass=False`` gives the texture network of runs made before its high-pass
-    input, ``peaks=False`` the one of runs made before :func:`colour_peaks`)."""
+                     pool: str = "avg", highpass: bool = True, peaks: bool = False,
+                     global_view: bool = False) -> nn.Module:
+    """Build a classifier from the registry by ``name`` (``pool`` applies to resnet only; ``highpass``, ``peaks``
+    and ``global_view`` to texture only: ``highpass=False`` gives the texture network of runs made before its
+    high-pass input, ``peaks=False`` the one of runs made before :func:`colour_peaks`)."""
     from artstyle.errors import ArtstyleError
 
     if name not in CLASSIFIERS:
@@ -289,4 +307,5 @@ def build_classifier(name: str, num_classes: int, img_size: int = 128, width: in
         raise ArtstyleError(f"--pool {pool!r} is not one of: {', '.join(POOLS)}")
     if pool != "avg" and name != "resnet":
         raise ArtstyleError(f"--pool {pool} applies to --model resnet only; {name} has its own fixed head")
-    return CLASSIFIERS[name](num_classes, img_size, width, depth, pool, highpass=highpass, peaks=peaks)
+    texture = {"highpass": highpass, "peaks": peaks, "global_view": global_view}
+    return CLASSIFIERS[name](num_classes, img_size, width, depth, pool, **texture)

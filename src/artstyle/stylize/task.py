@@ -123,7 +123,7 @@ def style_grams(classifier: torch.nn.Module, clf_size: int, images: np.ndarray, 
 class StylizeTask:
     """Reconstruction + style + content objective; logs the same objective on the validation split.
 
-    ``best.safetensors`` is the latest epoch's weights (``weights = "last"``), not the lowest validation loss (which
+    ``best.safetensors`` is the latest epoch's weights (``keep = "last"``), not the lowest validation loss (which
     still drives ``--patience``): that loss depends on the style ramp and the random targets, and for the
     learned-vector run of the real-image ground-truth benchmark it was lowest at epoch 1, while the stylizer still
     returned its input nearly unchanged; that checkpoint was worse on the overall means there (docs/results.md,
@@ -135,7 +135,7 @@ class StylizeTask:
 
     monitor = "loss"
     mode = "min"
-    weights = "last"
+    keep = "last"
 
     def __init__(self, cfg: StylizeConfig, classifier: torch.nn.Module, clf_size: int, clf_map: np.ndarray,
                  allowed: np.ndarray, grams: list[torch.Tensor] | None, train_eval: Any = None,
