@@ -3,6 +3,7 @@ the same in training, validation and every prediction path."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import torch
 from artstyle.classify import ClassifyConfig, evaluate_classifier, load_classifier, predict, train_classifier
 from artstyle.classify.crops import GlobalView, NativeCrop, crop_transform, predict_crops, whole_view
 from artstyle.errors import ArtstyleError
-from artstyle.models.classifier import GLOBAL_FEATURES, build_classifier
+from artstyle.models.classifier import GLOBAL_BITS, GLOBAL_FEATURES, GLOBAL_TOP, build_classifier, colour_peaks
 from artstyle.runs import read_json
 from conftest import make_folder
 
@@ -56,10 +57,15 @@ def test_texture_network_reads_the_global_channels_only_in_its_palette_head() ->
         other = model.forward_features(torch.cat([crop, flat], 1))
         k = GLOBAL_FEATURES
         assert torch.allclose(other[:, k:], same[:, k:]) and not torch.allclose(other[:, :k], same[:, :k])
-        assert model.feature_maps(torch.cat([crop, flat], 1))[0].shape == model.feature_maps(crop)[0].shape
-    out = build_classifier("texture", 3, 16, width=8, global_view=True)(torch.cat([crop, flat], 1))
+        assert all(torch.equal(a, b) for a, b in zip(model.feature_maps(torch.cat([crop, flat], 1)),
+                                                     model.feature_maps(crop)))  # the conv stages see the crop only
+        big = torch.rand(2, 3, 64, 64) * 2 - 1  # a larger 3-channel picture: subsampled to 16 px, as in training
+        palette = colour_peaks(big[..., ::4, ::4], GLOBAL_BITS, GLOBAL_TOP) / (1 + model.norm.eps) ** 0.5
+        assert torch.allclose(model.forward_features(big)[:, :k], palette, atol=1e-5)  # a fresh BatchNorm1d
+    trained = build_classifier("texture", 3, 16, width=8, global_view=True)
+    out = trained(torch.cat([crop, flat], 1))
     out.sum().backward()  # trains: the palette head is a fixed statistic, the rest gets gradients
-    assert out.shape == (2, 3)
+    assert out.shape == (2, 3) and trained.stages[0][0][0].weight.grad.abs().sum() > 0
 
 
 def test_multicrop_prediction_carries_the_whole_picture_and_1x1_is_the_plain_prediction() -> None:
@@ -93,6 +99,13 @@ def test_global_view_run_trains_reloads_and_predicts_through_one_path(tmp_path: 
     assert again["confusion_matrix"] == report["confusion_matrix"]
     preds, skipped = predict(run, [sorted((root / "test" / "Pop_Art").iterdir())[0]], topk=1)
     assert not skipped and len(preds[0]["crops"]) == 25
+    from artstyle.api.classifier import Classifier
+
+    images = np.random.default_rng(4).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)  # the run's 64 px cache
+    inputs = np.concatenate([images[:, 24:40, 24:40], whole_view(images, 16)], -1)  # centre crop + whole picture
+    with torch.no_grad():
+        expect = model.forward_features(torch.from_numpy(inputs).permute(0, 3, 1, 2).float() / 127.5 - 1)
+    assert np.allclose(Classifier(run, "cpu").features(images), expect.numpy(), atol=1e-5)  # embed's features
     with pytest.raises(ArtstyleError, match="--no-global-view applies to the texture model only"):
         train_classifier(ClassifyConfig(**common, model="resnet", global_view=False, out=str(tmp_path / "r2")))
     with pytest.raises(ArtstyleError, match="takes plain crops.*--no-global-view"):
@@ -125,3 +138,18 @@ def test_keep_chooses_which_epoch_becomes_best_safetensors(tmp_path: Path, monke
     best, last = load_file(run / "best.safetensors"), load_file(run / "last.safetensors")
     same = all(torch.equal(best[k], last[k]) for k in best)
     assert same == (keep == "last")
+
+
+def test_option_checks_come_before_any_work(tmp_path: Path) -> None:
+    from artstyle.classify import compare_strategies
+
+    root = make_folder(tmp_path / "d", {"Baroque": 4, "Pop_Art": 4}, size=40)
+    base = ClassifyConfig(data=str(root), size=16, epochs=1, batch_size=4, width=8, workers=0, progress=False)
+    with pytest.raises(ArtstyleError, match="--keep last with --imbalance crt"):
+        train_classifier(replace(base, model="texture", imbalance="crt", keep="last", out=str(tmp_path / "r")))
+    assert not (tmp_path / "r").exists()
+    # compare: the texture run's bad combination stops it before the resnet runs train
+    with pytest.raises(ArtstyleError, match="takes plain crops"):
+        compare_strategies(replace(base, color_jitter=True), ["none"], seeds=1,
+                           models=["resnet", "texture"], out=tmp_path / "cmp")
+    assert not (tmp_path / "cmp").exists()

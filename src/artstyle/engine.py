@@ -322,7 +322,7 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     ``deadline`` (a ``time.perf_counter()`` value, from :func:`budget_deadline`) stops training when the
     command's ``--time-budget`` is spent; without it the budget counts from this call.
     Writes into ``run_dir``: ``metrics.jsonl`` (one line per epoch), ``<best_name>.safetensors`` (best
-    weights by ``task.monitor``, or the latest epoch's for a task whose ``weights`` is ``"last"``),
+    weights by ``task.monitor``, or the latest epoch's for a task whose ``keep`` is ``"last"``),
     ``last.safetensors`` plus ``last_state.*`` (for ``resume=True``).
     ``params`` limits which parameters train (e.g. the head only); the rest stay frozen.
     """
@@ -392,6 +392,6 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
         save_safetensors(run_dir / f"{best_name}.safetensors", unwrapped.state_dict(), metadata)
     accelerator.wait_for_everyone()
     return {"best": info["best"], "best_epoch": info["best_epoch"], "epochs_run": info["epoch"], "stopped": stopped,
-            "monitor": task.monitor, "weights": "last" if keep_last else "best", "compiled": compile_now,
+            "monitor": task.monitor, "weights": "last" if keep_last else "best",  # "weights": the key older runs have "compiled": compile_now,
             "compile": why,
             "is_main_process": accelerator.is_main_process}

@@ -115,15 +115,19 @@ class Classifier:
         return preds, skipped
 
     def features(self, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
-        """Penultimate features ``(N, D)`` float32 of the centre ``size`` crop of uint8 ``(N, S, S, 3)`` images."""
+        """Penultimate features ``(N, D)`` float32 of the centre ``size`` crop of uint8 ``(N, S, S, 3)`` images
+        (beside the whole image's view for a model trained with one: ``classify train --global-view``)."""
         import torch
 
-        from artstyle.classify import grid_crops
+        from artstyle.classify import grid_crops, whole_view
 
         out = []
         with torch.no_grad(), self.place.autocast():
             for i in range(0, len(images), batch_size):
-                crops = grid_crops(np.asarray(images[i:i + batch_size]), self.size, 1)[:, 0]
+                batch = np.asarray(images[i:i + batch_size])
+                crops = grid_crops(batch, self.size, 1)[:, 0]
+                if getattr(self.model, "global_view", False):
+                    crops = np.concatenate([crops, whole_view(batch, self.size)], axis=-1)
                 x = self.place.images(crops)
                 out.append(self.model.forward_features(x).float().flatten(1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

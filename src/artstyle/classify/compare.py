@@ -28,7 +28,7 @@ def compare_strategies(base: ClassifyConfig, strategies: list[str], seeds: int =
     The run is ``out`` when given (``overwrite``: it may be an existing, non-empty directory), else
     ``runs/classify/<timestamp>-<name or "compare">/``; the trained runs go inside it.
     """
-    from artstyle.classify.train import train_classifier
+    from artstyle.classify.train import check_options, train_classifier
     from artstyle.figures import save_figure
     from artstyle.figures.classify import plot_strategies
 
@@ -38,28 +38,34 @@ def compare_strategies(base: ClassifyConfig, strategies: list[str], seeds: int =
     from artstyle.classify.recipe import resolve_recipe
 
     models = models or [resolve_recipe(base).model]
+    jobs = [(model, strategy, seed) for model in models for strategy in strategies
+            for seed in range(base.seed, base.seed + seeds)]
+    for job in jobs:  # a bad combination fails now, not after the other models' runs
+        check_options(resolve_recipe(_job_config(base, *job, Path())))
     run = prepare_run_dir(out, overwrite) if out else create_run("classify", name or "compare")
     reproduce = replace(base, out=str(out) if out else "", name=name or "", overwrite=overwrite, resume="")
     write_config(run, "classify-compare",
                  train_command(reproduce, "artstyle classify compare",
                                {"strategies": strategies, "seeds": seeds, "models": models}),
                  {"config": config_dict(base), "strategies": strategies, "seeds": seeds, "models": models})
-    rows = []
-    for model in models:
-        for strategy in strategies:
-            for seed in range(base.seed, base.seed + seeds):
-                cfg = ClassifyConfig(**{**config_dict(base), "model": model, "imbalance": strategy, "seed": seed,
-                                        "highpass": base.highpass or model != "texture",  # texture's options only
-                                        "colour_peaks": base.colour_peaks and model == "texture",
-                                        "global_view": base.global_view or model != "texture",
-                                        "out": str(run / "runs" / f"{model}-{strategy}-seed{seed}"), "name": "",
-                                        "resume": ""})
-                rows.append(_row(model, strategy, seed, train_classifier(cfg)))
+    rows = [_row(model, strategy, seed, train_classifier(_job_config(
+        base, model, strategy, seed, run / "runs" / f"{model}-{strategy}-seed{seed}")))
+        for model, strategy, seed in jobs]
     table = summarise(rows)
     write_json(run / "comparison.json", {"rows": rows, "summary": table, "config": config_dict(base)})
     write_text(run / "comparison.md", strategies_markdown(table, rows))
     save_figure(plot_strategies(table, rows[0]["synthetic"] if rows else False), run / "figures" / "comparison.png")
     return run
+
+
+def _job_config(base: ClassifyConfig, model: str, strategy: str, seed: int, out: Path) -> ClassifyConfig:
+    """The configuration of one (model, strategy, seed) run: the base's, with the texture model's options only where
+    they apply."""
+    return ClassifyConfig(**{**config_dict(base), "model": model, "imbalance": strategy, "seed": seed,
+                             "highpass": base.highpass or model != "texture",
+                             "colour_peaks": base.colour_peaks and model == "texture",
+                             "global_view": base.global_view or model != "texture",
+                             "out": str(out), "name": "", "resume": ""})
 
 
 def _row(model: str, strategy: str, seed: int, run: Path) -> dict:

@@ -55,10 +55,11 @@ class ClassifyConfig(TrainSettings):
                             "section 7). Needs plain crops (--crop-jitter 1, no --color-jitter). --no-global-view: "
                             "the crops alone.")
     keep: str = opt("auto", "Which epoch's weights become best.safetensors, the ones the test report, evaluate, predict "
-                    "and later stages use: best (the highest validation balanced accuracy), last (the final epoch, "
-                    "where the learning rate has decayed to zero), or auto: last for the texture model, whose "
-                    "validation score (one centre crop of each held-out image) ranks epochs too noisily, best "
-                    "otherwise (docs/results.md, section 7).", choices=("auto", "best", "last"))
+                    "and later stages use: best (the highest validation balanced accuracy), last (the final epoch: "
+                    "where the learning rate has decayed to zero, or where --patience stopped the run), or auto: "
+                    "last for the texture model, whose validation score (one centre crop of each held-out image) "
+                    "ranks epochs too noisily, best otherwise and with --imbalance crt (docs/results.md, section "
+                    "7).", choices=("auto", "best", "last"))
     imbalance: str = opt("auto", "Class-imbalance strategy: auto (resample for the texture model, crt otherwise); none; resample (--per-class images per class per "
                          "epoch); weighted-loss (class weights in the loss); logit-adjust (logits + tau*log prior in "
                          "the training loss); crt (train as none, then retrain the head with class-balanced sampling "

@@ -2,7 +2,7 @@
 
 Usage::
 
-    transform = crop_transform(size=128, cache_size=384, augment=True)   # NativeCrop or a v2 pipeline -> CHW
+    transform = crop_transform(size=128, cache_size=384, augment=True)   # NativeCrop, GlobalView or a v2 pipeline
     crops = grid_crops(images, size=128, grid=3)                        # (N, S, S, 3) -> (N, 9, 128, 128, 3)
     probs, per_crop = predict_crops(model, images, size=128, grid=3)    # (N, C), (N, 9, C)
     GlobalView(64, NativeCrop(64))(row)                                 # (S, S, 3) -> (64, 64, 6): crop + whole
@@ -36,19 +36,21 @@ def crop_scale(size: int, cache_size: int, jitter: float = SCALE_JITTER) -> tupl
 
 def crop_transform(size: int, cache_size: int, augment: bool, color_jitter: bool = False,
                    jitter: float = SCALE_JITTER, global_view: bool = False) -> Any:
-    """The training or validation crop of uint8 ``(3, cache_size, cache_size)`` images -> ``(3, size, size)``.
+    """The training or validation crop of uint8 ``(3, cache_size, cache_size)`` images -> ``(3, size, size)``
+    (a :class:`GlobalView`: ``(size, size, 6)`` from the cache's ``(H, W, 3)`` row).
 
     With ``augment``: random square crops at native scale (:func:`crop_scale`; ``jitter`` 1 is a plain random
     crop, never resampled, so pixel-level grain survives: :class:`NativeCrop`, which also takes the cache's
     ``(H, W, 3)`` row) and horizontal flips; the whole image when
     ``cache_size == size`` (scale 0.5-1, as before). Without: the centre crop. None when nothing to do. All but
-    :class:`NativeCrop` and :class:`GlobalView` are torchvision.transforms.v2 pipelines. ``global_view``: a
-    :class:`GlobalView` of plain crops (no jitter, no colour jitter: they would change what the crop shows of the
-    picture's palette).
+    :class:`NativeCrop` and :class:`GlobalView` are torchvision.transforms.v2 pipelines. ``global_view`` with
+    ``cache_size > size``: a :class:`GlobalView` of plain crops (no jitter, no colour jitter: they would change what
+    the crop shows of the picture's palette); with ``cache_size == size`` the crop is the whole picture, and the
+    network takes a 3-channel input as its own whole view, so nothing changes.
     """
     from torchvision.transforms import v2
 
-    if global_view:
+    if global_view and cache_size > size:
         if color_jitter or (augment and jitter > 1.0):
             raise ValueError("the global view takes plain crops: no colour jitter, crop jitter 1")
         return GlobalView(size, NativeCrop(size) if augment else None)

@@ -48,7 +48,7 @@ def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
     ``--imbalance auto`` -> ``resample`` for ``texture`` (its features learn the tail from the first step; cRT's
     first stage never saw it), ``crt`` otherwise (docs/results.md, sections 1 and 7); ``--keep auto`` -> ``last``
     for ``texture`` (its validation score, one centre crop per image, ranks epochs too noisily), ``best``
-    otherwise."""
+    otherwise and for cRT (which weighs its re-trained head against stage 1's best score)."""
     model = cfg.model
     if model == "auto":
         model = "resnet" if data_is_synthetic(cfg.data, cfg.cache) else "texture"
@@ -58,7 +58,7 @@ def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
         meta = Path(cfg.cache) / "meta.json" if cfg.cache else None
         cache_size = int(read_json(meta)["size"]) if meta and meta.is_file() else texture_cache_size(size)
     imbalance = cfg.imbalance if cfg.imbalance != "auto" else ("resample" if model == "texture" else "crt")
-    keep = cfg.keep if cfg.keep != "auto" else ("last" if model == "texture" else "best")
+    keep = cfg.keep if cfg.keep != "auto" else ("last" if model == "texture" and imbalance != "crt" else "best")
     return replace(cfg, model=model, size=size, cache_size=cache_size, imbalance=imbalance, keep=keep)
 
 

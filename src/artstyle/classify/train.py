@@ -47,8 +47,8 @@ def _write_run_files(run: Path, cfg: ClassifyConfig, cache: Any, strategy: dict[
     write_json(run / "classes.json", {"classes": cache.classes})
 
 
-def _check_options(cfg: ClassifyConfig) -> None:
-    """Refuse option combinations that cannot work, naming the options."""
+def check_options(cfg: ClassifyConfig) -> None:
+    """Refuse option combinations that cannot work, naming the options (``cfg``: resolved by the recipe)."""
     if cfg.cache_size and cfg.cache_size < cfg.size:
         where = f"the prepared --cache {cfg.cache} holds {cfg.cache_size} px images" if cfg.cache else \
             f"--cache-size {cfg.cache_size} px"
@@ -63,7 +63,11 @@ def _check_options(cfg: ClassifyConfig) -> None:
                             "texture")
     if cfg.crop_jitter < 1:
         raise ArtstyleError(f"--crop-jitter {cfg.crop_jitter}: choose 1 (plain crops) or more (e.g. 1.25)")
-    if cfg.global_view and cfg.model == "texture" and (cfg.crop_jitter > 1 or cfg.color_jitter):
+    if cfg.keep == "last" and cfg.imbalance == "crt":
+        raise ArtstyleError("--keep last with --imbalance crt: cRT weighs its re-trained head against stage 1's best "
+                            "validation score, so stage 1 must keep its best epoch; use --keep best (or auto)")
+    crops = cfg.augment and cfg.cache_size > cfg.size
+    if cfg.global_view and cfg.model == "texture" and ((crops and cfg.crop_jitter > 1) or cfg.color_jitter):
         raise ArtstyleError("--global-view (the texture model's default) takes plain crops, whose colours are the "
                             "picture's: drop --color-jitter and use --crop-jitter 1, or add --no-global-view")
 
@@ -76,7 +80,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
 
     started = time.perf_counter()  # --time-budget counts the whole command from here
     cfg = resolve_recipe(cfg) if not cfg.resume else cfg
-    _check_options(cfg)  # before anything is claimed or decoded
+    check_options(cfg)  # before anything is claimed or decoded
     if cfg.resume:
         run = find_run(cfg.resume)
         # runs from before --crop-jitter took scale-jittered crops (crop_transform's default); runs from before

@@ -1,6 +1,7 @@
 """Style classifiers, built by name: ``build_classifier("resnet", num_classes=27, img_size=128)``.
 
-Every model maps ``x: (N, 3, H, W)`` floats in [-1, 1] to logits ``(N, C)`` and exposes
+Every model maps ``x: (N, 3, H, W)`` floats in [-1, 1] (``(N, 6, H, W)`` for the global-view texture network:
+the crop, then the whole picture) to logits ``(N, C)`` and exposes
 ``forward_features(x) -> (N, D)``, the penultimate representation used for embeddings.
 
 - ``inclass``: the course's in-class baseline, faithfully: one 3->1 channel 4x4 conv, 4x4 max-pool,
@@ -211,7 +212,7 @@ GLOBAL_BITS, GLOBAL_TOP = (4, 3), 32
 up to its 32 fullest bins. A crop of a posterised picture and a crop of flat segments both use few colours; the
 whole picture tells them apart (8 colours against a few hundred)."""
 
-GLOBAL_FEATURES = 14
+GLOBAL_FEATURES = len(GLOBAL_BITS) * (GLOBAL_TOP.bit_length() + 1)
 """The width of the ``global_view`` statistics: for each of GLOBAL_BITS, 6 cumulative peak shares and the entropy."""
 
 
@@ -241,12 +242,14 @@ class TextureNet(nn.Module):
     CPU (``--compile auto`` uses it; docs/benchmarks.md, ``texture-speed``)."""
 
     def __init__(self, num_classes: int, width: int = 32, depth: int = 1, dropout: float = 0.2,
-                 highpass: bool = True, peaks: bool = False, global_view: bool = False) -> None:
+                 highpass: bool = True, peaks: bool = False, global_view: bool = False, view_size: int = 0) -> None:
         super().__init__()
         self.peaks = peaks
         self.global_view = global_view
         """Inputs may carry 6 channels: the crop, then a subsample of the whole picture (classify.crops.GlobalView).
-        A 3-channel input is its own whole picture."""
+        A 3-channel input is its own whole picture, evenly subsampled to ``view_size`` px as in training (a larger
+        picture's histogram over every pixel would differ from the one training saw)."""
+        self.view_size = view_size
         channels = [width, width * 3 // 2, width * 2, width * 3]
         self.highpass = HighPass() if highpass else nn.Identity()
         stages, cin = [], 24 if highpass else 12  # pixel_unshuffle(2) of RGB (and its residual)
@@ -276,11 +279,21 @@ class TextureNet(nn.Module):
         crop = x[:, :3]
         stats = [mean_std(m) for m in self.feature_maps(crop)]
         if self.global_view:
-            stats.insert(0, colour_peaks(x[:, 3:] if x.shape[1] == 6 else crop, GLOBAL_BITS, GLOBAL_TOP))
+            stats.insert(0, colour_peaks(x[:, 3:] if x.shape[1] == 6 else self._subsample(crop), GLOBAL_BITS,
+                                         GLOBAL_TOP))
         return self.norm(torch.cat(([colour_peaks(crop)] if self.peaks else []) + stats, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.forward_features(x)))
+
+    def _subsample(self, x: torch.Tensor) -> torch.Tensor:
+        """Every (H/view_size)-th pixel, as ``classify.crops.whole_view`` takes it (no larger than ``x``)."""
+        h, w = x.shape[-2:]
+        if not self.view_size or (h <= self.view_size and w <= self.view_size):
+            return x
+        rows = torch.arange(min(h, self.view_size), device=x.device) * h // min(h, self.view_size)
+        cols = torch.arange(min(w, self.view_size), device=x.device) * w // min(w, self.view_size)
+        return x[..., rows[:, None], cols[None, :]]
 
 
 CLASSIFIERS: dict[str, Callable[..., nn.Module]] = {  # (num_classes, img_size, width, depth, pool, **texture options)
@@ -289,7 +302,7 @@ CLASSIFIERS: dict[str, Callable[..., nn.Module]] = {  # (num_classes, img_size, 
     "resnet": lambda num_classes, img_size, width, depth, pool, **_: ResNet(num_classes, img_size, width, depth,
                                                                            pool=pool),
     "texture": lambda num_classes, img_size, width, depth, pool, **texture: TextureNet(num_classes, width, depth,
-                                                                                       **texture),
+                                                                                       view_size=img_size, **texture),
 }
 
 
@@ -298,7 +311,8 @@ def build_classifier(name: str, num_classes: int, img_size: int = 128, width: in
                      global_view: bool = False) -> nn.Module:
     """Build a classifier from the registry by ``name`` (``pool`` applies to resnet only; ``highpass``, ``peaks``
     and ``global_view`` to texture only: ``highpass=False`` gives the texture network of runs made before its
-    high-pass input, ``peaks=False`` the one of runs made before :func:`colour_peaks`)."""
+    high-pass input, ``peaks=False`` the one of runs made before :func:`colour_peaks`, ``global_view=False`` the one
+    of runs made before the global view)."""
     from artstyle.errors import ArtstyleError
 
     if name not in CLASSIFIERS:
