@@ -7,7 +7,7 @@ Usage::
 
 Measured in one process, one after another, so compare the ratios: (1) the loader's per-image cost for a 64 px
 training crop of the 256 px cache, copying the whole cache row first (as before `NativeCrop`) against cropping
-the memory-mapped row first (`NativeCrop`); (2) `colour_peaks` on a batch; (3) a full training step (forward,
+the memory-mapped row first (`NativeCrop`), and the crop with the whole picture's view (`GlobalView`); (2) `colour_peaks` on a batch; (3) a full training step (forward,
 backward, AdamW) of the texture network with and without the colour peaks; (4) the step eager against compiled
 (``classify train --compile``; eager and compiled in alternating rounds, and the time a cold compile takes, with
 an empty inductor cache). Each timing is the median of
@@ -41,18 +41,21 @@ def _median_ms(fn, rounds: int, per_round: int) -> float:
     return statistics.median(times)
 
 
-def loader_ms(cache, rounds: int) -> tuple[float, float]:
-    """Per-image ms of the old path (copy the row, then crop) and of NativeCrop (crop the row, then copy)."""
+def loader_ms(cache, rounds: int) -> tuple[float, float, float]:
+    """Per-image ms of the old path (copy the row, then crop), of NativeCrop (crop the row, then copy) and of
+    GlobalView (NativeCrop's crop and the whole picture's 64 px view: ``--global-view``, the default)."""
     from torchvision.transforms import v2
 
-    from artstyle.classify.crops import NativeCrop
+    from artstyle.classify.crops import GlobalView, NativeCrop
     from artstyle.data.dataset import CachedImages
 
     old = v2.Compose([v2.RandomCrop(64), v2.RandomHorizontalFlip()])  # the training crop before NativeCrop
     slow, fast = CachedImages(cache, "train", transform=old), CachedImages(cache, "train", transform=NativeCrop(64))
+    both = CachedImages(cache, "train", transform=GlobalView(64, NativeCrop(64)))
     n = min(200, len(fast))
     return (_median_ms(lambda: [slow[i] for i in range(n)], rounds, 1) / n,
-            _median_ms(lambda: [fast[i] for i in range(n)], rounds, 1) / n)
+            _median_ms(lambda: [fast[i] for i in range(n)], rounds, 1) / n,
+            _median_ms(lambda: [both[i] for i in range(n)], rounds, 1) / n)
 
 
 def _stepper(peaks: bool, classes: int, batch: int, compiled: bool):
@@ -119,7 +122,7 @@ def measure(args: argparse.Namespace) -> None:
     from artstyle.models.classifier import colour_peaks
 
     cache = prepare_cache(args.data, size=256)
-    old, new = loader_ms(cache, args.repeats)
+    old, new, view = loader_ms(cache, args.repeats)
     x = torch.randint(0, 256, (args.batch_size, 3, 64, 64)).float() / 127.5 - 1
     peaks = _median_ms(lambda: colour_peaks(x), args.repeats, 10)
     plain = step_ms(False, len(cache.classes), args.batch_size, args.repeats)
@@ -128,6 +131,8 @@ def measure(args: argparse.Namespace) -> None:
     rows = [("loader, per 64 px crop: copy the 256 px row, then crop (before)", old, ""),
             ("loader, per 64 px crop: `NativeCrop` (crop the memory-mapped row, then copy)", new,
              f"{old / new:.1f}x faster"),
+            ("loader, per 64 px crop: `GlobalView` (the crop and the whole picture's 64 px view, `--global-view`)",
+             view, f"{view / new:.1f}x NativeCrop"),
             (f"`colour_peaks`, per batch of {args.batch_size}", peaks, f"{peaks / plain:.0%} of a plain step"),
             (f"training step, batch {args.batch_size}, texture network without colour peaks", plain, ""),
             (f"training step, batch {args.batch_size}, with colour peaks (--colour-peaks)", with_peaks,

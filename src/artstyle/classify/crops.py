@@ -106,6 +106,8 @@ def whole_view(images: np.ndarray, size: int) -> np.ndarray:
     """uint8 ``(..., H, W, 3) -> (..., size, size, 3)``: every (H/size)-th pixel of the whole picture, evenly
     strided, never blended, so the view's colours are the picture's own colours."""
     h, w = images.shape[-3:-1]
+    if h % size == 0 and w % size == 0:  # the same pixels by plain slicing: 4x cheaper on a memory-mapped row
+        return images[..., ::h // size, ::w // size, :]
     rows, cols = (np.arange(size) * h) // size, (np.arange(size) * w) // size
     return images[..., rows[:, None], cols[None, :], :]
 
@@ -128,7 +130,12 @@ class GlobalView:
                 raise ValueError(f"crop {self.size} px is larger than the image ({h}x{w} px)")
             y, x = (h - self.size) // 2, (w - self.size) // 2
             crop = img[y:y + self.size, x:x + self.size]
-        return np.concatenate([crop, whole_view(img, self.size)], axis=-1)
+        # filled channel-first and handed back as an (H, W, 6) view of it: the dataset's transpose to (6, H, W)
+        # then needs no copy (half the cost of np.concatenate on a memory-mapped row)
+        out = np.empty((6, self.size, self.size), np.uint8)
+        out[:3] = crop.transpose(2, 0, 1)
+        out[3:] = whole_view(img, self.size).transpose(2, 0, 1)
+        return out.transpose(1, 2, 0)
 
 
 def grid_offsets(image_size: int, size: int, grid: int) -> list[int]:
