@@ -391,7 +391,8 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     if accelerator.is_main_process and not (run_dir / f"{best_name}.safetensors").exists():
         save_safetensors(run_dir / f"{best_name}.safetensors", unwrapped.state_dict(), metadata)
     accelerator.wait_for_everyone()
+    # "weights" (not "keep"): the key that runs have written since before the task attribute was renamed
     return {"best": info["best"], "best_epoch": info["best_epoch"], "epochs_run": info["epoch"], "stopped": stopped,
-            "monitor": task.monitor, "weights": "last" if keep_last else "best",  # "weights": the key older runs have "compiled": compile_now,
+            "monitor": task.monitor, "weights": "last" if keep_last else "best", "compiled": compile_now,
             "compile": why,
             "is_main_process": accelerator.is_main_process}
