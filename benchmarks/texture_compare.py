@@ -37,13 +37,13 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
     "auto": ("no flags: what `artstyle classify train --data ROOT` does (on real data: the texture model with its "
              "high-pass input, 64 px crops of a 256 px cache, 5x5 grid at test, resample, compiled training step; since "
              "the ninth session also the whole picture's palette and the last epoch's weights)", []),
-    "texture-eager": ("as auto, not compiled (--compile off; auto compiles the texture model's training step since "
-                      "the eighth session)", ["--model", "texture", "--size", "0", "--compile", "off",
+    "texture-eager": ("as texture-eighth, not compiled (--compile off; auto compiles the texture model's training "
+                      "step since the eighth session)", ["--model", "texture", "--size", "0", "--compile", "off",
                                               "--no-global-view", "--keep", "best"]),
-    "texture-no-peaks": ("as auto without the colour peaks (--no-colour-peaks; auto had them while they were the "
-                         "default)", ["--model", "texture", "--size", "0", "--no-colour-peaks",  # --size 0: auto's
+    "texture-no-peaks": ("as texture-eighth without the colour peaks (--no-colour-peaks; auto had them while they "
+                         "were the default)", ["--model", "texture", "--size", "0", "--no-colour-peaks",  # --size 0: auto's
                                       "--no-global-view", "--keep", "best"]),
-    "texture-peaks": ("as auto with the colour peaks (--colour-peaks)",
+    "texture-peaks": ("as texture-eighth with the colour peaks (--colour-peaks)",
                       ["--model", "texture", "--size", "0", "--colour-peaks", "--no-global-view", "--keep", "best"]),
     "texture-gv": ("as auto since the ninth session: the whole picture's palette beside each crop (--global-view), "
                    "the last epoch's weights (--keep last)",

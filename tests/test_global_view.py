@@ -23,6 +23,8 @@ def test_whole_view_keeps_the_pictures_own_pixels_evenly_strided() -> None:
     view = whole_view(img, 16)
     assert view.shape == (16, 16, 3)
     assert np.array_equal(view[:, :, 0], img[::4, ::3][:16, :16, 0])  # every 4th row, every 3rd column
+    uneven = whole_view(img[:50, :40], 16)  # sides that 16 does not divide: the same even spacing, by index
+    assert np.array_equal(uneven, img[(np.arange(16) * 50) // 16][:, (np.arange(16) * 40) // 16])
     batch = whole_view(np.stack([img, img[::-1]]), 16)  # any leading dimensions
     assert batch.shape == (2, 16, 16, 3) and np.array_equal(batch[0], view)
 
@@ -148,6 +150,8 @@ def test_option_checks_come_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(ArtstyleError, match="--keep last with --imbalance crt"):
         train_classifier(replace(base, model="texture", imbalance="crt", keep="last", out=str(tmp_path / "r")))
     assert not (tmp_path / "r").exists()
+    with pytest.raises(ArtstyleError, match="use --crop-jitter 1"):  # scale jitter would resample the crop's colours
+        train_classifier(replace(base, crop_jitter=1.25, out=str(tmp_path / "r")))
     # compare: the texture run's bad combination stops it before the resnet runs train
     with pytest.raises(ArtstyleError, match="takes plain crops"):
         compare_strategies(replace(base, color_jitter=True), ["none"], seeds=1,

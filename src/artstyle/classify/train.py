@@ -66,7 +66,7 @@ def check_options(cfg: ClassifyConfig) -> None:
     if cfg.keep == "last" and cfg.imbalance == "crt":
         raise ArtstyleError("--keep last with --imbalance crt: cRT weighs its re-trained head against stage 1's best "
                             "validation score, so stage 1 must keep its best epoch; use --keep best (or auto)")
-    crops = cfg.augment and cfg.cache_size > cfg.size
+    crops = (cfg.augment or cfg.imbalance == "crt") and cfg.cache_size > cfg.size  # cRT's head crops regardless
     if cfg.global_view and cfg.model == "texture" and ((crops and cfg.crop_jitter > 1) or cfg.color_jitter):
         raise ArtstyleError("--global-view (the texture model's default) takes plain crops, whose colours are the "
                             "picture's: drop --color-jitter and use --crop-jitter 1, or add --no-global-view")
