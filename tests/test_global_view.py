@@ -123,9 +123,11 @@ def test_keep_chooses_which_epoch_becomes_best_safetensors(tmp_path: Path, monke
 
     scores = iter([0.9, 0.1, 0.2])  # epoch 1 scores best on validation, epoch 3 is the last
     real_evaluate = task_module.ClassificationTask.evaluate
+    seen: list[dict] = []  # each epoch's weights, as validation saw them
 
     def scripted(self, model, loader, *args, **kwargs):  # the real evaluation, then the scripted score
         metrics = real_evaluate(self, model, loader, *args, **kwargs)
+        seen.append({k: v.detach().clone() for k, v in model.state_dict().items()})
         return {**metrics, "balanced_accuracy": next(scores)}
 
     monkeypatch.setattr(task_module.ClassificationTask, "evaluate", scripted)
@@ -138,8 +140,10 @@ def test_keep_chooses_which_epoch_becomes_best_safetensors(tmp_path: Path, monke
     from safetensors.torch import load_file
 
     best, last = load_file(run / "best.safetensors"), load_file(run / "last.safetensors")
-    same = all(torch.equal(best[k], last[k]) for k in best)
-    assert same == (keep == "last")
+    wanted = seen[0] if keep == "best" else seen[-1]  # epoch 1's weights, or epoch 3's
+    assert len(seen) == 3 and all(torch.equal(best[k], wanted[k]) for k in best)
+    assert all(torch.equal(last[k], seen[-1][k]) for k in last)
+    assert not all(torch.equal(seen[0][k], seen[-1][k]) for k in best)  # training moved them: the check can fail
 
 
 def test_option_checks_come_before_any_work(tmp_path: Path) -> None:
