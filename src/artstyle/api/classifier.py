@@ -119,16 +119,12 @@ class Classifier:
         (beside the whole image's view for a model trained with one: ``classify train --global-view``)."""
         import torch
 
-        from artstyle.classify import grid_crops, whole_view
+        from artstyle.classify import model_crops
 
         out = []
         with torch.no_grad(), self.place.autocast():
             for i in range(0, len(images), batch_size):
-                batch = np.asarray(images[i:i + batch_size])
-                crops = grid_crops(batch, self.size, 1)[:, 0]
-                if getattr(self.model, "global_view", False):
-                    crops = np.concatenate([crops, whole_view(batch, self.size)], axis=-1)
-                x = self.place.images(crops)
+                x = self.place.images(model_crops(self.model, images[i:i + batch_size], self.size, 1)[:, 0])
                 out.append(self.model.forward_features(x).float().flatten(1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 

@@ -22,7 +22,7 @@ from artstyle.classify.config import IMBALANCE, ClassifyConfig
 
 if TYPE_CHECKING:
     from artstyle.classify.compare import compare_strategies
-    from artstyle.classify.crops import grid_crops, grid_offsets, predict_crops, whole_view
+    from artstyle.classify.crops import grid_crops, grid_offsets, model_crops, predict_crops, whole_view
     from artstyle.classify.evaluate import (evaluate_classifier, evaluate_on_cache, map_classes, predict,
                                            predict_arrays, run_policy)
     from artstyle.classify.load import load_classifier
@@ -34,7 +34,8 @@ _LAZY = {"ClassificationTask": "task", "class_weights": "task", "logit_offsets":
          "train_classifier": "train", "load_classifier": "load", "evaluate_classifier": "evaluate",
          "evaluate_on_cache": "evaluate", "map_classes": "evaluate", "predict": "evaluate",
          "predict_arrays": "evaluate", "run_policy": "evaluate", "compare_strategies": "compare",
-         "predict_crops": "crops", "grid_crops": "crops", "grid_offsets": "crops", "whole_view": "crops"}
+         "predict_crops": "crops", "grid_crops": "crops", "grid_offsets": "crops", "whole_view": "crops",
+         "model_crops": "crops"}
 
 
 def __getattr__(name: str) -> Any:

@@ -155,6 +155,18 @@ def grid_crops(images: np.ndarray, size: int, grid: int) -> np.ndarray:
     return np.stack(crops, axis=1)
 
 
+def model_crops(model: Any, images: np.ndarray, size: int, grid: int) -> np.ndarray:
+    """What ``model`` reads of uint8 ``(N, S, S, 3)`` images at prediction: their :func:`grid_crops`
+    ``(N, grid*grid, size, size, 3)``, each crop followed by its image's :func:`whole_view` (6 channels) for a model
+    with ``global_view``, as :class:`GlobalView` gives it in training."""
+    images = np.asarray(images)
+    crops = grid_crops(images, size, grid)
+    if not getattr(model, "global_view", False):
+        return crops
+    whole = np.broadcast_to(whole_view(images, size)[:, None], crops.shape)
+    return np.concatenate([crops, whole], axis=-1)
+
+
 def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_size: int = 128,
                   device: Any = None, precision: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities averaged over a ``grid x grid`` grid of crops, and each crop's own.
@@ -171,15 +183,11 @@ def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_si
     place = on_device(model, precision, device)
     k = max(1, grid) ** 2
     step = max(1, batch_size // k)
-    views = getattr(model, "global_view", False)
     out = []
     with torch.no_grad(), place.autocast():
         for i in range(0, len(images), step):
-            crops = grid_crops(images[i:i + step], size, grid)
+            crops = model_crops(model, images[i:i + step], size, grid)
             n = len(crops)
-            if views:
-                whole = np.broadcast_to(whole_view(np.asarray(images[i:i + step]), size)[:, None], crops.shape)
-                crops = np.concatenate([crops, whole], axis=-1)
             logits = model(place.images(crops.reshape(n * k, size, size, crops.shape[-1])))
             out.append(torch.softmax(logits.float(), 1).reshape(n, k, -1).cpu().numpy())
     if not out:
@@ -189,4 +197,4 @@ def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_si
 
 
 __all__ = ["SCALE_JITTER", "GlobalView", "NativeCrop", "crop_scale", "crop_transform", "grid_offsets", "grid_crops",
-           "predict_crops", "whole_view"]
+           "model_crops", "predict_crops", "whole_view"]

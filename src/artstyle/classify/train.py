@@ -108,7 +108,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
                 "logit_offsets": None if offsets is None else offsets.tolist()}
     if not cfg.resume and is_main_process():
         _write_run_files(run, cfg, cache, strategy)
-    views = cfg.global_view and cfg.model == "texture"
+    views = getattr(model, "global_view", False)  # the network decides what its input carries, as in cRT below
     train_ds = CachedImages(cache, "train", transform=crop_transform(cfg.size, cache.size, cfg.augment, cfg.color_jitter,
                                                                      cfg.crop_jitter, global_view=views))
     val_split = "val" if (cache.splits == "val").any() else "test"
