@@ -299,6 +299,10 @@ def test_evaluate_decodes_with_the_runs_resize_policy(padded_run: dict[str, Path
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data"]["resize"] == "pad" and metrics["data"]["size"] == 16
     assert json.loads((out / "config.json").read_text())["input"] == {"size": 16, "resize": "pad"}
+    assert "Test split" in output
+    code, output = _cli(["classify", "evaluate", str(padded_run["run"]), "--data", str(padded_run["data"]),
+                         "--split", "train", "--out", str(tmp_path / "ev-train")], capsys)
+    assert code == 0 and "Train split" in output and "Test split" not in output, output
 
 
 def test_predict_json_prints_json(padded_run: dict[str, Path], capsys: pytest.CaptureFixture) -> None:

@@ -33,7 +33,8 @@ def _print_report(m: dict) -> None:
     from rich.table import Table
 
     b = m["baselines"]
-    t = Table(title="Test split" + (" (SYNTHETIC built-in data)" if m["data"]["synthetic"] else ""))
+    split = m["data"].get("split", "test")  # evaluate --split train/val reports that split, not the test split
+    t = Table(title=f"{split.capitalize()} split" + (" (SYNTHETIC built-in data)" if m["data"]["synthetic"] else ""))
     for col in ("metric", "model", "majority class", "chance"):
         t.add_column(col, justify="right")
     top = next(k for k in m if k.startswith("top") and k.endswith("_accuracy"))
