@@ -1,0 +1,70 @@
+"""A learning curve by photographs: the real-image benchmark with only a seeded share of its training photographs.
+
+    python benchmarks/photo_subset.py .cache/real_styles_v2 .cache/rs_half --fraction 0.5 --seed 0
+    artstyle classify train --data .cache/rs_half ...                     # then train on it as on the whole
+
+Reads SRC/benchmark.json (written by ``benchmarks/real_styles.py``), keeps a seeded ``--fraction`` of the training
+split's photographs, and writes OUT/train/<Style>/ with the tiles cut from those photographs and OUT/test/<Style>/
+with every test tile, unchanged, so that scores stay comparable with the whole benchmark's. The tiles are symbolic
+links into SRC (nothing is copied or re-rendered). OUT/subset.json names the photographs kept and the counts.
+docs/results.md, section 7 (tenth session), used it: half the photographs cost 2 to 5 points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+from pathlib import Path
+
+
+def keep_photos(photos: list[str], fraction: float, seed: int) -> set[str]:
+    """A seeded ``fraction`` of ``photos`` (at least one), independent of their listed order."""
+    ordered = sorted(photos)
+    random.Random(seed).shuffle(ordered)
+    return set(ordered[:max(1, int(fraction * len(ordered)))])
+
+
+def write_subset(src: Path, out: Path, fraction: float, seed: int) -> dict:
+    """Link the kept training tiles and every test tile of ``src`` under ``out``; returns what subset.json holds."""
+    meta = json.loads((src / "benchmark.json").read_text())
+    kept = keep_photos([p["id"] for p in meta["photos"]["train"]], fraction, seed)
+    counts: dict[str, dict[str, int]] = {"train": {}, "test": {}}
+    for image in meta["images"]:
+        split, style, name = image["file"].split("/")
+        if split == "train" and image["photo"] not in kept:
+            continue
+        folder = out / split / style
+        folder.mkdir(parents=True, exist_ok=True)
+        os.symlink((src / image["file"]).resolve(), folder / name)
+        counts[split][style] = counts[split].get(style, 0) + 1
+    record = {"source": str(src), "fraction": fraction, "seed": seed, "train_photos": sorted(kept),
+              "of_train_photos": len(meta["photos"]["train"]), "counts": counts}
+    (out / "subset.json").write_text(json.dumps(record, indent=1))
+    return record
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("src", type=Path, help="a benchmark folder written by benchmarks/real_styles.py")
+    parser.add_argument("out", type=Path, help="a new folder for the subset (refused if it exists)")
+    parser.add_argument("--fraction", type=float, default=0.5, help="share of the training photographs kept")
+    parser.add_argument("--seed", type=int, default=0, help="which photographs (the same seed, the same ones)")
+    args = parser.parse_args()
+    if not (args.src / "benchmark.json").is_file():
+        sys.exit(f"error: {args.src}/benchmark.json not found; build the benchmark first: "
+                 f"python benchmarks/real_styles.py {args.src}")
+    if args.out.exists():
+        sys.exit(f"error: {args.out} exists; remove it or give another folder")
+    if not 0 < args.fraction <= 1:
+        sys.exit(f"error: --fraction {args.fraction} is not in (0, 1]")
+    record = write_subset(args.src, args.out, args.fraction, args.seed)
+    tiles = sum(record["counts"]["train"].values())
+    print(f"{args.out}: {len(record['train_photos'])} of {record['of_train_photos']} training photographs, "
+          f"{tiles} training tiles, {sum(record['counts']['test'].values())} test tiles (all of them)")
+
+
+if __name__ == "__main__":
+    main()

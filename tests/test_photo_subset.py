@@ -1,0 +1,56 @@
+"""benchmarks/photo_subset.py: a seeded share of the training photographs, and every test tile unchanged."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _subset():
+    spec = importlib.util.spec_from_file_location("photo_subset", BENCH / "photo_subset.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _benchmark(root: Path) -> dict:
+    """A benchmark.json as real_styles.py writes it: 6 training photographs with 2 tiles each, 2 test ones."""
+    images = []
+    for split, photos in (("train", [f"pkg/p{i}.jpg" for i in range(6)]), ("test", ["pkg/t0.jpg", "pkg/t1.jpg"])):
+        for n, photo in enumerate(photos):
+            for style in ("Photo", "Dither"):
+                file = f"{split}/{style}/{split}_{n}_{Path(photo).stem}.jpg"
+                (root / file).parent.mkdir(parents=True, exist_ok=True)
+                (root / file).write_bytes(f"{file}".encode())
+                images.append({"file": file, "photo": photo})
+    meta = {"photos": {"train": [{"id": f"pkg/p{i}.jpg"} for i in range(6)],
+                       "test": [{"id": "pkg/t0.jpg"}, {"id": "pkg/t1.jpg"}]}, "images": images}
+    (root / "benchmark.json").write_text(json.dumps(meta))
+    return meta
+
+
+def test_subset_keeps_the_photographs_it_names_and_every_test_tile(tmp_path: Path) -> None:
+    ps = _subset()
+    meta = _benchmark(tmp_path / "src")
+    record = ps.write_subset(tmp_path / "src", tmp_path / "half", 0.5, seed=3)
+    kept = set(record["train_photos"])
+    assert len(kept) == 3 and record["of_train_photos"] == 6
+    train = sorted(p.relative_to(tmp_path / "half").as_posix() for p in (tmp_path / "half" / "train").rglob("*.jpg"))
+    assert train == sorted(i["file"] for i in meta["images"] if i["file"].startswith("train/") and i["photo"] in kept)
+    test = sorted(p.relative_to(tmp_path / "half").as_posix() for p in (tmp_path / "half" / "test").rglob("*.jpg"))
+    assert test == sorted(i["file"] for i in meta["images"] if i["file"].startswith("test/"))
+    link = tmp_path / "half" / test[0]
+    assert link.is_symlink() and link.read_bytes() == test[0].encode()  # a link to the source tile, not a copy
+    assert record["counts"] == {"train": {"Photo": 3, "Dither": 3}, "test": {"Photo": 2, "Dither": 2}}
+    assert json.loads((tmp_path / "half" / "subset.json").read_text())["train_photos"] == record["train_photos"]
+
+
+def test_the_same_seed_keeps_the_same_photographs_whatever_their_order() -> None:
+    ps = _subset()
+    photos = [f"p{i}" for i in range(10)]
+    assert ps.keep_photos(photos, 0.3, 1) == ps.keep_photos(photos[::-1], 0.3, 1)
+    assert len(ps.keep_photos(photos, 0.3, 1)) == 3 and len(ps.keep_photos(photos, 0.01, 1)) == 1
+    assert ps.keep_photos(photos, 0.5, 1) != ps.keep_photos(photos, 0.5, 2)
