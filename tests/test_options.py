@@ -299,9 +299,14 @@ def test_evaluate_decodes_with_the_runs_resize_policy(padded_run: dict[str, Path
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data"]["resize"] == "pad" and metrics["data"]["size"] == 16
     assert json.loads((out / "config.json").read_text())["input"] == {"size": 16, "resize": "pad"}
-    assert "Test split" in output
-    code, output = _cli(["classify", "evaluate", str(padded_run["run"]), "--data", str(padded_run["data"]),
-                         "--split", "train", "--out", str(tmp_path / "ev-train")], capsys)
+
+
+def test_evaluate_names_the_split_it_scored(padded_run: dict[str, Path], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    args = ["classify", "evaluate", str(padded_run["run"]), "--data", str(padded_run["data"])]
+    code, output = _cli([*args, "--out", str(tmp_path / "ev")], capsys)
+    assert code == 0 and "Test split" in output, output
+    code, output = _cli([*args, "--split", "train", "--out", str(tmp_path / "ev-train")], capsys)
     assert code == 0 and "Train split" in output and "Test split" not in output, output
 
 
