@@ -41,8 +41,9 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
                       "step since the eighth session)", ["--model", "texture", "--size", "0", "--compile", "off",
                                               "--no-global-view", "--keep", "best"]),
     "texture-no-peaks": ("as texture-eighth without the colour peaks (--no-colour-peaks; auto had them while they "
-                         "were the default)", ["--model", "texture", "--size", "0", "--no-colour-peaks",  # --size 0: auto's
-                                      "--no-global-view", "--keep", "best"]),
+                         "were the default)",
+                         ["--model", "texture", "--size", "0", "--no-colour-peaks",  # --size 0: auto's
+                          "--no-global-view", "--keep", "best"]),
     "texture-peaks": ("as texture-eighth with the colour peaks (--colour-peaks)",
                       ["--model", "texture", "--size", "0", "--colour-peaks", "--no-global-view", "--keep", "best"]),
     "texture-gv": ("as auto since the ninth session: the whole picture's palette beside each crop (--global-view), "

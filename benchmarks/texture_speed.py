@@ -7,10 +7,10 @@ Usage::
 
 Measured in one process, one after another, so compare the ratios: (1) the loader's per-image cost for a 64 px
 training crop of the 256 px cache, copying the whole cache row first (as before `NativeCrop`) against cropping
-the memory-mapped row first (`NativeCrop`), and the crop with the whole picture's view (`GlobalView`); (2) `colour_peaks` on a batch; (3) a full training step (forward,
-backward, AdamW) of the texture network with and without the colour peaks; (4) the step eager against compiled
-(``classify train --compile``; eager and compiled in alternating rounds, and the time a cold compile takes, with
-an empty inductor cache). Each timing is the median of
+the memory-mapped row first (`NativeCrop`), and the crop with the whole picture's view (`GlobalView`);
+(2) `colour_peaks` on a batch; (3) a full training step (forward, backward, AdamW) of the texture network with and
+without the colour peaks; (4) the step eager against compiled (``classify train --compile``; eager and compiled in
+alternating rounds, and the time a cold compile takes, with an empty inductor cache). Each timing is the median of
 ``--repeats`` rounds. With ``--doc`` the table goes into docs/benchmarks.md (block ``texture-speed``).
 """
 
