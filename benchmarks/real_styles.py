@@ -6,9 +6,11 @@ Usage::
 
 Writes ``OUT/{train,test}/<Style>/*.jpg`` (JPEG quality 92) and ``OUT/benchmark.json``, then prints the counts.
 
-Content: hand-checked photographs (no vector art, renders, paintings or logos) from the Debian packages in PACKAGES,
-fetched with ``apt-get download`` into the cache (only the photo files are unpacked there, nothing is installed
-system-wide), plus scikit-image's bundled colour photos. NO_PHOTOS lists packages checked and found without photos.
+Content: hand-checked photographs (no vector art, renders, paintings or logos) from the Debian packages in
+``photo_sources.PACKAGES``, fetched with ``apt-get download`` into the cache (only the photo files are unpacked there,
+nothing is installed system-wide), plus scikit-image's bundled colour photos. ``--extra-train`` adds 26 more
+photographs to the training split only (``photo_sources.EXTRA_PACKAGES`` and scikit-learn's two samples): same test
+tiles, same class sizes, a training pool of 85 photographs instead of 59.
 
 Each photo is downscaled (LANCZOS, never upscaled) to at most ``--max-side`` px on its short side and cut into
 ``--tile`` squares every ``--stride`` px (one centre square for photos smaller than a tile); near-flat tiles (sky,
@@ -26,55 +28,25 @@ Needs (system): apt-get and dpkg-deb (Debian/Ubuntu); apt-get is not needed when
 from __future__ import annotations
 
 import argparse
-import fnmatch
-import glob
 import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
-import tarfile
 import time
 import zlib
 from multiprocessing import Pool
 from pathlib import Path
-from urllib.parse import unquote
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
+from photo_sources import (EXTRA_PACKAGES, NO_PHOTOS, PACKAGES, SKIMAGE_PHOTOS, SKLEARN_PHOTOS, fetch_packages,
+                           list_photos, load_photo)
+
 Image.MAX_IMAGE_PIXELS = None
 REPO = Path(__file__).resolve().parents[1]
 JPEG_QUALITY = 92
-OCV = "usr/share/doc/opencv-doc/examples/"
-KDE = "usr/share/wallpapers/{}/contents/images/*"
-# package -> glob patterns, one per photograph (the largest file matching a pattern is used).
-PACKAGES: dict[str, list[str]] = {
-    "lomiri-wallpapers-16.04": [f"usr/share/backgrounds/{n}_by_*.jpg" for n in (
-        "Bridge", "Dragonfly", "Picture_0B", "Picture_1A", "Wine", "aitzgorri", "analogpattern", "free",
-        "friends", "greentock", "life", "picosdeeuropa", "seeding", "sunset")],
-    "lomiri-wallpapers-20.04": ["usr/share/backgrounds/Kleiber_by_*.jpg"],
-    "lxqt-themes": [f"usr/share/lxqt/wallpapers/{n}.*" for n in (
-        "beam", "Butterfly-Kenneth-Wimer", "Valendas", "after-the-rain", "appleflower", "butterfly", "cloud",
-        "drop", "flowers", "fog", "this-is-not-windows")],
-    "mate-backgrounds": [f"usr/share/backgrounds/mate/nature/{n}.jpg" for n in (
-        "Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
-        "TwoWings", "Wood", "YellowFlower")],
-    "plasma-workspace-wallpapers": [KDE.format(n) for n in (
-        "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite",
-        "OneStandsOut", "Path", "summer_1am")],
-    "palapeli-data": [f"usr/share/palapeli/collection/{n}.jpg" for n in (
-        "castle-maintenon", "cincinnati-bridge", "citrus-fruits", "european-honey-bee", "panther-chameleon-female")],
-    "opencv-doc": [f"{OCV}data/{n}.jpg" for n in (
-        "aero1", "aloeL", "apple", "baboon", "board", "building", "ela_original", "fruits", "home", "left",
-        "leuvenA", "licenseplate_motion", "orange", "squirrel_cls", "stuff")]
-    + [f"{OCV}text/scenetext0{i}.jpg" for i in range(1, 7)],
-}
-SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle")
-NO_PHOTOS = ["gnome-backgrounds", "sway-backgrounds", "debian-edu-artwork", "lomiri-wallpapers", "ukui-wallpapers",
-             "xfdesktop4-data", "desktop-base"]  # checked by eye: vector art, renders, logos only
-
 
 def _cv(fn):
     """Wrap an OpenCV filter (BGR uint8 in and out) as a render(PIL RGB, rng) -> PIL RGB."""
@@ -167,96 +139,6 @@ def check_tools() -> dict:
             "numpy": np.__version__}
 
 
-def unpack(deb: Path, root: Path, patterns: list[str]) -> None:
-    """Like ``dpkg -x deb root``, but only for the files matching the photo patterns (opencv-doc is 300 MB)."""
-    try:
-        proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except FileNotFoundError:
-        sys.exit("error: dpkg-deb is missing; run this on Debian/Ubuntu (it unpacks the .deb files)")
-    with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-        for member in tar:
-            name = member.name.removeprefix("./")
-            if member.isfile() and any(fnmatch.fnmatch(name, p) for p in patterns):
-                (root / name).parent.mkdir(parents=True, exist_ok=True)
-                (root / name).write_bytes(tar.extractfile(member).read())
-    if proc.wait():
-        sys.exit(f"error: dpkg-deb --fsys-tarfile {deb} failed: {proc.stderr.read().decode().strip()}")
-
-
-def fetch_packages(cache: Path) -> tuple[list[dict], list[str]]:
-    """Download (apt-get download, cached) and unpack the photos of each package; returns (found, missing)."""
-    debs, found, missing = cache.resolve() / "debs", [], []
-    debs.mkdir(parents=True, exist_ok=True)
-    for pkg in PACKAGES:
-        have = sorted(debs.glob(f"{pkg}_*.deb"))
-        if not have:
-            try:
-                r = subprocess.run(["apt-get", "download", pkg], cwd=debs, capture_output=True, text=True)
-                err = r.stderr.strip().splitlines()[-1:] if r.returncode else []
-            except FileNotFoundError:
-                err = ["apt-get not found"]
-            have = sorted(debs.glob(f"{pkg}_*.deb"))
-            if not have:
-                missing.append(pkg)
-                print(f"  skip {pkg}: {' '.join(err) or 'no .deb downloaded'}")
-                continue
-        deb = have[-1]
-        root = debs.parent / "src" / deb.stem
-        marker, wanted = root / ".unpacked", "\n".join(PACKAGES[pkg])
-        if not marker.exists() or marker.read_text() != wanted:  # unpack again when PACKAGES changes
-            shutil.rmtree(root, ignore_errors=True)
-            unpack(deb, root, PACKAGES[pkg])
-            marker.write_text(wanted)
-        found.append({"package": pkg, "version": unquote(deb.stem.split("_")[1]), "deb": deb.name, "root": root})
-    if not found:
-        sys.exit(f"error: apt-get download failed for every package ({', '.join(PACKAGES)}); run `apt-get update` "
-                 f"with access to a Debian mirror, or copy the .deb files into {debs}")
-    return found, missing
-
-
-def list_photos(found: list[dict]) -> tuple[list[dict], list[dict]]:
-    """One record per photograph: id, where to load it from, and its size; plus the patterns that matched nothing."""
-    import skimage.data
-    photos, absent = [], []
-    for src in found:
-        src["files"] = 0
-        for pattern in PACKAGES[src["package"]]:
-            matches = sorted(glob.glob(str(src["root"] / pattern)))
-            if not matches:
-                absent.append({"id": f"{src['package']}/{pattern}", "reason": "not in package"})
-                continue
-            sizes = []
-            for m in matches:
-                with Image.open(m) as im:
-                    sizes.append(im.size)
-            named = [Path(m).stem == "{}x{}".format(*sz) for m, sz in zip(matches, sizes)]  # KDE's copies
-            best = max(range(len(matches)), key=lambda i: (sizes[i][0] * sizes[i][1], named[i], -i))
-            rel = os.path.relpath(matches[best], src["root"])
-            photos.append({"id": f"{src['package']}/{rel}", "path": matches[best], "size": list(sizes[best])})
-            src["files"] += 1
-    for name in SKIMAGE_PHOTOS:
-        a = getattr(skimage.data, name)()
-        a = a[0] if isinstance(a, tuple) else a
-        photos.append({"id": f"skimage/{name}", "skimage": name, "size": [a.shape[1], a.shape[0]]})
-    return sorted(photos, key=lambda p: p["id"]), absent
-
-
-def load_photo(photo: dict, max_side: int) -> Image.Image:
-    """The photo as RGB, downscaled (never upscaled) so that its short side is at most max_side."""
-    if "skimage" in photo:
-        import skimage.data
-        a = getattr(skimage.data, photo["skimage"])()
-        im = Image.fromarray(a[0] if isinstance(a, tuple) else a)
-    else:
-        im = Image.open(photo["path"])
-        im.draft("RGB", tuple(max(1, s * max_side // min(im.size)) for s in im.size))
-    im = im.convert("RGB")
-    scale = max_side / min(im.size)
-    if scale < 1:
-        im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
-    return im
-
-
 def detail(tile: Image.Image) -> float:
     """Percent of pixels on an edge (Sobel magnitude > 40 on the blurred half-size grey tile): ~0 for sky or bokeh."""
     import cv2
@@ -329,19 +211,25 @@ def _slug(photo_id: str) -> str:
     return (parts[-4] if parts[-1].replace("x", "").isdigit() else parts[-1]).split("_by_")[0][:32]
 
 
-def build(args) -> tuple[dict, dict]:
-    """Fetch, survey, split, deal and render; returns (record for benchmark.json, per-split per-style counts)."""
-    names = [n for n, _ in STYLES]
-    found, missing = fetch_packages(args.cache)
-    photos, absent = list_photos(found)
+def gather(args, packages: dict, skimage_names=(), sklearn_names=()) -> dict:
+    """Fetch and survey one set of photographs: the usable ones (with their tiles), the sources and what was skipped."""
+    found, missing = fetch_packages(args.cache, packages)
+    photos, absent = list_photos(found, packages, skimage_names, sklearn_names)
     opts = {"tile": args.tile, "stride": args.stride, "max_side": args.max_side, "min_side": args.min_side,
             "min_detail": args.min_detail}
     with Pool(args.workers) as pool:
         surveyed = pool.map(survey, [(p, opts) for p in photos], chunksize=1)
-    usable = [p for p in surveyed if p["tiles"]]
-    skipped = absent + [{"id": p["id"], "reason": p["skip"]} for p in surveyed if not p["tiles"]]
-    rng = np.random.default_rng(args.seed)
-    train, test = split_photos(usable, args.test_fraction, rng)
+    return {"usable": [p for p in surveyed if p["tiles"]], "found": found, "missing": missing,
+            "skipped": absent + [{"id": p["id"], "reason": p["skip"]} for p in surveyed if not p["tiles"]]}
+
+
+def deal_splits(train: list[dict], test: list[dict], extra: list[dict], names: list[str], args, rng) -> tuple:
+    """Per split, the (photo, box, style) items to render, and the per-style counts.
+
+    With ``extra`` photographs (``--extra-train``) the training split is dealt again, from the training and the extra
+    photographs, by a second random stream; the first stream still deals the plain training split first, so the
+    test split gets exactly the tiles it gets without ``--extra-train``. The class sizes stay those of the plain
+    benchmark: the extra photographs make each style's tiles more varied, not more numerous."""
     n_test = sum(len(p["tiles"]) for p in test)
     per_class = min(args.test_per_class, n_test)
     n_train = sum(len(p["tiles"]) for p in train)
@@ -349,26 +237,42 @@ def build(args) -> tuple[dict, dict]:
     if per_class < 10 or train_counts[-1] < 2:
         sys.exit(f"error: too few tiles: {n_test} in test (10 needed), {n_train} in train (too few for ratio "
                  f"{args.ratio:g}); lower --tile, --stride, --ratio or --test-per-class, or raise --test-fraction")
-    jobs, counts = {}, {}
-    for split, ph, cnt in (("train", train, train_counts), ("test", test, [per_class] * len(names))):
-        counts[split] = dict(zip(names, cnt))
-        for i, it in enumerate(deal(ph, cnt, names, rng)):
+    dealt = {"train": deal(train, train_counts, names, rng), "test": deal(test, [per_class] * len(names), names, rng)}
+    if extra:
+        dealt["train"] = deal(train + extra, train_counts, names, np.random.default_rng([args.seed, 1]))
+    return dealt, {"train": dict(zip(names, train_counts)), "test": dict(zip(names, [per_class] * len(names)))}
+
+
+def build(args) -> tuple[dict, dict]:
+    """Fetch, survey, split, deal and render; returns (record for benchmark.json, per-split per-style counts)."""
+    names = [n for n, _ in STYLES]
+    base = gather(args, PACKAGES, SKIMAGE_PHOTOS)
+    more = gather(args, EXTRA_PACKAGES, sklearn_names=SKLEARN_PHOTOS) if args.extra_train else None
+    rng = np.random.default_rng(args.seed)
+    train, test = split_photos(base["usable"], args.test_fraction, rng)
+    extra = [{**p, "extra": True} for p in more["usable"]] if more else []
+    dealt, counts = deal_splits(train, test, extra, names, args, rng)
+    jobs = {}
+    for split, items in dealt.items():
+        for i, it in enumerate(items):
             it["file"] = f"{split}/{it['style']}/{split}_{i:05d}_{_slug(it['photo']['id'])}.jpg"
             jobs.setdefault(it["photo"]["id"], (it["photo"], []))[1].append(it)
-    for split in counts:
         for name in names:
             (args.out / split / name).mkdir(parents=True, exist_ok=True)
     a = {"seed": args.seed, "max_side": args.max_side, "out": args.out}
     with Pool(args.workers) as pool:
         written = sorted(sum(pool.map(render, [(p, its, a) for p, its in jobs.values()], chunksize=1), []),
                          key=lambda r: r["file"])
+    sources = [s for g in (base, more) if g for s in g["found"]]
     record = {
-        "sources": {"packages": [{k: s[k] for k in ("package", "version", "deb", "files")} for s in found],
-                    "missing_packages": missing, "checked_without_photos": NO_PHOTOS,
-                    "skimage_photos": list(SKIMAGE_PHOTOS)},
-        "photos": {split: [{"id": p["id"], "size": p["size"], "scaled": p["scaled"], "tiles": len(p["tiles"])}
-                           for p in ph] for split, ph in (("train", train), ("test", test))},
-        "skipped_photos": skipped, "counts": counts, "images": written,
+        "sources": {"packages": [{k: s[k] for k in ("package", "version", "deb", "files")} for s in sources],
+                    "missing_packages": base["missing"] + (more["missing"] if more else []),
+                    "checked_without_photos": NO_PHOTOS, "skimage_photos": list(SKIMAGE_PHOTOS),
+                    "sklearn_photos": list(SKLEARN_PHOTOS) if more else []},
+        "photos": {split: [{"id": p["id"], "size": p["size"], "scaled": p["scaled"], "tiles": len(p["tiles"]),
+                            **({"extra": True} if p.get("extra") else {})} for p in ph]
+                   for split, ph in (("train", train + extra), ("test", test))},
+        "skipped_photos": base["skipped"] + (more["skipped"] if more else []), "counts": counts, "images": written,
     }
     return record, counts
 
@@ -412,6 +316,10 @@ def main() -> None:
     arg("--test-per-class", type=int, default=25,
         help="test images per style; lowered, to no less than 10, if the test photos run short (default: 25)")
     arg("--workers", type=int, default=os.cpu_count(), help="processes (default: all cores)")
+    arg("--extra-train", action="store_true",
+        help="add 26 more photographs (photo_sources.EXTRA_PACKAGES: tuxpaint-data, libjxl-testdata; scikit-learn's "
+             "two samples) to the training split only; the test tiles and the class sizes stay those of the plain "
+             "benchmark, the training tiles are drawn again from the larger pool")
     arg("--overwrite", action="store_true", help="replace train/, test/ and benchmark.json in a non-empty OUT")
     args = ap.parse_args()
     versions = check_tools()
