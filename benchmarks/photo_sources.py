@@ -12,9 +12,11 @@ import fnmatch
 import glob
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
+import zlib
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -51,6 +53,7 @@ NO_PHOTOS = ["gnome-backgrounds", "sway-backgrounds", "debian-edu-artwork", "lom
 
 TUX = "usr/share/tuxpaint/templates/{}.jpg"
 JXL = "usr/share/libjxl-testdata/"
+GC = "usr/share/gcompris-qt/rcc/"
 EXTRA_PACKAGES: dict[str, list[str]] = {  # training photographs only (--extra-train), added in the eleventh session
     "tuxpaint-data": [TUX.format(n) for n in (
         "burnt_bark", "cliff", "corn_maze", "jellyfish", "lighthouse", "mossy_bark", "mossy_log", "mudstone",
@@ -59,8 +62,68 @@ EXTRA_PACKAGES: dict[str, list[str]] = {  # training photographs only (--extra-t
     "libjxl-testdata": [f"{JXL}jxl/flower/flower.png", f"{JXL}jxl/hdr_room.png"]
     + [f"{JXL}external/wesaturate/500px/{n}_srgb8.png" for n in (
         "cvo9xd_keong_macan", "tmshre_riaphotographs", "u76c0g_bliznaca")],
+    "opencv-doc": [f"{OCV}data/{n}" for n in ("butterfly.jpg", "chicky_512.png", "messi5.jpg")]
+    + [f"{OCV}alphamat/input_images/plant.jpg"],
+    # GCompris keeps its pictures inside Qt resource files; a pattern "<file>.rcc/<entry>" names one entry
+    "gcompris-qt-data": [f"{GC}erase.rcc/gcompris/src/activities/erase/resource/{n}.webp" for n in (
+        "alpaca", "bee", "butterfly", "calf", "camels", "caterpillar", "chamaeleon", "cheetah", "crab", "dolphin",
+        "flying_fox", "gibbon", "giraffe", "goat", "gorilla", "gosling", "heron", "horse", "kingfisher", "kitten",
+        "long_nosed_monkey", "macaque", "meerkats", "northern_harrier", "nubian_ibex", "penguin", "pika",
+        "red_panda", "rhinoceros", "spoonbills", "squirrel", "swans", "toucan")]
+    + [f"{GC}explore_farm_animals.rcc/gcompris/src/activities/explore_farm_animals/resource/animals/{n}.webp"
+       for n in ("chicken", "cow", "dog", "horse", "pig", "sheep")]
+    + [f"{GC}explore_world_animals.rcc/gcompris/src/activities/explore_world_animals/resource/animals/{n}.webp"
+       for n in ("bison", "chameleon", "crocodile", "dragon", "giraffe", "hedgehog", "jaguar", "kangaroo", "koala",
+                 "lemur", "moose", "narwhal", "panda", "polar_bear")]
+    + [f"{GC}explore_monuments.rcc/gcompris/src/activities/explore_monuments/resource/{n}.webp" for n in (
+        "egypt/bentPyramid", "egypt/greatPyramidOfGiza", "egypt/meidumPyramid", "france/arlesAmphitheater",
+        "france/chateaudeChambord", "france/chateaudeChenonceau", "france/citedeCarcassonne", "france/eiffelTower",
+        "france/montStMichel", "france/palaisdesPapes", "france/pontduGard", "france/reimsCathedral",
+        "france/rocamadour", "germany/aulaPalatina", "germany/berlinCathedral", "germany/brandenburgGate",
+        "germany/neuschwansteinCastle", "germany/schwerinPalace", "germany/trierImperialBaths",
+        "germany/wormsCathedral", "india/ajantaCave", "india/charminar", "india/gatewayofIndia", "india/goldenTemple",
+        "india/greatStupa", "india/hawaMahal", "india/konarkSunTemple", "india/mysorePalace", "india/qutubMinar",
+        "india/rangGhar", "usa/canyondeChelly", "usa/castillodeSanMarcos", "usa/fortSumter",
+        "usa/georgeWashingtonBirthplace", "usa/lincolnMemorial", "usa/mountRushmore", "usa/navajo",
+        "usa/statueofLiberty", "wonders/chichenItza", "wonders/christTheRedeemer", "wonders/colosseum",
+        "wonders/greatWallofChina", "wonders/machuPicchu", "wonders/petra", "wonders/tajMahal")],  # not castleClinton: grey
 }
 SKLEARN_PHOTOS = ("china.jpg", "flower.jpg")  # sklearn.datasets.load_sample_image's two photographs
+
+
+def rcc_entries(blob: bytes) -> dict[str, bytes]:
+    """The files in a compiled Qt resource (``.rcc``, format versions 1-3): path -> bytes.
+
+    Layout (qtbase's rcc.cpp): a 'qres' header with the offsets of the tree, the data and the names; tree nodes of
+    14 bytes (22 from version 2) that are directories (child count, first child) or files (data offset); a file's
+    data is its length then its bytes, zlib-compressed after a 4-byte size when the node's flag 1 is set.
+    """
+    if blob[:4] != b"qres":
+        raise ValueError("not a Qt resource file (no 'qres' header)")
+    version, tree, data, names = struct.unpack(">IIII", blob[4:20])
+    size = 14 if version == 1 else 22
+    out: dict[str, bytes] = {}
+
+    def name(offset: int) -> str:
+        n = struct.unpack(">H", blob[names + offset:names + offset + 2])[0]
+        return blob[names + offset + 6:names + offset + 6 + 2 * n].decode("utf-16-be")
+
+    def walk(node: int, prefix: str) -> None:
+        at = tree + node * size
+        name_offset, flags = struct.unpack(">IH", blob[at:at + 6])
+        path = f"{prefix}/{name(name_offset)}" if node else ""
+        if flags & 2:  # a directory
+            count, first = struct.unpack(">II", blob[at + 6:at + 14])
+            for child in range(first, first + count):
+                walk(child, path)
+        elif not flags & 4:  # flag 4: zstd-compressed (Qt 6), which no photo here uses
+            offset = struct.unpack(">I", blob[at + 10:at + 14])[0]
+            length = struct.unpack(">I", blob[data + offset:data + offset + 4])[0]
+            body = blob[data + offset + 4:data + offset + 4 + length]
+            out[path.lstrip("/")] = zlib.decompress(body[4:]) if flags & 1 else body
+
+    walk(0, "")
+    return out
 
 
 def unpack(deb: Path, root: Path, patterns: list[str]) -> None:
@@ -69,18 +132,26 @@ def unpack(deb: Path, root: Path, patterns: list[str]) -> None:
         proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError:
         sys.exit("error: dpkg-deb is missing; run this on Debian/Ubuntu (it unpacks the .deb files)")
+    resources = {p.split(".rcc/")[0] + ".rcc" for p in patterns if ".rcc/" in p}
     with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
         for member in tar:
             name = member.name.removeprefix("./")
-            if member.isfile() and any(fnmatch.fnmatch(name, p) for p in patterns):
+            if member.isfile() and name in resources:  # a Qt resource: its matching entries, under <name>/
+                for entry, body in rcc_entries(tar.extractfile(member).read()).items():
+                    if any(fnmatch.fnmatch(f"{name}/{entry}", p) for p in patterns):
+                        (root / name / entry).parent.mkdir(parents=True, exist_ok=True)
+                        (root / name / entry).write_bytes(body)
+            elif member.isfile() and any(fnmatch.fnmatch(name, p) for p in patterns):
                 (root / name).parent.mkdir(parents=True, exist_ok=True)
                 (root / name).write_bytes(tar.extractfile(member).read())
     if proc.wait():
         sys.exit(f"error: dpkg-deb --fsys-tarfile {deb} failed: {proc.stderr.read().decode().strip()}")
 
 
-def fetch_packages(cache: Path, packages: dict[str, list[str]]) -> tuple[list[dict], list[str]]:
-    """Download (apt-get download, cached) and unpack the photos of each package; returns (found, missing)."""
+def fetch_packages(cache: Path, packages: dict[str, list[str]], src: str = "src") -> tuple[list[dict], list[str]]:
+    """Download (apt-get download, cached) and unpack the photos of each package under ``cache/src``; returns
+    (found, missing). Each set of packages needs its own ``src``: a package unpacked with other patterns is
+    unpacked again, and the files of the first set removed."""
     debs, found, missing = cache.resolve() / "debs", [], []
     debs.mkdir(parents=True, exist_ok=True)
     for pkg in packages:
@@ -97,14 +168,14 @@ def fetch_packages(cache: Path, packages: dict[str, list[str]]) -> tuple[list[di
                 print(f"  skip {pkg}: {' '.join(err) or 'no .deb downloaded'}")
                 continue
         deb = have[-1]
-        root = debs.parent / "src" / deb.stem
+        root = debs.parent / src / deb.stem
         marker, wanted = root / ".unpacked", "\n".join(packages[pkg])
         if not marker.exists() or marker.read_text() != wanted:  # unpack again when PACKAGES changes
             shutil.rmtree(root, ignore_errors=True)
             unpack(deb, root, packages[pkg])
             marker.write_text(wanted)
         found.append({"package": pkg, "version": unquote(deb.stem.split("_")[1]), "deb": deb.name, "root": root})
-    if not found:
+    if packages and not found:
         sys.exit(f"error: apt-get download failed for every package ({', '.join(packages)}); run `apt-get update` "
                  f"with access to a Debian mirror, or copy the .deb files into {debs}")
     return found, missing

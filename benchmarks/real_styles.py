@@ -8,9 +8,9 @@ Writes ``OUT/{train,test}/<Style>/*.jpg`` (JPEG quality 92) and ``OUT/benchmark.
 
 Content: hand-checked photographs (no vector art, renders, paintings or logos) from the Debian packages in
 ``photo_sources.PACKAGES``, fetched with ``apt-get download`` into the cache (only the photo files are unpacked there,
-nothing is installed system-wide), plus scikit-image's bundled colour photos. ``--extra-train`` adds 26 more
-photographs to the training split only (``photo_sources.EXTRA_PACKAGES`` and scikit-learn's two samples): same test
-tiles, same class sizes, a training pool of 85 photographs instead of 59.
+nothing is installed system-wide), plus scikit-image's bundled colour photos. ``--extra-train [SOURCE ...]`` adds
+photographs to the training split only (``photo_sources.EXTRA_PACKAGES`` and scikit-learn's two samples; 128 with
+every source): same test tiles, same class sizes, a larger pool of training photographs for the tiles.
 
 Each photo is downscaled (LANCZOS, never upscaled) to at most ``--max-side`` px on its short side and cut into
 ``--tile`` squares every ``--stride`` px (one centre square for photos smaller than a tile); near-flat tiles (sky,
@@ -211,9 +211,9 @@ def _slug(photo_id: str) -> str:
     return (parts[-4] if parts[-1].replace("x", "").isdigit() else parts[-1]).split("_by_")[0][:32]
 
 
-def gather(args, packages: dict, skimage_names=(), sklearn_names=()) -> dict:
+def gather(args, packages: dict, skimage_names=(), sklearn_names=(), src: str = "src") -> dict:
     """Fetch and survey one set of photographs: the usable ones (with their tiles), the sources and what was skipped."""
-    found, missing = fetch_packages(args.cache, packages)
+    found, missing = fetch_packages(args.cache, packages, src)
     photos, absent = list_photos(found, packages, skimage_names, sklearn_names)
     opts = {"tile": args.tile, "stride": args.stride, "max_side": args.max_side, "min_side": args.min_side,
             "min_detail": args.min_detail}
@@ -247,7 +247,11 @@ def build(args) -> tuple[dict, dict]:
     """Fetch, survey, split, deal and render; returns (record for benchmark.json, per-split per-style counts)."""
     names = [n for n, _ in STYLES]
     base = gather(args, PACKAGES, SKIMAGE_PHOTOS)
-    more = gather(args, EXTRA_PACKAGES, sklearn_names=SKLEARN_PHOTOS) if args.extra_train else None
+    more, chosen = None, []
+    if args.extra_train is not None:
+        chosen = args.extra_train or [*EXTRA_PACKAGES, "scikit-learn"]
+        more = gather(args, {k: v for k, v in EXTRA_PACKAGES.items() if k in chosen},
+                      sklearn_names=SKLEARN_PHOTOS if "scikit-learn" in chosen else (), src="src-extra")
     rng = np.random.default_rng(args.seed)
     train, test = split_photos(base["usable"], args.test_fraction, rng)
     extra = [{**p, "extra": True} for p in more["usable"]] if more else []
@@ -268,7 +272,7 @@ def build(args) -> tuple[dict, dict]:
         "sources": {"packages": [{k: s[k] for k in ("package", "version", "deb", "files")} for s in sources],
                     "missing_packages": base["missing"] + (more["missing"] if more else []),
                     "checked_without_photos": NO_PHOTOS, "skimage_photos": list(SKIMAGE_PHOTOS),
-                    "sklearn_photos": list(SKLEARN_PHOTOS) if more else []},
+                    "sklearn_photos": list(SKLEARN_PHOTOS) if "scikit-learn" in chosen else []},
         "photos": {split: [{"id": p["id"], "size": p["size"], "scaled": p["scaled"], "tiles": len(p["tiles"]),
                             **({"extra": True} if p.get("extra") else {})} for p in ph]
                    for split, ph in (("train", train + extra), ("test", test))},
@@ -316,10 +320,10 @@ def main() -> None:
     arg("--test-per-class", type=int, default=25,
         help="test images per style; lowered, to no less than 10, if the test photos run short (default: 25)")
     arg("--workers", type=int, default=os.cpu_count(), help="processes (default: all cores)")
-    arg("--extra-train", action="store_true",
-        help="add 26 more photographs (photo_sources.EXTRA_PACKAGES: tuxpaint-data, libjxl-testdata; scikit-learn's "
-             "two samples) to the training split only; the test tiles and the class sizes stay those of the plain "
-             "benchmark, the training tiles are drawn again from the larger pool")
+    arg("--extra-train", nargs="*", metavar="SOURCE", choices=[*EXTRA_PACKAGES, "scikit-learn"],
+        help="add photographs to the training split only, from these sources (no SOURCE: all of them, 128 photos): "
+             f"{', '.join(EXTRA_PACKAGES)}, scikit-learn. The test tiles and the class sizes stay those of the plain "
+             "benchmark; the training tiles are drawn again from the larger pool of photographs")
     arg("--overwrite", action="store_true", help="replace train/, test/ and benchmark.json in a non-empty OUT")
     args = ap.parse_args()
     versions = check_tools()

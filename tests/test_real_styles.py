@@ -54,3 +54,34 @@ def test_scikit_learn_samples_are_listed_as_photographs() -> None:
     for p in photos:
         with Image.open(p["path"]) as im:
             assert list(im.size) == p["size"] == [640, 427]
+
+
+def _rcc(folder: str, files: dict[str, tuple[bytes, bool]]) -> bytes:
+    """A version-2 Qt resource holding ``folder/<name>`` for each file, zlib-compressed where flagged."""
+    import struct
+    import zlib
+
+    names, data, offsets = b"", b"", {}
+    for name in [folder, *files]:
+        offsets[name] = len(names)
+        names += struct.pack(">HI", len(name), 0) + name.encode("utf-16-be")
+    tree = struct.pack(">IHII", 0, 2, 1, 1) + bytes(8)  # root: one child, node 1
+    tree += struct.pack(">IHII", offsets[folder], 2, len(files), 2) + bytes(8)  # the folder: nodes 2...
+    for name, (body, packed) in files.items():
+        stored = struct.pack(">I", len(body)) + zlib.compress(body) if packed else body
+        tree += struct.pack(">IHHHI", offsets[name], 1 if packed else 0, 0, 0, len(data)) + bytes(8)
+        data += struct.pack(">I", len(stored)) + stored
+    head = 20
+    return b"qres" + struct.pack(">IIII", 2, head, head + len(tree), head + len(tree) + len(data)) + tree + data + names
+
+
+def test_qt_resource_entries_are_read_plain_and_compressed() -> None:
+    ps = _module("photo_sources")
+    blob = _rcc("res", {"a.webp": (b"plain bytes", False), "b.png": (b"squeezed " * 50, True)})
+    assert ps.rcc_entries(blob) == {"res/a.webp": b"plain bytes", "res/b.png": b"squeezed " * 50}
+    try:
+        ps.rcc_entries(b"PK\x03\x04 not a resource")
+    except ValueError as e:
+        assert "qres" in str(e)
+    else:
+        raise AssertionError("a file without the 'qres' header was read as a resource")
