@@ -323,7 +323,8 @@ def main() -> None:
     arg("--extra-train", nargs="*", metavar="SOURCE", choices=[*EXTRA_PACKAGES, "scikit-learn"],
         help="add photographs to the training split only, from these sources (no SOURCE: all of them, 128 photos): "
              f"{', '.join(EXTRA_PACKAGES)}, scikit-learn. The test tiles and the class sizes stay those of the plain "
-             "benchmark; the training tiles are drawn again from the larger pool of photographs")
+             "benchmark with the same options (so the largest class is at most the plain training pool); the "
+             "training tiles are drawn again from the larger pool of photographs")
     arg("--overwrite", action="store_true", help="replace train/, test/ and benchmark.json in a non-empty OUT")
     args = ap.parse_args()
     versions = check_tools()
