@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/real_styles.py OUT [--cache DIR] [--seed 0] [--tile 256] [--ratio 30] [--test-per-class 25]
+    python benchmarks/real_styles.py OUT --extra-train [SOURCE ...]     # OUT first: --extra-train takes what follows
 
 Writes ``OUT/{train,test}/<Style>/*.jpg`` (JPEG quality 92) and ``OUT/benchmark.json``, then prints the counts.
 
@@ -130,13 +131,14 @@ def check_tools() -> dict:
         import cv2
         import PIL
         import skimage
+        import sklearn
     except ImportError as e:
         sys.exit(f"error: {e.name or e} is missing; run: {fix}")
     if not hasattr(cv2, "xphoto"):
         sys.exit(f"error: cv2 has no xphoto (not the contrib build); run: pip uninstall -y opencv-python-headless "
                  f"opencv-python && {fix}")
     return {"opencv": cv2.__version__, "scikit-image": skimage.__version__, "pillow": PIL.__version__,
-            "numpy": np.__version__}
+            "numpy": np.__version__, "scikit-learn": sklearn.__version__}
 
 
 def detail(tile: Image.Image) -> float:
@@ -267,9 +269,10 @@ def build(args) -> tuple[dict, dict]:
     with Pool(args.workers) as pool:
         written = sorted(sum(pool.map(render, [(p, its, a) for p, its in jobs.values()], chunksize=1), []),
                          key=lambda r: r["file"])
-    sources = [s for g in (base, more) if g for s in g["found"]]
+    sources = base["found"] + [{**s, "extra": True} for s in (more["found"] if more else [])]
     record = {
-        "sources": {"packages": [{k: s[k] for k in ("package", "version", "deb", "files")} for s in sources],
+        "sources": {"packages": [{k: s[k] for k in ("package", "version", "deb", "files", "extra") if k in s}
+                                 for s in sources],
                     "missing_packages": base["missing"] + (more["missing"] if more else []),
                     "checked_without_photos": NO_PHOTOS, "skimage_photos": list(SKIMAGE_PHOTOS),
                     "sklearn_photos": list(SKLEARN_PHOTOS) if "scikit-learn" in chosen else []},
@@ -335,7 +338,9 @@ def main() -> None:
             "options": {k: v for k, v in vars(args).items() if k not in ("out", "cache", "overwrite", "workers")},
             "jpeg_quality": JPEG_QUALITY, "libraries": versions,
             "design": "photos split disjointly; each style samples its split's tiles independently; train "
-                      "geometric long tail in STYLES order; test the same number per style",
+                      "geometric long tail in STYLES order; test the same number per style"
+                      + ("; extra photographs in train only, its tiles dealt again from a second random stream, "
+                         "test as without them" if args.extra_train is not None else ""),
             "styles": [{"name": n, "description": d, "train": counts["train"][n], "test": counts["test"][n]}
                        for n, d in STYLES]}
     (args.out / "benchmark.json").write_text(json.dumps({**meta, **record}, indent=1) + "\n")

@@ -56,29 +56,19 @@ def test_scikit_learn_samples_are_listed_as_photographs() -> None:
             assert list(im.size) == p["size"] == [640, 427]
 
 
-def _rcc(folder: str, files: dict[str, tuple[bytes, bool]]) -> bytes:
-    """A version-2 Qt resource holding ``folder/<name>`` for each file, zlib-compressed where flagged."""
-    import struct
-    import zlib
 
-    names, data, offsets = b"", b"", {}
-    for name in [folder, *files]:
-        offsets[name] = len(names)
-        names += struct.pack(">HI", len(name), 0) + name.encode("utf-16-be")
-    tree = struct.pack(">IHII", 0, 2, 1, 1) + bytes(8)  # root: one child, node 1
-    tree += struct.pack(">IHII", offsets[folder], 2, len(files), 2) + bytes(8)  # the folder: nodes 2...
-    for name, (body, packed) in files.items():
-        stored = struct.pack(">I", len(body)) + zlib.compress(body) if packed else body
-        tree += struct.pack(">IHHHI", offsets[name], 1 if packed else 0, 0, 0, len(data)) + bytes(8)
-        data += struct.pack(">I", len(stored)) + stored
-    head = 20
-    return b"qres" + struct.pack(">IIII", 2, head, head + len(tree), head + len(tree) + len(data)) + tree + data + names
+DATA = Path(__file__).resolve().parent / "data"
 
 
-def test_qt_resource_entries_are_read_plain_and_compressed() -> None:
+def test_qt_resource_entries_are_read_at_every_format_version() -> None:
+    """tests/data/qt_resource_v{1,2,3}.rcc: Qt 5's own ``rcc -binary --format-version N qt_resource.qrc`` output,
+    two files under /res (one in a subfolder); rcc zlib-compressed the 540-byte text and stored the 8 bytes raw."""
     ps = _module("photo_sources")
-    blob = _rcc("res", {"a.webp": (b"plain bytes", False), "b.png": (b"squeezed " * 50, True)})
-    assert ps.rcc_entries(blob) == {"res/a.webp": b"plain bytes", "res/b.png": b"squeezed " * 50}
+    want = {"res/pics/a.bin": b"tiny raw", "res/pics/sub/b.txt": b"squeezed " * 60}
+    for version in (1, 2, 3):
+        blob = (DATA / f"qt_resource_v{version}.rcc").read_bytes()
+        assert len(blob) < len(want["res/pics/sub/b.txt"]), "the text should be stored compressed"
+        assert ps.rcc_entries(blob) == want, version
     try:
         ps.rcc_entries(b"PK\x03\x04 not a resource")
     except ValueError as e:
