@@ -339,7 +339,7 @@ def main() -> None:
             "jpeg_quality": JPEG_QUALITY, "libraries": versions,
             "design": "photos split disjointly; each style samples its split's tiles independently; train "
                       "geometric long tail in STYLES order; test the same number per style"
-                      + ("; extra photographs in train only, its tiles dealt again from a second random stream, "
+                      + ("; extra photographs in train only, train dealt again from a second random stream, "
                          "test as without them" if args.extra_train is not None else ""),
             "styles": [{"name": n, "description": d, "train": counts["train"][n], "test": counts["test"][n]}
                        for n, d in STYLES]}
