@@ -13,7 +13,8 @@ import torch
 from artstyle.models.discriminator import PatchDiscriminator, hinge_d_loss
 from artstyle.models.stylizer import Stylizer
 from artstyle.runs import load_safetensors, read_jsonl
-from artstyle.stylize import StylizeConfig, StylizeTask, gram, gram_scales, load_stylizer, render, train_stylizer
+from artstyle.stylize import (StylizeConfig, StylizeTask, apply_view, gram, gram_scales, load_stylizer, random_views, render,
+                              train_stylizer)
 from conftest import stylize_assets
 
 CLASSES = {"Baroque": 10, "Pop_Art": 8, "Ukiyo_e": 6}
@@ -69,6 +70,44 @@ def test_gram_loss_normaliser_is_one_constant_per_layer() -> None:
     scale = gram_scales(grams, np.array([0, 1, 2]))[0]
     assert torch.isclose(scale, torch.tensor((0 + 4 + 16) / 3))
     assert gram_scales([torch.zeros(2, 4, 4)], np.array([0, 1]))[0] > 0  # no division by zero
+
+
+# ------------------------------------------------------------ --loss-jitter
+
+
+def test_random_views_wash_out_a_pixel_pattern_and_keep_the_picture() -> None:
+    """What --loss-jitter relies on: through a random sub-pixel shift and zoom, a pattern at the pixel grid's own
+    period (what the stylizer learnt to fool its loss classifier with) loses most of its energy, while a smooth
+    picture comes through nearly unchanged. The views are seeded, and jitter 0 without a flip is the identity."""
+    side = 32
+    yy, xx = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+    checker = ((xx + yy) % 2 * 2 - 1).float()[None, None].repeat(8, 3, 1, 1)  # +-1, 2 px period
+    smooth = torch.sin(xx / 6.0)[None, None].float().repeat(8, 3, 1, 1)
+    theta = random_views(8, 0.15, side, torch.Generator().manual_seed(0))
+    assert torch.equal(theta, random_views(8, 0.15, side, torch.Generator().manual_seed(0)))
+    assert ((theta[:, 1, 1] >= 0.85) & (theta[:, 1, 1] <= 1)).all()
+    assert apply_view(checker, theta).std((1, 2, 3)).max() < 0.5 * checker.std()  # every view washes it out
+    assert apply_view(smooth, theta).std((1, 2, 3)).min() > 0.8 * smooth.std()  # a smooth picture keeps its contrast
+    identity = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])[None].repeat(8, 1, 1)
+    assert torch.allclose(apply_view(smooth, identity), smooth, atol=1e-5)
+
+
+def test_loss_jitter_changes_what_the_classifier_sees_and_is_reproducible() -> None:
+    """With --loss-jitter the loss terms are those of a jittered view (they differ from the exact pixels'), and a
+    seeded generator gives the same terms twice (validation scores the same views every epoch)."""
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    labels = torch.tensor([0, 1, 2, 0])
+    model = Stylizer(3, width=4, version=3).eval()
+    terms = {}
+    for jitter in (0.0, 0.15, 0.15):
+        task = _task(StylizeConfig(size=16, w_adv=0.0, loss_jitter=jitter), 3, None)
+        with torch.no_grad():
+            t, _ = task.losses(model, images, labels, generator=torch.Generator().manual_seed(5))
+        terms.setdefault(jitter, []).append(t)
+    a, b = terms[0.15]
+    assert torch.equal(a["gram"], b["gram"]) and torch.equal(a["ce"], b["ce"])
+    assert not torch.allclose(a["gram"], terms[0.0][0]["gram"])
 
 
 # ------------------------------------------------------------ --w-adv

@@ -90,25 +90,58 @@ def classifier_input(x: torch.Tensor, size: int, scale: float | None = None) -> 
     return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
 
 
+def random_views(n: int, jitter: float, side: int, generator: torch.Generator | None = None,
+                 device: Any = None) -> torch.Tensor:
+    """Random affine views ``(n, 2, 3)`` for :func:`apply_view`: a zoom into between ``1 - jitter`` and all of the
+    image, a shift within the room that leaves plus up to one pixel, and a horizontal flip half the time.
+
+    Why (issue 12): against one fixed view the stylizer learnt pixel patterns aligned to the frozen classifier's
+    strides (it fooled the loss classifier on 91% of re-renderings and an independent judge on 5%, chance 3.7%).
+    A pattern that only works at one exact pixel alignment does not survive a random sub-pixel shift and zoom; a
+    change of palette, strokes or layout does (expectation over transformations, Athalye et al. 2018).
+    """
+    r = torch.rand(n, 4, generator=generator).to(device)
+    scale = 1.0 - jitter * r[:, 0]
+    room = (1.0 - scale) + 2.0 / side  # normalised coordinates: 2 / side is one pixel
+    shift_x, shift_y = (2 * r[:, 1] - 1) * room, (2 * r[:, 2] - 1) * room
+    flip = torch.where(r[:, 3] < 0.5, -1.0, 1.0).to(scale)
+    theta = torch.zeros(n, 2, 3, device=device)
+    theta[:, 0, 0], theta[:, 0, 2] = scale * flip, shift_x
+    theta[:, 1, 1], theta[:, 1, 2] = scale, shift_y
+    return theta
+
+
+def apply_view(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Resample ``x: (N, C, H, W)`` through the views ``theta: (N, 2, 3)`` (bilinear, reflection at the borders)."""
+    grid = F.affine_grid(theta.to(torch.float32), list(x.shape), align_corners=False)
+    return F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="reflection", align_corners=False).to(x.dtype)
+
+
 @torch.no_grad()
 def style_grams(classifier: torch.nn.Module, clf_size: int, images: np.ndarray, labels: np.ndarray, num_styles: int,
                 batch_size: int = 64, *, rows: np.ndarray | None = None, precision: str | None = None,
-                device: Any = None) -> list[torch.Tensor]:
+                device: Any = None, jitter: float = 0.0) -> list[torch.Tensor]:
     """Mean Gram matrix per style and ``feature_maps`` layer: a list of ``(K, C_l, C_l)`` CPU tensors.
 
     ``images``: uint8 ``(N, H, W, 3)``, best the cache's memmap with ``rows`` (e.g. the training split): it is
     read ``batch_size`` rows at a time and never held whole. ``labels``: ``(N,)`` style indices (of ``rows``
     too). The classifier runs on ``device`` (None: the accelerator's) under ``precision``; the Gram matrices
-    are formed (outside autocast) and summed in fp32 where the feature maps are.
+    are formed (outside autocast) and summed in fp32 where the feature maps are. ``jitter`` (``--loss-jitter``):
+    the images pass through the same kind of random views as the re-renderings in the loss (seeded: the same
+    targets every time), so that both sides of the Gram term are equally resampled.
     """
     place = on_device(classifier, precision, device)
     rows = np.arange(len(images)) if rows is None else np.asarray(rows)
     labels = np.asarray(labels)[rows]
     sums: list[torch.Tensor] = []
     counts = torch.zeros(0)
+    views = torch.Generator().manual_seed(0)
     for where, batch in chunks(images, rows, batch_size):
+        x = place.images(batch)
+        if jitter > 0:
+            x = apply_view(x, random_views(len(x), jitter, x.shape[-1], views, x.device))
         with place.autocast():
-            maps = classifier.feature_maps(classifier_input(place.images(batch), clf_size))
+            maps = classifier.feature_maps(classifier_input(x, clf_size))
         at = maps[0].device
         y = torch.as_tensor(labels[where], dtype=torch.long).to(at)
         if not sums:
@@ -205,7 +238,9 @@ class StylizeTask:
         terms: dict[str, torch.Tensor] = {"rec": (res["recon"].float() - x).abs().mean((1, 2, 3))}
         need_maps = self.has_maps and (cfg.w_gram > 0 or cfg.w_content > 0)
         scale = self.clf_size / cfg.size if cfg.crop_size else None  # crops: the classifier's pixel scale, any size
-        out_c = classifier_input(out, self.clf_size, scale)
+        theta = random_views(len(x), cfg.loss_jitter, x.shape[-1], generator, x.device) if cfg.loss_jitter > 0 else None
+        view = (lambda t: apply_view(t, theta)) if theta is not None else (lambda t: t)  # one view per image, both sides
+        out_c = classifier_input(view(out), self.clf_size, scale)
         if need_maps and hasattr(self.classifier, "pool"):  # resnet: the logits from the same maps, one pass
             maps = self.classifier.feature_maps(out_c)
             feats = self.classifier.pool(maps[-1]).flatten(1)
@@ -224,7 +259,7 @@ class StylizeTask:
                 per_layer.append((gram(m) - g[target]).pow(2).sum((1, 2)) / norm)
             terms["gram"] = torch.stack(per_layer).mean(0)
         if cfg.w_content > 0:
-            x_c = classifier_input(x, self.clf_size, scale)
+            x_c = classifier_input(view(x), self.clf_size, scale)
             with torch.no_grad():
                 ref = self.classifier.feature_maps(x_c)[len(maps) // 2] if need_maps else \
                     self.classifier.forward_features(x_c)
@@ -351,4 +386,5 @@ def mean_codes(model: torch.nn.Module, dataset: Any, device: torch.device | str 
     return (sums / counts.clamp(min=1)[:, None]).float(), counts > 0
 
 
-__all__ = ["StylizeTask", "classifier_input", "gram", "gram_scales", "mean_codes", "style_grams"]
+__all__ = ["StylizeTask", "apply_view", "classifier_input", "gram", "gram_scales", "mean_codes", "random_views",
+           "style_grams"]

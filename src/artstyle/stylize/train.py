@@ -263,7 +263,7 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     grams = None
     if cfg.w_gram > 0:  # streamed from the cache in chunks, never the whole split in memory
         grams = style_grams(classifier, whole_image_size(clf_info), cache.images, cache.labels, len(classes),
-                            rows=cache.indices("train"), precision=cfg.precision)
+                            rows=cache.indices("train"), precision=cfg.precision, jitter=cfg.loss_jitter)
     train_ds, train_eval, val_ds = _datasets(cfg, cache)
     if cfg.style_source == "mean-latent" and not cfg.resume:
         # start from the exact means of the initial encoder
