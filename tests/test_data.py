@@ -228,6 +228,31 @@ def test_dead_cache_worker_fails_the_build_cleanly(tmp_path: Path, monkeypatch: 
     assert not (tmp_path / "c").exists() and not list(tmp_path.glob(".c.tmp-*"))  # nothing left to trust
 
 
+def test_a_second_build_of_the_same_cache_keeps_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two commands started at once on the same data both build its cache. The one that finishes second must not
+    replace the first one's cache: the first command is already reading it (it failed with "classes.json does not
+    exist" when its files were moved away). Here another process finishes the same cache while ours decodes."""
+    import artstyle.data.cache as cache_mod
+
+    root = make_folder(tmp_path / "d", {"A": 6, "B": 5}, splits=("train",))
+    out = tmp_path / "c"
+    real = cache_mod.decode_rows
+    theirs: dict[str, int] = {}
+
+    def with_a_rival(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - decode_rows' own signature
+        code = ("import sys; from artstyle.data.cache import prepare_cache; "
+                "prepare_cache(sys.argv[1], size=16, workers=1, out=sys.argv[2], progress=False)")
+        subprocess.run([sys.executable, "-c", code, str(root), str(out)], check=True)
+        theirs["inode"] = (out / "images.u8").stat().st_ino
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cache_mod, "decode_rows", with_a_rival)
+    cache = prepare_cache(str(root), size=16, workers=1, out=out, progress=False)
+    assert (out / "images.u8").stat().st_ino == theirs["inode"]  # the rival's cache stayed in place
+    assert len(cache.labels) == 11 and (out / "classes.json").is_file()
+    assert not list(tmp_path.glob(".c.*"))  # our copy, and no trash, left behind
+
+
 def test_hf_save_to_disk_directory_and_offline_hub(tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
     rows = {"image": [], "style": []}

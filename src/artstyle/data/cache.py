@@ -288,13 +288,29 @@ def _build(source: Source, root: Path, size: int, policy: str, workers: int | No
                     n_skipped=sum(1 for s in skipped if is_file_key(s["key"])),
                     seconds=round(time.perf_counter() - t0, 2), created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         write_json(tmp / "meta.json", meta)  # last: its presence marks a complete cache
-        if root.exists():
-            trash = root.parent / f".{root.name}.old-{os.getpid()}"
-            os.replace(root, trash)
-            shutil.rmtree(trash, ignore_errors=True)
-        os.replace(tmp, root)
+        _move_into_place(tmp, root, wanted)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move_into_place(tmp: Path, root: Path, wanted: dict[str, Any]) -> None:
+    """Rename the finished build ``tmp`` to ``root``. When another process finished the same cache first (two
+    commands started at once on the same data), keep theirs: replacing it would pull its files away from under a
+    process that is already reading them (it then failed with "classes.json does not exist")."""
+    try:
+        os.rename(tmp, root)  # atomic; fails when root exists and is not empty
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+    if (root / "meta.json").is_file():
+        meta = read_json(root / "meta.json")
+        if _matches(meta, wanted) and _damage(root, meta) is None:  # wanted holds the source's fingerprint
+            return  # an identical, complete cache is already in place: the finally clause drops ours
+    trash = root.parent / f".{root.name}.old-{os.getpid()}"
+    os.replace(root, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+    os.replace(tmp, root)
 
 
 def load_cache(root: str | os.PathLike, expect_size: int | None = None) -> Cache:
