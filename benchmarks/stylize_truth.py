@@ -255,6 +255,8 @@ def per_style_table(metric: str, base: dict, results: list[dict], styles: list[s
     """One Markdown table: a row per target style, the baselines' columns, then one column per (run, weights)."""
     title, cols, fmt = METRICS[metric]
     head = [name for name, _ in cols] + [f"{r['style_source']} ({r['weights']})" for r in results]
+    if len(set(head)) < len(head):  # two runs of one style source: name each column by its run
+        head = [name for name, _ in cols] + [f"`{Path(r['run']).name}` ({r['weights']})" for r in results]
     lines = [f"*{title}*", "", "| target style | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
     for s in styles:
         cells = [fmt.format(base[s][key].mean()) for _, key in cols]
@@ -277,7 +279,7 @@ def summary_rows(base: dict, results: list[dict], targets: list[str], judge: boo
         rows = [r["per_style"][s] for s in targets]
         closer = np.concatenate([r["per_style"][s]["ssim"] > base[s]["ssim"] for s in targets]).mean()
         closer_c = np.concatenate([r["per_style"][s]["chi2"] < base[s]["chi2"] for s in targets]).mean()
-        ev = r["run_metrics"].get("evaluation", {})
+        ev = r["run_metrics"].get("evaluation") or {}  # a run trained without --judge has none
         own = ev.get("methods", {}).get("stylizer", {})
         own_txt = (f"{100 * own['hit_rate']:.1f}% at SSIM {own['ssim']:.3f} "
                    f"(judge {100 * ev['judge_accuracy_on_inputs']:.1f}%)" if own else "-")
@@ -305,7 +307,7 @@ def write_doc(args, bench_path: Path, styles: list[str], base: dict, results: li
                + (f"--threads {args.threads} " if args.threads else "")
                + f"--tiles {args.tiles} --seed {args.seed}"
                + (f" --judge {args.judge}" if judge else "") + (f" --gallery {args.gallery}" if args.gallery else "")
-               + " --doc")
+               + (" --doc" if args.doc else ""))
     body = "\n".join([
         "#### The real-image benchmark: distance to the true rendering (issue 12)",
         "",
