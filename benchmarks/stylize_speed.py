@@ -96,7 +96,8 @@ def main() -> None:
                + (f"met by the default ({rates[2]:.0f})" if rates[2] >= 50 else
                   f"missed by the default ({rates[2]:.0f}, {50 / rates[2]:.1f}x short)"
                   + (f"; the fastest row reaches {best:.0f}" if best > rates[2] else ""))
-               + " under this load; measured on idle cores the absolute numbers are higher, the ratios the same.")
+               + f" at load average {os.getloadavg()[0]:.1f} (this script's own threads count towards it); on these "
+               "machines the absolute numbers vary from run to run more than the ratios do.")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
     load = os.getloadavg()
     body = "\n".join([

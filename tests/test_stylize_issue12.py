@@ -78,7 +78,7 @@ def test_gram_loss_normaliser_is_one_constant_per_layer() -> None:
 def test_random_views_wash_out_a_pixel_pattern_and_keep_the_picture() -> None:
     """What --loss-jitter relies on: through a random sub-pixel shift and zoom, a pattern at the pixel grid's own
     period (what the stylizer learnt to fool its loss classifier with) loses most of its energy, while a smooth
-    picture comes through nearly unchanged. The views are seeded, and jitter 0 without a flip is the identity."""
+    picture comes through nearly unchanged. The views are seeded, and the identity view returns the picture."""
     side = 32
     yy, xx = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
     checker = ((xx + yy) % 2 * 2 - 1).float()[None, None].repeat(8, 3, 1, 1)  # +-1, 2 px period
@@ -93,21 +93,53 @@ def test_random_views_wash_out_a_pixel_pattern_and_keep_the_picture() -> None:
 
 
 def test_loss_jitter_changes_what_the_classifier_sees_and_is_reproducible() -> None:
-    """With --loss-jitter the loss terms are those of a jittered view (they differ from the exact pixels'), and a
-    seeded generator gives the same terms twice (validation scores the same views every epoch)."""
+    """With --loss-jitter the loss terms are those of a jittered view (they differ from the exact pixels'); the views
+    come from the generator passed in (validation scores the same views every epoch), whatever torch's global RNG
+    holds; and the input and its re-rendering go through the same view (a model that returns its input has no
+    content loss)."""
     torch.manual_seed(0)
     images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
     labels = torch.tensor([0, 1, 2, 0])
     model = Stylizer(3, width=4, version=3).eval()
-    terms = {}
-    for jitter in (0.0, 0.15, 0.15):
+
+    def terms(jitter: float, seed: int, global_seed: int) -> dict:
         task = _task(StylizeConfig(size=16, w_adv=0.0, loss_jitter=jitter), 3, None)
+        torch.manual_seed(global_seed)  # a different global RNG state every call: only the generator may matter
         with torch.no_grad():
-            t, _ = task.losses(model, images, labels, generator=torch.Generator().manual_seed(5))
-        terms.setdefault(jitter, []).append(t)
-    a, b = terms[0.15]
+            return task.losses(model, images, labels, generator=torch.Generator().manual_seed(seed))[0]
+
+    a, b, other, exact = terms(0.15, 5, 1), terms(0.15, 5, 2), terms(0.15, 6, 1), terms(0.0, 5, 1)
     assert torch.equal(a["gram"], b["gram"]) and torch.equal(a["ce"], b["ce"])
-    assert not torch.allclose(a["gram"], terms[0.0][0]["gram"])
+    assert not torch.allclose(a["gram"], other["gram"])  # another generator seed: other targets and views
+    assert not torch.allclose(a["gram"], exact["gram"])
+
+    class Same(torch.nn.Module):  # re-renders nothing: the output is its input
+        style_source = "learned"
+
+        def forward(self, x: torch.Tensor, target: torch.Tensor, own: torch.Tensor | None = None) -> dict:
+            return {"out": x, "recon": x, "code": x.mean((2, 3))}
+
+    task = _task(StylizeConfig(size=16, w_adv=0.0, loss_jitter=0.3), 3, None)
+    with torch.no_grad():
+        same, _ = task.losses(Same(), images, labels, generator=torch.Generator().manual_seed(5))
+    assert float(same["content"].abs().max()) < 1e-6
+
+
+def test_loss_jitter_is_checked_and_older_runs_resume_without_it(tmp_path: Path) -> None:
+    import json
+
+    from artstyle.errors import ArtstyleError
+    from artstyle.stylize.train import _checked_config
+
+    for bad in (1.0, -0.1):
+        with pytest.raises(ArtstyleError, match="--loss-jitter"):
+            _checked_config(StylizeConfig(loss_jitter=bad))
+    run = tmp_path / "old"
+    run.mkdir()  # a run from before --loss-jitter: its config.json has no such key, and it trained on exact pixels
+    (run / "config.json").write_text(json.dumps({"config": {"size": 32}, "model": {"version": 3},
+                                                 "classifier": {"run": "clf"}}))
+    assert _checked_config(StylizeConfig(resume=str(run))).loss_jitter == 0.0
+    assert StylizeConfig().loss_jitter == 0.3  # a new run's default
 
 
 # ------------------------------------------------------------ --w-adv

@@ -296,21 +296,26 @@ def _build(source: Source, root: Path, size: int, policy: str, workers: int | No
 def _move_into_place(tmp: Path, root: Path, wanted: dict[str, Any]) -> None:
     """Rename the finished build ``tmp`` to ``root``. When another process finished the same cache first (two
     commands started at once on the same data), keep theirs: replacing it would pull its files away from under a
-    process that is already reading them (it then failed with "classes.json does not exist")."""
-    try:
-        os.rename(tmp, root)  # atomic; fails when root exists and is not empty
-        return
-    except OSError as exc:
-        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-            raise
-    if (root / "meta.json").is_file():
-        meta = read_json(root / "meta.json")
-        if _matches(meta, wanted) and _damage(root, meta) is None:  # wanted holds the source's fingerprint
-            return  # an identical, complete cache is already in place: the finally clause drops ours
-    trash = root.parent / f".{root.name}.old-{os.getpid()}"
-    os.replace(root, trash)
-    shutil.rmtree(trash, ignore_errors=True)
-    os.replace(tmp, root)
+    process that is already reading them (it then failed with "classes.json does not exist"). A stale or damaged
+    cache in the way is moved aside; if another build moves or replaces it meanwhile, look again (a few times)."""
+    for _ in range(5):
+        try:
+            os.rename(tmp, root)  # atomic; fails when root exists and is not empty
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        try:
+            meta = read_json(root / "meta.json") if (root / "meta.json").is_file() else None
+            if meta is not None and _matches(meta, wanted) and _damage(root, meta) is None:
+                return  # an identical, complete cache is in place (wanted holds the fingerprint): drop ours
+            trash = root.parent / f".{root.name}.old-{os.getpid()}"
+            os.replace(root, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        except (FileNotFoundError, ArtstyleError):  # moved or replaced by another build while we looked: again
+            continue
+    raise ArtstyleError(f"could not put the cache in place at {root}: other processes kept replacing it; run the "
+                        "command again")
 
 
 def load_cache(root: str | os.PathLike, expect_size: int | None = None) -> Cache:

@@ -43,11 +43,12 @@ class StylizeConfig(TrainSettings):
                           "value (0 = full weight from the start). Without it every early output turns one flat "
                           "colour that the loss classifier finds equally likely to be any style.")
     loss_jitter: float = opt(0.3, "Show the frozen loss classifier each re-rendering (and, for the content and Gram "
-                             "terms, its input and the style targets) through a random view: a zoom of up to this "
-                             "share, a shift and a flip (0 = off: the exact pixels, the default before issue 12's "
-                             "twelfth session). Against the exact pixels the stylizer learnt pixel patterns that fool "
-                             "the loss classifier and not an independent judge; 0.3 scored best of 0, 0.15, 0.3, 0.5 "
-                             "(docs/results.md, section 5).")
+                             "terms, its input and the style targets) through a random view: a zoom into up to this "
+                             "share of the side, a shift and a flip (0 = off: the exact pixels, the default before "
+                             "issue 12's twelfth session). Against the exact pixels the stylizer learnt pixel patterns "
+                             "that fool the loss classifier and not an independent judge; on the built-in data 0.3 "
+                             "scored best of 0, 0.15, 0.3, 0.5 (on the real-image benchmark it gained nothing; "
+                             "docs/results.md, section 5).")
     w_adv: float = opt(0.0, "Weight of the adversarial loss from a style-conditional PatchGAN discriminator trained "
                        "from scratch alongside (hinge loss, projection-conditioned; 0 = off, no discriminator). Its "
                        "weights are saved as discriminator.safetensors; --resume reloads them (its Adam restarts).")

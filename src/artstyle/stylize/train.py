@@ -171,8 +171,9 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
     """``cfg``, or with ``--resume`` the saved config of that run; invalid weights are an error."""
     if cfg.resume:
         saved = read_json(find_run(cfg.resume) / "config.json")
-        # runs from before --style-ramp trained with the style terms at full weight from the first step
-        cfg = StylizeConfig(**{"style_ramp": 0, **saved["config"], "resume": cfg.resume, "progress": cfg.progress,
+        # runs from before --style-ramp trained with the style terms at full weight from the first step, runs from
+        # before --loss-jitter on the exact pixels
+        cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, **saved["config"], "resume": cfg.resume, "progress": cfg.progress,
                                "classifier": saved["classifier"]["run"],
                                "judge": saved.get("judge", {}).get("run", "")})
     if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_adv) < 0:
@@ -189,6 +190,8 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
                             f"--crop-size {cfg.crop_size} / --size {cfg.size} or pass --w-adv 0")
     if cfg.style_ramp < 0:
         raise ArtstyleError(f"--style-ramp {cfg.style_ramp}: choose a number of steps >= 0 (0 = no ramp)")
+    if not 0 <= cfg.loss_jitter < 1:
+        raise ArtstyleError(f"--loss-jitter {cfg.loss_jitter}: choose a zoom share in [0, 1) (0 = the exact pixels)")
     if not 0 <= cfg.ema < 1:
         raise ArtstyleError(f"--ema {cfg.ema}: choose a momentum in [0, 1)")
     return cfg
