@@ -20,7 +20,8 @@ from typing import Any
 from artstyle.stylize.config import StylizeConfig
 
 _LAZY = {
-    "StylizeTask": "task", "apply_view": "task", "random_views": "task", "gram": "task", "gram_scales": "task", "style_grams": "task", "mean_codes": "task",
+    "StylizeTask": "task", "apply_view": "task", "random_views": "task", "gram": "task", "gram_scales": "task",
+    "style_grams": "task", "mean_codes": "task",
     "train_stylizer": "train", "style_mean_images": "train", "init_from_autoencoder": "train",
     "load_stylizer": "load", "stylize_arrays": "load", "stylize_image": "load",
     "render": "rendering", "resolve_styles": "rendering", "expand_images": "rendering",

@@ -173,8 +173,8 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
         saved = read_json(find_run(cfg.resume) / "config.json")
         # runs from before --style-ramp trained with the style terms at full weight from the first step, runs from
         # before --loss-jitter on the exact pixels
-        cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, **saved["config"], "resume": cfg.resume, "progress": cfg.progress,
-                               "classifier": saved["classifier"]["run"],
+        cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, **saved["config"], "resume": cfg.resume,
+                               "progress": cfg.progress, "classifier": saved["classifier"]["run"],
                                "judge": saved.get("judge", {}).get("run", "")})
     if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_adv) < 0:
         raise ArtstyleError("--w-rec, --w-style, --w-gram, --w-content and --w-adv must be >= 0")
