@@ -56,7 +56,6 @@ def test_scikit_learn_samples_are_listed_as_photographs() -> None:
             assert list(im.size) == p["size"] == [640, 427]
 
 
-
 DATA = Path(__file__).resolve().parent / "data"
 
 
