@@ -29,7 +29,9 @@ class StylizeConfig(TrainSettings):
                          "tensor whose name and shape match (the encoder's first stages); what did not match is "
                          "printed and listed in config.json under init_from.")
     classifier: str = opt("", "A classify run (from scratch) whose frozen predictions and features give the style "
-                          "loss. Empty: train a small resnet first, into <run>/classifier/.")
+                          "loss; several, comma-separated (resnet or texture runs of the same classes and size), form an ensemble: "
+                          "mean logits, every member's Gram statistics. Empty: train a small resnet first, into "
+                          "<run>/classifier/.")
     judge: str = opt("", "An INDEPENDENT classify run for the final evaluation; 'auto' trains a simple-cnn with "
                      "another seed into <run>/judge/; empty: no evaluation (run `artstyle stylize evaluate` later).")
     classifier_epochs: int = opt(8, "Epochs for a classifier or judge trained here (--classifier empty, --judge auto).")

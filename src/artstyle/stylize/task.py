@@ -34,6 +34,7 @@ from artstyle.engine import to_float
 from artstyle.inference import chunks, on_device
 from artstyle.models.discriminator import hinge_d_loss, hinge_g_loss
 from artstyle.stylize.config import StylizeConfig
+from artstyle.stylize.ensemble import content_layer, logits_and_maps
 
 
 def gram(features: torch.Tensor, centred: bool = True) -> torch.Tensor:
@@ -242,15 +243,7 @@ class StylizeTask:
         theta = random_views(len(x), cfg.loss_jitter, x.shape[-1], generator, x.device) if cfg.loss_jitter > 0 else None
         view = (lambda t: apply_view(t, theta)) if theta is not None else (lambda t: t)  # one view per image, both sides
         out_c = classifier_input(view(out), self.clf_size, scale)
-        if need_maps and hasattr(self.classifier, "pool"):  # resnet: the logits from the same maps, one pass
-            maps = self.classifier.feature_maps(out_c)
-            feats = self.classifier.pool(maps[-1]).flatten(1)
-            logits = self.classifier.head(feats).float()  # head(dropout(pool(...))): dropout is off in eval
-        elif need_maps:  # any other classifier with feature_maps (e.g. texture): a second pass for the logits
-            maps = self.classifier.feature_maps(out_c)
-            logits = self.classifier(out_c).float()
-        else:
-            logits = self.classifier(out_c).float()
+        logits, maps = logits_and_maps(self.classifier, out_c, need_maps)
         clf_target = self.clf_map[target]
         terms["ce"] = F.cross_entropy(logits, clf_target, reduction="none")
         terms["hit"] = (logits.argmax(1) == clf_target).float()
@@ -262,9 +255,9 @@ class StylizeTask:
         if cfg.w_content > 0:
             x_c = classifier_input(view(x), self.clf_size, scale)
             with torch.no_grad():
-                ref = self.classifier.feature_maps(x_c)[len(maps) // 2] if need_maps else \
-                    self.classifier.forward_features(x_c)
-            got = maps[len(maps) // 2] if need_maps else self.classifier.forward_features(out_c)
+                mid = content_layer(self.classifier, maps)
+                ref = self.classifier.feature_maps(x_c)[mid] if need_maps else self.classifier.forward_features(x_c)
+            got = maps[mid] if need_maps else self.classifier.forward_features(out_c)
             dims = tuple(range(1, ref.ndim))
             ref, got = ref.float(), got.float()
             terms["content"] = (got - ref).pow(2).sum(dims) / ref.pow(2).sum(dims).clamp(min=1e-8)

@@ -1,0 +1,87 @@
+"""Several frozen loss classifiers as one (``stylize train --classifier RUN_A,RUN_B``), and the one-pass
+logits-and-feature-maps call the stylizer's loss uses for any loss network.
+
+Usage::
+
+    clf, info = load_loss_classifier("runs/classify/a,runs/classify/b")   # one run: load_classifier's result
+    logits, maps = logits_and_maps(clf, x)                                # maps: every member's, in order
+
+Why (issue 12): a stylizer trained against one frozen classifier learns what fools *that* network, and much of
+it does not fool an independent judge. Perturbations that fool several networks at once transfer better to an
+unseen one (Liu et al. 2017, "Delving into transferable adversarial examples"). The ensemble's logits are the
+members' mean; its feature maps are every member's maps in order, so the Gram term matches each member's
+statistics; the content term reads the first member's middle map (:attr:`ClassifierEnsemble.content_layer`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from artstyle.classify import load_classifier
+from artstyle.errors import ArtstyleError
+
+
+class ClassifierEnsemble(nn.Module):
+    """Frozen classifiers of one class list and input size as one loss network.
+
+    ``forward(x) -> (N, K)`` mean logits; ``feature_maps(x)`` -> every member's maps, member after member.
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        if len(members) < 2 or not all(hasattr(m, "feature_maps") for m in members):
+            raise ValueError("an ensemble needs at least two classifiers, each with feature_maps (resnet, texture)")
+        self.members = nn.ModuleList(members)
+        self.content_layer = 0  # set by the first feature_maps call: the middle of the first member's maps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x).float() for m in self.members]).mean(0)
+
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        per_member = [m.feature_maps(x) for m in self.members]
+        self.content_layer = len(per_member[0]) // 2
+        return [f for maps in per_member for f in maps]
+
+
+def logits_and_maps(classifier: nn.Module, x: torch.Tensor, need_maps: bool) -> tuple[torch.Tensor, list]:
+    """``(logits (N, K) float, feature maps or [])`` of ``x``, in one pass where the network allows it (resnet:
+    the logits from its own last map; an ensemble: each member in turn)."""
+    if not need_maps:
+        return classifier(x).float(), []
+    if isinstance(classifier, ClassifierEnsemble):
+        pairs = [logits_and_maps(m, x, True) for m in classifier.members]
+        classifier.content_layer = len(pairs[0][1]) // 2
+        return torch.stack([p[0] for p in pairs]).mean(0), [f for p in pairs for f in p[1]]
+    maps = classifier.feature_maps(x)
+    if hasattr(classifier, "pool"):  # resnet: head(dropout(pool(...))), dropout off in eval
+        return classifier.head(classifier.pool(maps[-1]).flatten(1)).float(), maps
+    return classifier(x).float(), maps  # any other classifier with feature_maps (texture): a second pass
+
+
+def content_layer(classifier: nn.Module, maps: list) -> int:
+    """Index of the feature map the content term compares: the middle one (the first member's, for an ensemble)."""
+    return getattr(classifier, "content_layer", len(maps) // 2)
+
+
+def load_loss_classifier(runs: str) -> tuple[nn.Module, dict[str, Any]]:
+    """``load_classifier`` of one run, or a :class:`ClassifierEnsemble` of comma-separated runs; ``info`` is the
+    first run's (their classes and input sizes must agree)."""
+    names = [r.strip() for r in runs.split(",") if r.strip()]
+    loaded = [load_classifier(name) for name in names]
+    if len(loaded) == 1:
+        return loaded[0]
+    first = loaded[0][1]
+    for name, (model, info) in zip(names[1:], loaded[1:]):
+        if info["classes"] != first["classes"] or info["size"] != first["size"]:
+            raise ArtstyleError(f"--classifier {runs}: {name} differs from {names[0]} in its classes or input size "
+                                f"({info['size']} px against {first['size']} px); an ensemble needs the same both")
+    members = [model for model, _ in loaded]
+    if not all(hasattr(m, "feature_maps") for m in members):
+        raise ArtstyleError(f"--classifier {runs}: an ensemble takes resnet or texture classifiers (feature_maps) only")
+    return ClassifierEnsemble(members).eval(), first
+
+
+__all__ = ["ClassifierEnsemble", "content_layer", "load_loss_classifier", "logits_and_maps"]
