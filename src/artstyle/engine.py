@@ -178,7 +178,7 @@ def train_one_epoch(model: torch.nn.Module, task: Task, loader: Iterable, optimi
     bar = tqdm(total=total, desc=f"epoch {epoch}", unit="step", leave=False,
                disable=None if (settings.progress and accelerator.is_main_process) else True)
     sums: dict[str, float] = {}
-    n_images, wait, t_start = 0, 0.0, time.perf_counter()
+    n_images, wait, t_start, done = 0, 0.0, time.perf_counter(), 0
     t_fetch = time.perf_counter()
     for step, batch in enumerate(loader):
         if step >= total or past_deadline(deadline, accelerator):
@@ -198,15 +198,14 @@ def train_one_epoch(model: torch.nn.Module, task: Task, loader: Iterable, optimi
         logs = {"loss": float(loss.detach()), **logs}
         for k, v in logs.items():
             sums[k] = sums.get(k, 0.0) + v
-        n_images += len(batch[0])
+        n_images, done = n_images + len(batch[0]), done + 1
         elapsed = time.perf_counter() - t_start
         bar.update(1)
         bar.set_postfix(loss=f"{logs['loss']:.4f}", img_s=f"{n_images / max(elapsed, 1e-9):.0f}")
         t_fetch = time.perf_counter()
     bar.close()
-    steps = max(1, min(total, step + 1) if total else 1)
     elapsed = time.perf_counter() - t_start
-    out = {f"train_{k}": v / steps for k, v in sums.items()}
+    out = {f"train_{k}": v / max(1, done) for k, v in sums.items()}  # the steps taken (a deadline may cut the pass)
     out.update(images_per_s=n_images * accelerator.num_processes / max(elapsed, 1e-9),
                data_wait_share=wait / max(elapsed, 1e-9), lr=scheduler.get_last_lr()[0], train_seconds=elapsed)
     return out
