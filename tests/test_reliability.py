@@ -352,3 +352,27 @@ def test_os_errors_outside_the_cache_are_one_line(tiny_folder: Path, tmp_path: P
     monkeypatch.setattr(stats_mod, "plot_class_counts", denied)
     code, output = run_cli(["data", "stats", "--data", str(tiny_folder), "--out", str(tmp_path / "stats")], capsys)
     assert_one_line_error(code, output, "Permission denied", "counts.png", "--debug")
+
+
+def test_a_pass_cut_by_the_time_budget_averages_its_logs_over_the_steps_taken(monkeypatch) -> None:
+    """The training logs of an epoch the deadline cuts are means over the steps that ran (three here), not over
+    one step more: a constant log stays exactly that constant."""
+    import torch
+    from accelerate import Accelerator
+
+    from artstyle import engine
+    from artstyle.settings import TrainSettings
+
+    class Constant:
+        def training_loss(self, model, batch):
+            return model(batch[0]).pow(2).mean(), {"one": 1.0}
+
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    loader = [(torch.ones(4, 2), torch.zeros(4))] * 10
+    calls = iter(range(100))
+    monkeypatch.setattr(engine, "past_deadline", lambda deadline, acc: next(calls) >= 3)
+    logs = engine.train_one_epoch(model, Constant(), loader, opt, sched, Accelerator(cpu=True), 1,
+                                  TrainSettings(progress=False), list(model.parameters()), deadline=1.0)
+    assert logs["train_one"] == 1.0

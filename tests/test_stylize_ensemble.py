@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from artstyle.errors import ArtstyleError
 from artstyle.models.classifier import build_classifier
 from artstyle.models.stylizer import Stylizer
 from artstyle.stylize import StylizeConfig, StylizeTask, load_stylizer, train_stylizer
@@ -40,7 +41,7 @@ def test_an_ensemble_averages_logits_and_keeps_every_members_maps() -> None:
         single_logits, single_maps = logits_and_maps(a, x, need_maps=True)  # a resnet: logits from its own maps
         assert torch.allclose(single_logits, a(x), atol=1e-5) and content_layer(a, single_maps) == len(single_maps) // 2
         assert logits_and_maps(ens, x, need_maps=False)[1] == []
-    with pytest.raises(ValueError, match="at least two"):
+    with pytest.raises(ArtstyleError, match="at least two"):
         ClassifierEnsemble([a])
 
 
@@ -73,6 +74,9 @@ def test_the_style_loss_of_an_ensemble_is_that_of_its_mean_logits() -> None:
         mean_logits = (a(res["out"].float()) + b(res["out"].float())) / 2
     assert torch.allclose(both["ce"], F.cross_entropy(mean_logits, target, reduction="none"), atol=1e-4)
     assert not torch.allclose(both["ce"], single["ce"])
+    only_b, _ = terms(b, grams)  # the Gram term: every member's layers, averaged
+    assert torch.allclose(both["gram"], (single["gram"] + only_b["gram"]) / 2, atol=1e-5)
+    assert torch.allclose(both["content"], single["content"], atol=1e-5)  # the first member's middle map
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +96,14 @@ def test_a_stylizer_trains_against_two_classifiers_and_names_a_mismatch(assets: 
                                        max_steps_per_epoch=2, classifier=pair, out=str(tmp_path / "ens"), **TINY))
     loaded, _ = load_stylizer(run)  # the run loads without the classifiers
     assert loaded.num_styles == len(CLASSES)
+    from artstyle.stylize import evaluate_stylizer
+
+    with pytest.raises(ArtstyleError, match="trained against"):  # a member is no independent judge
+        evaluate_stylizer(run, second, pairs=4)
     other = train_classifier(ClassifyConfig(**{**assets["base"], "size": 16, "out": str(tmp_path / "clf16")}))
-    with pytest.raises(ArtstyleError, match="clf16"):
+    with pytest.raises(ArtstyleError, match="clf16 sees whole images at 16 px"):
         load_loss_classifier(f"{assets['clf']},{other}")
+    with pytest.raises(ArtstyleError, match="named twice"):
+        load_loss_classifier(f"{assets['clf']},{assets['clf']}")
+    with pytest.raises(ArtstyleError, match="empty run name"):
+        load_loss_classifier(f"{assets['clf']},")

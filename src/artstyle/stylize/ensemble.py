@@ -15,7 +15,7 @@ statistics; the content term reads the first member's middle map (:attr:`Classif
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -33,7 +33,7 @@ class ClassifierEnsemble(nn.Module):
     def __init__(self, members: list[nn.Module]) -> None:
         super().__init__()
         if len(members) < 2 or not all(hasattr(m, "feature_maps") for m in members):
-            raise ValueError("an ensemble needs at least two classifiers, each with feature_maps (resnet, texture)")
+            raise ArtstyleError("an ensemble needs at least two classifiers, each with feature_maps (resnet, texture)")
         self.members = nn.ModuleList(members)
         self.content_layer = 0  # set by the first feature_maps call: the middle of the first member's maps
 
@@ -42,7 +42,7 @@ class ClassifierEnsemble(nn.Module):
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         per_member = [m.feature_maps(x) for m in self.members]
-        self.content_layer = len(per_member[0]) // 2
+        self.content_layer = len(per_member[0]) // 2  # the first member's maps come first
         return [f for maps in per_member for f in maps]
 
 
@@ -53,7 +53,7 @@ def logits_and_maps(classifier: nn.Module, x: torch.Tensor, need_maps: bool) -> 
         return classifier(x).float(), []
     if isinstance(classifier, ClassifierEnsemble):
         pairs = [logits_and_maps(m, x, True) for m in classifier.members]
-        classifier.content_layer = len(pairs[0][1]) // 2
+        classifier.content_layer = len(pairs[0][1]) // 2  # as feature_maps sets it
         return torch.stack([p[0] for p in pairs]).mean(0), [f for p in pairs for f in p[1]]
     maps = classifier.feature_maps(x)
     if hasattr(classifier, "pool"):  # resnet: head(dropout(pool(...))), dropout off in eval
@@ -62,26 +62,48 @@ def logits_and_maps(classifier: nn.Module, x: torch.Tensor, need_maps: bool) -> 
 
 
 def content_layer(classifier: nn.Module, maps: list) -> int:
-    """Index of the feature map the content term compares: the middle one (the first member's, for an ensemble)."""
+    """Index in ``maps`` of the feature map the content term compares: the middle one; for an ensemble the middle
+    of its first member's maps (which come first). Read it after :func:`logits_and_maps` has run."""
     return getattr(classifier, "content_layer", len(maps) // 2)
 
 
-def load_loss_classifier(runs: str) -> tuple[nn.Module, dict[str, Any]]:
+def content_network(classifier: nn.Module) -> nn.Module:
+    """The network whose maps the content term reads: the classifier, or an ensemble's first member."""
+    return classifier.members[0] if isinstance(classifier, ClassifierEnsemble) else classifier
+
+
+def load_loss_classifier(runs: str, input_size: Callable[[dict], int] = lambda info: int(info["size"])
+                         ) -> tuple[nn.Module, dict[str, Any]]:
     """``load_classifier`` of one run, or a :class:`ClassifierEnsemble` of comma-separated runs; ``info`` is the
-    first run's (their classes and input sizes must agree)."""
-    names = [r.strip() for r in runs.split(",") if r.strip()]
+    first run's. Members must share their classes and ``input_size(info)``, the side they see a whole image at
+    (``stylize.task.whole_image_size``, which ``train_stylizer`` passes)."""
+    names = loss_classifier_runs(runs)
+    if len(set(names)) < len(names):
+        raise ArtstyleError(f"--classifier {runs}: a run is named twice; name each loss classifier once")
     loaded = [load_classifier(name) for name in names]
     if len(loaded) == 1:
         return loaded[0]
     first = loaded[0][1]
-    for name, (model, info) in zip(names[1:], loaded[1:]):
-        if info["classes"] != first["classes"] or info["size"] != first["size"]:
-            raise ArtstyleError(f"--classifier {runs}: {name} differs from {names[0]} in its classes or input size "
-                                f"({info['size']} px against {first['size']} px); an ensemble needs the same both")
-    members = [model for model, _ in loaded]
-    if not all(hasattr(m, "feature_maps") for m in members):
-        raise ArtstyleError(f"--classifier {runs}: an ensemble takes resnet or texture classifiers (feature_maps) only")
-    return ClassifierEnsemble(members).eval(), first
+    for name, (model, info) in zip(names, loaded):
+        if not hasattr(model, "feature_maps"):
+            raise ArtstyleError(f"--classifier {runs}: {name} is not a resnet or texture classifier; an ensemble "
+                                "takes those only (feature_maps)")
+        if info["classes"] != first["classes"]:
+            raise ArtstyleError(f"--classifier {runs}: {name} was trained on other classes than {names[0]}; an "
+                                "ensemble needs the same classes")
+        if input_size(info) != input_size(first):
+            raise ArtstyleError(f"--classifier {runs}: {name} sees whole images at {input_size(info)} px, {names[0]} "
+                                f"at {input_size(first)} px; an ensemble needs the same input size")
+    return ClassifierEnsemble([model for model, _ in loaded]).eval(), first
 
 
-__all__ = ["ClassifierEnsemble", "content_layer", "load_loss_classifier", "logits_and_maps"]
+def loss_classifier_runs(runs: str) -> list[str]:
+    """The run names in a ``--classifier`` value (comma-separated for an ensemble); an empty name is an error."""
+    names = [r.strip() for r in runs.split(",")]
+    if not all(names):
+        raise ArtstyleError(f"--classifier {runs!r}: an empty run name; separate runs with single commas")
+    return names
+
+
+__all__ = ["ClassifierEnsemble", "content_layer", "content_network", "load_loss_classifier", "logits_and_maps",
+           "loss_classifier_runs"]

@@ -164,9 +164,9 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
     run = info["run"]
     judge_model, judge_info = load_classifier(judge)
     loss_clf = info["config"].get("classifier", {}).get("run", "")
-    if loss_clf and Path(judge).resolve() == Path(loss_clf).resolve():
-        raise ArtstyleError(f"--judge {judge} is the classifier the stylizer was trained against; pass an "
-                            "independently trained classify run")
+    if loss_clf and any(Path(judge).resolve() == Path(name.strip()).resolve() for name in loss_clf.split(",")):
+        raise ArtstyleError(f"--judge {judge} is a classifier the stylizer was trained against ({loss_clf}); pass "
+                            "an independently trained classify run")
     if cache is None:
         cache = _evaluation_cache(info, data)
     rows = cache.indices("test")

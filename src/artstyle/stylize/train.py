@@ -36,7 +36,7 @@ from artstyle.errors import ArtstyleError
 from artstyle.models.stylizer import build_stylizer, size_multiple
 from artstyle.runs import create_run, find_run, prepare_run_dir, read_json, save_safetensors, write_config, write_json
 from artstyle.stylize.config import StylizeConfig
-from artstyle.stylize.ensemble import load_loss_classifier
+from artstyle.stylize.ensemble import load_loss_classifier, loss_classifier_runs
 from artstyle.stylize.evaluate import evaluate_stylizer
 from artstyle.stylize.task import StylizeTask, mean_codes, style_grams, whole_image_size
 
@@ -82,8 +82,8 @@ def _ensure_classifier(cfg: StylizeConfig, run: Path, which: str) -> tuple[str, 
     """The classify run for ``which`` ('classifier' or 'judge'): given, reused from the run, or trained here."""
     given = cfg.classifier if which == "classifier" else cfg.judge
     if given and given != "auto":
-        for name in given.split(",") if which == "classifier" else [given]:  # the loss may be an ensemble
-            find_run(name.strip())
+        for name in loss_classifier_runs(given) if which == "classifier" else [given]:  # the loss may be an ensemble
+            find_run(name)
         return given, False
     if which == "judge" and not given:
         return "", False
@@ -245,7 +245,7 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     with main_process_first():
         clf_run, clf_auto = _ensure_classifier(cfg, run, "classifier")
         judge_run, judge_auto = _ensure_classifier(cfg, run, "judge")
-    classifier, clf_info = load_loss_classifier(clf_run)
+    classifier, clf_info = load_loss_classifier(clf_run, whole_image_size)
     clf_map = map_classes(clf_info["classes"], classes)  # error when the classifier lacks a style
     if cfg.w_gram > 0 and not hasattr(classifier, "feature_maps"):
         raise ArtstyleError(f"--w-gram needs a resnet or texture classifier (feature_maps); {clf_run} is a "
