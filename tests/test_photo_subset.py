@@ -54,3 +54,16 @@ def test_the_same_seed_keeps_the_same_photographs_whatever_their_order() -> None
     assert ps.keep_photos(photos, 0.3, 1) == ps.keep_photos(photos[::-1], 0.3, 1)
     assert len(ps.keep_photos(photos, 0.3, 1)) == 3 and len(ps.keep_photos(photos, 0.01, 1)) == 1
     assert ps.keep_photos(photos, 0.5, 1) != ps.keep_photos(photos, 0.5, 2)
+
+
+def test_errors_are_counted_per_source_photograph() -> None:
+    """benchmarks/errors_by_photo.py: a tile's photograph is the name after its number (underscores kept), its true
+    style is its folder."""
+    spec = importlib.util.spec_from_file_location("errors_by_photo", BENCH / "errors_by_photo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    preds = [{"path": "b/test/Photo/test_00000_By_the_Water.jpg", "top": [{"style": "Detail_Enhance"}]},
+             {"path": "b/test/Relief/test_00020_By_the_Water.jpg", "top": [{"style": "Relief"}]},
+             {"path": "b/test/Photo/test_00001_stuff.jpg", "top": [{"style": "Photo"}]}]
+    tiles, errors = module.errors_by_photo(preds)
+    assert tiles == {"By_the_Water": 2, "stuff": 1} and errors == {"By_the_Water": 1, "stuff": 0}
