@@ -144,6 +144,10 @@ def test_predict_files_in_chunks_keeps_order_and_skips(tiny: dict, tmp_path: Pat
     assert skipped == whole_skipped and [s["path"] for s in skipped] == [str(bad)]
     for a, b in zip(chunked, whole):
         assert [t["probability"] for t in a["top"]] == pytest.approx([t["probability"] for t in b["top"]], abs=1e-6)
+    folder = tiny["data"] / "train" / "Pop_Art"  # a folder stands for its images, sorted; its subfolders do not
+    (folder / "sub").mkdir(exist_ok=True)
+    from_folder, _ = clf.predict_files([folder])
+    assert [p["path"] for p in from_folder] == [str(f) for f in sorted(folder.glob("*.png"))]
 
 
 def test_the_vote_overlay_follows_the_crops_that_voted() -> None:

@@ -23,7 +23,8 @@ from __future__ import annotations
 import contextlib
 import mmap
 from dataclasses import dataclass
-from typing import Any, ContextManager, Iterator
+from pathlib import Path
+from typing import Any, ContextManager, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -150,5 +151,19 @@ def chunks(images: np.ndarray, rows: np.ndarray | None = None, size: int = CHUNK
         yield where, (images[where] if plain else read_rows(images, rows[where]))
 
 
-__all__ = ["CHUNK", "Placement", "chunks", "inference_device", "inference_precision", "on_device", "read_rows",
-           "run_precision"]
+def expand_images(paths: Sequence[str | Path]) -> list[Path]:
+    """The images to predict or render: files as given; a directory contributes its image files (by extension,
+    sorted, not recursive), as ``classify predict`` and ``stylize render`` take them."""
+    from artstyle.constants import IMAGE_EXTENSIONS
+
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file()))
+        else:
+            out.append(p)
+    return out
+
+
+__all__ = ["CHUNK", "Placement", "chunks", "expand_images", "inference_device", "inference_precision", "on_device",
+           "read_rows", "run_precision"]

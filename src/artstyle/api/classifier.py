@@ -95,12 +95,15 @@ class Classifier:
     def predict_files(self, paths: Sequence[str | Path], topk: int = 5, tta: int = 0
                       ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         """``(predictions, skipped)`` as ``artstyle classify predict --json`` prints them; unreadable files skipped.
+        A directory in ``paths`` stands for its image files (sorted, not recursive).
 
         Files are decoded and predicted ``PREDICT_CHUNK`` at a time, so memory stays flat however many are given.
         """
+        from artstyle.inference import expand_images
+
         preds: list[dict[str, Any]] = []
         skipped: list[dict[str, str]] = []
-        boxes, paths = self.boxes(tta), list(paths)
+        boxes, paths = self.boxes(tta), expand_images(paths)  # a folder: its image files
         for start in range(0, len(paths), PREDICT_CHUNK):
             decoded, names = [], []
             for path in paths[start:start + PREDICT_CHUNK]:

@@ -76,7 +76,8 @@ def evaluate(run: Path = typer.Argument(..., help="A classify run directory."),
 
 @app.command("predict")
 def predict(run: Path = typer.Argument(..., help="A classify run directory."),
-            images: List[Path] = typer.Argument(..., help="Image files to classify."),
+            images: List[Path] = typer.Argument(..., help="Image files to classify; a folder stands for its image files "
+                                                         "(not its subfolders)."),
             topk: int = typer.Option(5, help="How many styles to show per image."),
             tta: int = typer.Option(0, help="Average the predictions over a TTA x TTA grid of crops (0 = the run's "
                                             "grid, as in its test report)."),

@@ -21,12 +21,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from artstyle.constants import IMAGE_EXTENSIONS
 from artstyle.data.decode import DecodeError, decode_image
 from artstyle.data.sources import class_name
 from artstyle.errors import ArtstyleError
 from artstyle.figures import save_png
 from artstyle.figures.grids import captioned_grid
+from artstyle.inference import expand_images
 from artstyle.runs import run_stage, write_config
 from artstyle.styles import display_name
 from artstyle.stylize.load import load_stylizer, stylize_image
@@ -58,17 +58,6 @@ def resolve_styles(names: Sequence[str] | str | None, classes: list[str]) -> lis
     if unknown:
         raise ArtstyleError(f"--styles: unknown style(s) {', '.join(repr(u) for u in unknown)}. Known styles: "
                             f"{', '.join(classes)} (or 'all')")
-    return out
-
-
-def expand_images(paths: Sequence[str | Path]) -> list[Path]:
-    """Files as given; a directory contributes its image files (sorted, not recursive)."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file()))
-        else:
-            out.append(p)
     return out
 
 
