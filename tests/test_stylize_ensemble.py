@@ -13,7 +13,7 @@ from artstyle.errors import ArtstyleError
 from artstyle.models.classifier import build_classifier
 from artstyle.models.stylizer import Stylizer
 from artstyle.stylize import StylizeConfig, StylizeTask, load_stylizer, train_stylizer
-from artstyle.stylize.ensemble import ClassifierEnsemble, content_layer, load_loss_classifier, logits_and_maps
+from artstyle.stylize.ensemble import ClassifierEnsemble, content_network, load_loss_classifier, logits_and_maps
 from conftest import stylize_assets
 
 CLASSES = {"Baroque": 10, "Pop_Art": 8, "Ukiyo_e": 6}
@@ -37,9 +37,9 @@ def test_an_ensemble_averages_logits_and_keeps_every_members_maps() -> None:
         assert torch.allclose(ens(x), logits, atol=1e-5)
         own = a.feature_maps(x) + b.feature_maps(x)
         assert len(maps) == len(own) and all(torch.allclose(m, o, atol=1e-5) for m, o in zip(maps, own))
-        assert content_layer(ens, maps) == len(a.feature_maps(x)) // 2  # the first member's middle map
+        assert content_network(ens) is a and content_network(a) is a  # the content term: the first member's maps
         single_logits, single_maps = logits_and_maps(a, x, need_maps=True)  # a resnet: logits from its own maps
-        assert torch.allclose(single_logits, a(x), atol=1e-5) and content_layer(a, single_maps) == len(single_maps) // 2
+        assert torch.allclose(single_logits, a(x), atol=1e-5) and len(single_maps) == len(a.feature_maps(x))
         assert logits_and_maps(ens, x, need_maps=False)[1] == []
     with pytest.raises(ArtstyleError, match="at least two"):
         ClassifierEnsemble([a])

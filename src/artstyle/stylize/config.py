@@ -29,9 +29,10 @@ class StylizeConfig(TrainSettings):
                          "tensor whose name and shape match (the encoder's first stages); what did not match is "
                          "printed and listed in config.json under init_from.")
     classifier: str = opt("", "A classify run (from scratch) whose frozen predictions and features give the style "
-                          "loss; several, comma-separated (resnet or texture runs of the same classes and size), form an ensemble: "
-                          "mean logits, every member's Gram statistics (on the built-in data two scored below one: docs/results.md, "
-                          "section 5). Empty: train a small resnet first, into <run>/classifier/.")
+                          "loss; several, comma-separated (resnet or texture runs of the same classes and size), "
+                          "form an ensemble: mean logits, every member's Gram statistics (on the built-in data two "
+                          "scored below one: docs/results.md, section 5). Empty: train a small resnet first, into "
+                          "<run>/classifier/.")
     judge: str = opt("", "An INDEPENDENT classify run for the final evaluation; 'auto' trains a simple-cnn with "
                      "another seed into <run>/judge/; empty: no evaluation (run `artstyle stylize evaluate` later).")
     classifier_epochs: int = opt(8, "Epochs for a classifier or judge trained here (--classifier empty, --judge auto).")
@@ -53,8 +54,8 @@ class StylizeConfig(TrainSettings):
                              "docs/results.md, section 5).")
     w_adv: float = opt(0.0, "Weight of the adversarial loss from a style-conditional PatchGAN discriminator trained "
                        "from scratch alongside (hinge loss, projection-conditioned; 0 = off, no discriminator). Its "
-                       "weights are saved as discriminator.safetensors; --resume reloads them (its Adam restarts). On the "
-                       "built-in data 0.2 kept the judge's hit rate at a higher SSIM, for 1.7x the time per step "
+                       "weights are saved as discriminator.safetensors; --resume reloads them (its Adam restarts). "
+                       "On the built-in data 0.2 kept the judge's hit rate at a higher SSIM, for 1.7x the time per step "
                        "(docs/results.md, section 5).")
     ema: float = opt(0.9, "mean-latent: momentum of the per-batch moving average of each style's mean code "
                      "(recomputed exactly over the training set after every epoch).")

@@ -10,7 +10,7 @@ Why (issue 12): a stylizer trained against one frozen classifier learns what foo
 it does not fool an independent judge. Perturbations that fool several networks at once transfer better to an
 unseen one (Liu et al. 2017, "Delving into transferable adversarial examples"). The ensemble's logits are the
 members' mean; its feature maps are every member's maps in order, so the Gram term matches each member's
-statistics; the content term reads the first member's middle map (:attr:`ClassifierEnsemble.content_layer`).
+statistics; the content term reads the first member's middle map (:func:`content_network`).
 """
 
 from __future__ import annotations
@@ -35,15 +35,12 @@ class ClassifierEnsemble(nn.Module):
         if len(members) < 2 or not all(hasattr(m, "feature_maps") for m in members):
             raise ArtstyleError("an ensemble needs at least two classifiers, each with feature_maps (resnet, texture)")
         self.members = nn.ModuleList(members)
-        self.content_layer = 0  # set by the first feature_maps call: the middle of the first member's maps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.stack([m(x).float() for m in self.members]).mean(0)
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
-        per_member = [m.feature_maps(x) for m in self.members]
-        self.content_layer = len(per_member[0]) // 2  # the first member's maps come first
-        return [f for maps in per_member for f in maps]
+        return [f for m in self.members for f in m.feature_maps(x)]
 
 
 def logits_and_maps(classifier: nn.Module, x: torch.Tensor, need_maps: bool) -> tuple[torch.Tensor, list]:
@@ -53,7 +50,6 @@ def logits_and_maps(classifier: nn.Module, x: torch.Tensor, need_maps: bool) -> 
         return classifier(x).float(), []
     if isinstance(classifier, ClassifierEnsemble):
         pairs = [logits_and_maps(m, x, True) for m in classifier.members]
-        classifier.content_layer = len(pairs[0][1]) // 2  # as feature_maps sets it
         return torch.stack([p[0] for p in pairs]).mean(0), [f for p in pairs for f in p[1]]
     maps = classifier.feature_maps(x)
     if hasattr(classifier, "pool"):  # resnet: head(dropout(pool(...))), dropout off in eval
@@ -61,14 +57,9 @@ def logits_and_maps(classifier: nn.Module, x: torch.Tensor, need_maps: bool) -> 
     return classifier(x).float(), maps  # any other classifier with feature_maps (texture): a second pass
 
 
-def content_layer(classifier: nn.Module, maps: list) -> int:
-    """Index in ``maps`` of the feature map the content term compares: the middle one; for an ensemble the middle
-    of its first member's maps (which come first). Read it after :func:`logits_and_maps` has run."""
-    return getattr(classifier, "content_layer", len(maps) // 2)
-
-
 def content_network(classifier: nn.Module) -> nn.Module:
-    """The network whose maps the content term reads: the classifier, or an ensemble's first member."""
+    """The network whose middle feature map the content term compares: the classifier, or an ensemble's first
+    member (whose maps come first in the ensemble's, so the same index picks it there)."""
     return classifier.members[0] if isinstance(classifier, ClassifierEnsemble) else classifier
 
 
@@ -105,5 +96,5 @@ def loss_classifier_runs(runs: str) -> list[str]:
     return names
 
 
-__all__ = ["ClassifierEnsemble", "content_layer", "content_network", "load_loss_classifier", "logits_and_maps",
+__all__ = ["ClassifierEnsemble", "content_network", "load_loss_classifier", "logits_and_maps",
            "loss_classifier_runs"]

@@ -34,7 +34,7 @@ from artstyle.engine import to_float
 from artstyle.inference import chunks, on_device
 from artstyle.models.discriminator import hinge_d_loss, hinge_g_loss
 from artstyle.stylize.config import StylizeConfig
-from artstyle.stylize.ensemble import content_layer, content_network, logits_and_maps
+from artstyle.stylize.ensemble import content_network, logits_and_maps
 
 
 def gram(features: torch.Tensor, centred: bool = True) -> torch.Tensor:
@@ -254,11 +254,14 @@ class StylizeTask:
             terms["gram"] = torch.stack(per_layer).mean(0)
         if cfg.w_content > 0:
             x_c = classifier_input(view(x), self.clf_size, scale)
-            with torch.no_grad():
-                mid = content_layer(self.classifier, maps)  # an ensemble: its first member's middle map
-                ref = content_network(self.classifier).feature_maps(x_c)[mid] if need_maps else \
-                    self.classifier.forward_features(x_c)
-            got = maps[mid] if need_maps else self.classifier.forward_features(out_c)
+            if need_maps:  # the middle map; of an ensemble, its first member's (whose maps come first in maps)
+                with torch.no_grad():
+                    refs = content_network(self.classifier).feature_maps(x_c)
+                ref, got = refs[len(refs) // 2], maps[len(refs) // 2]
+            else:
+                with torch.no_grad():
+                    ref = self.classifier.forward_features(x_c)
+                got = self.classifier.forward_features(out_c)
             dims = tuple(range(1, ref.ndim))
             ref, got = ref.float(), got.float()
             terms["content"] = (got - ref).pow(2).sum(dims) / ref.pow(2).sum(dims).clamp(min=1e-8)
