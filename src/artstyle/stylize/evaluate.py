@@ -31,6 +31,7 @@ from artstyle.inference import chunks, on_device, read_rows
 from artstyle.metrics import PSNR_CAP, psnr_uint8, ssim_uint8
 from artstyle.runs import read_json, write_json, write_text
 from artstyle.styles import display_name
+from artstyle.stylize.ensemble import loss_classifier_runs
 from artstyle.stylize.load import load_stylizer, stylize_arrays
 from artstyle.stylize.task import classifier_input, whole_image_size
 from artstyle.tables import markdown_table
@@ -164,7 +165,7 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
     run = info["run"]
     judge_model, judge_info = load_classifier(judge)
     loss_clf = info["config"].get("classifier", {}).get("run", "")
-    if loss_clf and any(Path(judge).resolve() == Path(name.strip()).resolve() for name in loss_clf.split(",")):
+    if loss_clf and any(Path(judge).resolve() == Path(name).resolve() for name in loss_classifier_runs(loss_clf)):
         raise ArtstyleError(f"--judge {judge} is a classifier the stylizer was trained against ({loss_clf}); pass "
                             "an independently trained classify run")
     if cache is None:
