@@ -261,12 +261,15 @@ def test_train_via_cli_and_errors(folder: Path) -> None:
 
     args = ["embed", "train", "--data", str(folder), "--size", "32", "--epochs", "1", "--batch-size", "8",
             "--workers", "0", "--no-progress", "--width", "8", "--latent-dim", "8", "--max-steps-per-epoch", "2",
-            "--pca-samples", "10", "--name", "cli"]
+            "--pca-samples", "10", "--name", "cli", "--refine-steps", "2"]
     result = CliRunner().invoke(build_app(), args)
     assert result.exit_code == 0, result.output
     assert "PCA (8 components)" in result.output and "PSNR" in result.output
+    assert "refined latents (2 steps)" in result.output
     run = Path(result.output.strip().splitlines()[-1].removeprefix("run: "))
     assert run.name.endswith("-cli") and (run / "metrics.json").is_file()
+    refined = json.loads((run / "metrics.json").read_text())["autoencoder_refined"]
+    assert refined["steps"] == 2 and refined["psnr"] > 0
     with pytest.raises(ArtstyleError, match="--size 40"):
         train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "size": 40}))
     with pytest.raises(ArtstyleError, match="--train-crop 16: choose a multiple of 32"):  # latent 16 at 32 px: one 32 px cell
@@ -280,8 +283,28 @@ def test_train_via_cli_and_errors(folder: Path) -> None:
         train_autoencoder(EmbedTrainConfig(data=str(folder), **{**FAST, "arch": "conv"}, blocks=3))
     with pytest.raises(ArtstyleError, match="--blocks -1: choose 0 or more"):
         train_autoencoder(EmbedTrainConfig(data=str(folder), **FAST, blocks=-1))
+    with pytest.raises(ArtstyleError, match="--refine-steps -1: choose 0"):
+        train_autoencoder(EmbedTrainConfig(data=str(folder), **FAST, refine_steps=-1))
+    for bad in (-1, 16):  # --size 32: up to 15 px
+        with pytest.raises(ArtstyleError, match=f"--shift {bad}: choose 0 \\(off\\) up to 15 px"):
+            train_autoencoder(EmbedTrainConfig(data=str(folder), **FAST, shift=bad))
     with pytest.raises(ArtstyleError, match="not an `artstyle embed train` run"):
         _fake_classifier_run(folder.parent)
+
+
+def test_shift_moves_the_image_and_fills_the_border_with_its_mirror() -> None:
+    from artstyle.embed.train import _train_transform
+
+    assert _train_transform(EmbedTrainConfig(size=32, augment=False)) is None  # off by default
+    image = torch.arange(3 * 32 * 32, dtype=torch.int32).view(3, 32, 32)
+    shift = _train_transform(EmbedTrainConfig(size=32, augment=False, shift=4))
+    torch.manual_seed(0)
+    outs = [shift(image) for _ in range(20)]
+    assert all(out.shape == image.shape for out in outs)
+    assert sum(not torch.equal(out, image) for out in outs) >= 15  # 81 offsets, one of them the identity
+    for out in outs:  # every output is the reflect-padded image, cropped somewhere within 4 px
+        padded = torch.nn.functional.pad(image[None].float(), (4, 4, 4, 4), mode="reflect")[0].to(image.dtype)
+        assert any(torch.equal(out, padded[:, dy:dy + 32, dx:dx + 32]) for dy in range(9) for dx in range(9))
 
 
 def test_early_stopping_on_validation_psnr(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -340,7 +363,7 @@ def _check_common(path: Path, folder: Path, kind: str, dim: int, split: str = "a
 
 def test_export_every_kind(trained: tuple[Path, Path], tmp_path: Path) -> None:
     run, folder = trained
-    assert set(EMBEDDERS) == {"ae", "ae-style", "classifier", "pixels", "color-hist"}
+    assert set(EMBEDDERS) == {"ae", "ae-refined", "ae-style", "classifier", "pixels", "color-hist"}
     path = export_embeddings(str(folder), "ae", run=run, progress=False)
     assert path == run / "embeddings-ae.npz"
     _check_common(path, folder, "ae", 16)
@@ -349,6 +372,15 @@ def test_export_every_kind(trained: tuple[Path, Path], tmp_path: Path) -> None:
     with torch.no_grad():
         first = model.encode(torch.from_numpy(np.array(cache.images[:2])).permute(0, 3, 1, 2).float() / 127.5 - 1)
     assert np.allclose(load_embeddings(path).vectors[:2], first.numpy(), atol=1e-4)
+    from artstyle.embed.embedders import REFINED_EXPORT_STEPS
+    from artstyle.embed.refine import refine_latents
+
+    refined = export_embeddings(str(folder), "ae-refined", run=run, progress=False)
+    _check_common(refined, folder, "ae-refined", 16)
+    x = torch.from_numpy(np.array(cache.images[:2])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    expected = refine_latents(model, x, REFINED_EXPORT_STEPS)  # each image's code depends on that image alone
+    assert np.allclose(load_embeddings(refined).vectors[:2], expected.numpy(), atol=1e-4)
+    assert not np.allclose(expected.numpy(), first.numpy(), atol=1e-4)  # refinement moved the codes
 
     pix = export_embeddings(str(folder), "pixels", split="test", size=32, out=tmp_path / "pix.npz", progress=False)
     _check_common(pix, folder, "pixels", 768, split="test")

@@ -23,7 +23,9 @@ app = typer.Typer(help="Compressed representations of paintings: train a convolu
                        "classifier features, raw pixels, colour histograms) for `artstyle cluster`.",
                   no_args_is_help=True)
 
-KINDS_HELP = ("ae (autoencoder latents; needs --run of `embed train`), ae-style (per-channel mean and std of the "
+KINDS_HELP = ("ae (autoencoder latents; needs --run of `embed train`), ae-refined (those latents refined by 10 "
+              "Adam steps on each image's PSNR through the decoder: what `embed train --refine-steps` scores; about "
+              "30 times slower), ae-style (per-channel mean and std of the "
               "autoencoder's feature maps over crops and their mirrors: texture, not layout; needs --run of `embed "
               "train`; --size defaults to twice the run's), classifier (penultimate features; needs --run of "
               "`classify train`), pixels (16x16x3 raw pixels), color-hist (8x8x8 RGB histogram).")
@@ -41,14 +43,16 @@ def _train(cfg: EmbedTrainConfig) -> None:
     if not is_main_process():
         return
     m = read_json(run / "metrics.json")
-    ae, pca = m["autoencoder"], m["pca_baseline"]
+    ae, pca, refined = m["autoencoder"], m["pca_baseline"], m.get("autoencoder_refined")
     t = Table(title=f"Reconstruction of {m['n_images']} {m['split']} images, latent size {m['latent_dim']}"
                     + (" (SYNTHETIC built-in data)" if m["synthetic"] else ""))
-    for col in ("metric", "autoencoder", f"PCA ({pca['components']} components)"):
+    cols = [("autoencoder", ae)] + ([(f"refined latents ({refined['steps']} steps)", refined)] if refined else [])
+    cols.append((f"PCA ({pca['components']} components)", pca))
+    t.add_column("metric", justify="right")
+    for col, _ in cols:
         t.add_column(col, justify="right")
-    t.add_row("PSNR (dB)", f"{ae['psnr']:.2f}", f"{pca['psnr']:.2f}")
-    t.add_row("SSIM", f"{ae['ssim']:.4f}", f"{pca['ssim']:.4f}")
-    t.add_row("MSE", f"{ae['mse']:.5f}", f"{pca['mse']:.5f}")
+    for label, key, fmt in (("PSNR (dB)", "psnr", ".2f"), ("SSIM", "ssim", ".4f"), ("MSE", "mse", ".5f")):
+        t.add_row(label, *[format(scores[key], fmt) for _, scores in cols])
     Console().print(t)
     typer.echo(f"run: {run}")
 
@@ -62,7 +66,7 @@ typer_command(app, "train", EmbedTrainConfig, _train,
 @app.command("export")
 def export(data: str = typer.Option("builtin", help="Dataset to embed (labels and classes come from it)."),
            kind: str = typer.Option(..., help="Embedding kind: " + KINDS_HELP),
-           run: Optional[Path] = typer.Option(None, help="Run directory for --kind ae, ae-style or classifier."),
+           run: Optional[Path] = typer.Option(None, help="Run directory for --kind ae, ae-refined, ae-style or classifier."),
            split: str = typer.Option("all", help="Which images: all, train, val or test."),
            out: Optional[Path] = typer.Option(None, help="Output .npz (default: RUN/embeddings-<kind>.npz with "
                                                          "--run, else runs/embed/<timestamp>-<kind>/embeddings.npz)."),

@@ -47,17 +47,30 @@ def _needs_run(kind: str, run: Path | None, producer: str) -> Path:
     return find_run(run)
 
 
-def _ae_embedder(run: Path | None, size: int | None) -> Embedder:
-    run = _needs_run("ae", run, "embed train")
+def _ae_embedder(run: Path | None, size: int | None, refine_steps: int = 0, kind: str = "ae") -> Embedder:
+    run = _needs_run(kind, run, "embed train")
     model, info = load_autoencoder(run)
     place = on_device(model, run_precision(info["config"]))
 
     @torch.no_grad()
     def fn(images: np.ndarray) -> np.ndarray:
+        if refine_steps:  # float32: the refinement's gradient steps, as embed train scores them
+            from artstyle.embed.refine import refine_latents
+
+            return refine_latents(model, place.images(images), refine_steps).cpu().numpy()
         with place.autocast():
             return model.encode(place.images(images)).float().cpu().numpy()
 
-    return Embedder(_run_size(run, size, info["size"], "ae"), fn)
+    return Embedder(_run_size(run, size, info["size"], kind), fn)
+
+
+REFINED_EXPORT_STEPS = 10
+"""``ae-refined``: Adam steps per image (10 gained three quarters of what 50 gained on the built-in set, at a fifth
+of the cost: docs/results.md, section 6)."""
+
+
+def _ae_refined_embedder(run: Path | None, size: int | None) -> Embedder:
+    return _ae_embedder(run, size, REFINED_EXPORT_STEPS, "ae-refined")
 
 
 def _classifier_embedder(run: Path | None, size: int | None) -> Embedder:
@@ -118,12 +131,14 @@ def _ae_style_embedder(run: Path | None, size: int | None) -> Embedder:
 
 EMBEDDERS: dict[str, Callable[[Path | None, int | None], Embedder]] = {
     "ae": _ae_embedder,
+    "ae-refined": _ae_refined_embedder,
     "ae-style": _ae_style_embedder,
     "classifier": _classifier_embedder,
     "pixels": _pixels_embedder,
     "color-hist": _color_hist_embedder,
 }
 """Export kind -> factory ``(run, size) -> Embedder``: ``ae`` autoencoder latents (needs an embed run),
+``ae-refined`` those latents refined through the decoder (``artstyle.embed.refine``; slower),
 ``ae-style`` per-channel mean and std of the encoder's feature maps over crops (AdaIN's style; embed run),
 ``classifier`` penultimate features (needs a classify run), ``pixels`` 16x16x3 raw pixels in [0, 1],
 ``color-hist`` 8x8x8 joint RGB histogram (normalised)."""

@@ -30,15 +30,26 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def _recon(model: torch.nn.Module, x: torch.Tensor, refine_steps: int, refine_lr: float | None = None) -> torch.Tensor:
+    """The model's reconstruction of float images ``x``; with ``refine_steps``, decoded from refined latents."""
+    if refine_steps <= 0:
+        return model(x)
+    from artstyle.embed.refine import REFINE_LR, refine_latents
+
+    with torch.no_grad():
+        return model.decode(refine_latents(model, x, refine_steps, refine_lr or REFINE_LR))
+
+
 @torch.no_grad()
-def reconstruct(model: torch.nn.Module, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
-    """uint8 ``(N, H, W, 3)`` -> the model's uint8 reconstructions ``(N, H, W, 3)`` (eval mode, restored after)."""
+def reconstruct(model: torch.nn.Module, images: np.ndarray, batch_size: int = 128, refine_steps: int = 0) -> np.ndarray:
+    """uint8 ``(N, H, W, 3)`` -> the model's uint8 reconstructions ``(N, H, W, 3)`` (eval mode, restored after);
+    ``refine_steps`` > 0 decodes latents refined by :func:`artstyle.embed.refine.refine_latents`."""
     was_training, device = model.training, _device(model)
     model.eval()
     out = []
     for i in range(0, len(images), batch_size):
         x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).permute(0, 3, 1, 2).to(device)
-        out.append(to_uint8(model(to_float(x))).permute(0, 2, 3, 1).cpu().numpy())
+        out.append(to_uint8(_recon(model, to_float(x), refine_steps)).permute(0, 2, 3, 1).cpu().numpy())
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros_like(images)
 
@@ -52,8 +63,11 @@ def _batches(images: np.ndarray, rows: np.ndarray | None, batch_size: int) -> It
 
 @torch.no_grad()
 def reconstruction_metrics(model: torch.nn.Module, images: np.ndarray, loss: str = "mse", rows: np.ndarray | None = None,
-                           batch_size: int = 128) -> dict[str, float]:
-    """Mean ``loss``, ``mse``, ``psnr``, ``ssim`` of ``model`` on uint8 ``images[rows]`` ``(N, H, W, 3)``.
+                           batch_size: int = 128, refine_steps: int = 0,
+                           refine_lr: float | None = None) -> dict[str, float]:
+    """Mean ``loss``, ``mse``, ``psnr``, ``ssim`` of ``model`` on uint8 ``images[rows]`` ``(N, H, W, 3)``;
+    ``refine_steps`` > 0 scores the reconstructions of refined latents (:mod:`artstyle.embed.refine`; Adam step
+    ``refine_lr``, default ``REFINE_LR``).
 
     ``images`` may be the cache's memmap: it is read ``batch_size`` rows at a time.
     """
@@ -62,7 +76,7 @@ def reconstruction_metrics(model: torch.nn.Module, images: np.ndarray, loss: str
     parts: dict[str, list[torch.Tensor]] = {}
     for batch in _batches(images, rows, batch_size):
         x = to_float(torch.from_numpy(batch).permute(0, 3, 1, 2).to(device))
-        for k, v in image_scores(model(x), x, loss).items():
+        for k, v in image_scores(_recon(model, x, refine_steps, refine_lr), x, loss).items():
             parts.setdefault(k, []).append(v.cpu())
     model.train(was_training)
     return {k: float(torch.cat(v).mean()) for k, v in parts.items()}

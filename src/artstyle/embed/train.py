@@ -73,16 +73,23 @@ def _check_config(cfg: EmbedTrainConfig) -> None:
         if cfg.train_crop % stride or not stride <= cfg.train_crop <= cfg.size:
             raise ArtstyleError(f"--train-crop {cfg.train_crop}: choose a multiple of {stride} (the latent's stride) up to "
                                 f"--size {cfg.size}, or 0 for whole images")
+    if cfg.refine_steps < 0:
+        raise ArtstyleError(f"--refine-steps {cfg.refine_steps}: choose 0 (off) or more Adam steps, e.g. 50")
+    if not 0 <= cfg.shift < cfg.size // 2:
+        raise ArtstyleError(f"--shift {cfg.shift}: choose 0 (off) up to {cfg.size // 2 - 1} px (under half of --size "
+                            f"{cfg.size})")
     if cfg.pca_samples == 1 or cfg.pca_samples < 0:
         raise ArtstyleError(f"--pca-samples {cfg.pca_samples}: the PCA baseline needs at least 2 images (0 = all "
                             "training images)")
 
 
 def _train_transform(cfg: EmbedTrainConfig) -> Any:
-    """Random crops (``--crop``) and flips (``--augment``); no colour jitter: palette is part of the signal."""
+    """Random shifts (``--shift``), crops (``--train-crop``) and flips (``--augment``); no colour jitter: palette is
+    part of the signal."""
     from torchvision.transforms import v2
 
-    steps = ([v2.RandomCrop(cfg.train_crop)] if cfg.train_crop and cfg.train_crop < cfg.size else [])
+    steps = [v2.RandomCrop(cfg.size, padding=cfg.shift, padding_mode="reflect")] if cfg.shift else []
+    steps += [v2.RandomCrop(cfg.train_crop)] if cfg.train_crop and cfg.train_crop < cfg.size else []
     steps += [v2.RandomHorizontalFlip()] if cfg.augment else []
     return v2.Compose(steps) if steps else None
 
@@ -180,6 +187,7 @@ def _final_evaluation(run: Path, cfg: EmbedTrainConfig, cache: Any, split: str, 
     model.to(default_device())
     rows = cache.indices(split)
     ae = reconstruction_metrics(model, cache.images, cfg.loss, rows)
+    refined = _refined_metrics(model, cache, cfg, rows)
     t0 = time.perf_counter()
     pca = fit_pca(cache, cache.indices("train"), cfg.latent_dim, cfg.pca_samples, cfg.seed)
     base = pca_metrics(pca, cache.images, cfg.loss, rows)
@@ -187,18 +195,32 @@ def _final_evaluation(run: Path, cfg: EmbedTrainConfig, cache: Any, split: str, 
                 train_images=len(cache.indices("train")),
                 explained_variance=float(pca.explained_variance_ratio_.sum()), seconds=time.perf_counter() - t0)
     write_json(run / "metrics.json", {
-        "autoencoder": ae, "pca_baseline": base, "linear_init": linear_init, "latent_dim": cfg.latent_dim, "synthetic": cache.synthetic,
+        "autoencoder": ae, "autoencoder_refined": refined, "pca_baseline": base, "linear_init": linear_init, "latent_dim": cfg.latent_dim, "synthetic": cache.synthetic,
         "split": split, "n_images": int(len(rows)), "loss": cfg.loss, "size": cfg.size, "training": summary,
         "data": {"source": cache.source, "synthetic": cache.synthetic}})
     fixed = np.asarray(cache.images[rows[figure_rows(len(rows))]])
     pca_imgs = to_uint8(pca_reconstruct(pca, fixed)).permute(0, 2, 3, 1).numpy()
     title = (f"{split} images: AE {ae['psnr']:.2f} dB / SSIM {ae['ssim']:.3f}, PCA-{base['components']} "
              f"{base['psnr']:.2f} dB / SSIM {base['ssim']:.3f}")
-    save_png(plot_reconstructions([("original", fixed), (f"AE (d={cfg.latent_dim})", reconstruct(model, fixed)),
-                                   (f"PCA ({base['components']})", pca_imgs)], title, cache.synthetic),
+    rows_shown = [("original", fixed), (f"AE (d={cfg.latent_dim})", reconstruct(model, fixed))]
+    if refined:
+        rows_shown.append((f"AE, refined ({cfg.refine_steps} steps)", reconstruct(model, fixed, refine_steps=cfg.refine_steps)))
+        title += f"; refined {refined['psnr']:.2f} dB"
+    save_png(plot_reconstructions(rows_shown + [(f"PCA ({base['components']})", pca_imgs)], title, cache.synthetic),
              run / "figures" / "pca_vs_ae.png")
     save_figure(plot_learning_curves(read_jsonl(run / "metrics.jsonl"), synthetic=cache.synthetic),
                 run / "figures" / "learning_curves.png")
+
+
+def _refined_metrics(model: torch.nn.Module, cache: Any, cfg: EmbedTrainConfig, rows: np.ndarray) -> dict | None:
+    """The scores of refined latents (``--refine-steps``), with ``steps``, ``lr`` and ``seconds``; None when off."""
+    if cfg.refine_steps <= 0:
+        return None
+    from artstyle.embed.refine import REFINE_LR
+
+    t0 = time.perf_counter()
+    scores = reconstruction_metrics(model, cache.images, cfg.loss, rows, refine_steps=cfg.refine_steps)
+    return {**scores, "steps": cfg.refine_steps, "lr": REFINE_LR, "seconds": time.perf_counter() - t0}
 
 
 def load_autoencoder(run: str | Path, weights: str = "best") -> tuple[torch.nn.Module, dict[str, Any]]:

@@ -120,7 +120,7 @@ def stage_embeddings(ctx: Context) -> dict[str, Any]:
     data = ctx.settings["data"]["data"]
     label_column = ctx.settings["data"].get("label_column", "style")  # maps and scores by the trained labels
     ae_run = Path(ctx.output("embed")["run"])
-    runs = {"ae": ae_run, "ae-style": ae_run, "classifier": Path(ctx.output("classify")["run"])}
+    runs = {"ae": ae_run, "ae-refined": ae_run, "ae-style": ae_run, "classifier": Path(ctx.output("classify")["run"])}
     size = ctx.settings["embed"]["size"]  # pixels and color-hist reuse the autoencoder's cache
     files, commands = {}, []
     for kind in kinds:
