@@ -55,3 +55,28 @@ def test_reconstruction_metrics_score_refined_latents() -> None:
     refined = reconstruction_metrics(model, uint8, "psnr", refine_steps=30)
     assert refined["psnr"] > plain["psnr"] + 0.5
     assert set(refined) == set(plain)
+
+
+def test_the_report_shows_refined_latents_beside_the_encoder_and_pca(tmp_path) -> None:
+    from artstyle.report.document import Doc
+    from artstyle.report.find import Found
+    from artstyle.report.sections.embed import section_autoencoder
+    from artstyle.runs import write_json
+
+    scores = {"autoencoder": {"psnr": 26.3, "ssim": 0.66, "mse": 0.0058},
+              "autoencoder_refined": {"psnr": 27.2, "ssim": 0.68, "mse": 0.0047, "steps": 25, "seconds": 40.0},
+              "pca_baseline": {"psnr": 24.67, "ssim": 0.6, "mse": 0.0075, "components": 256}}
+    write_json(tmp_path / "config.json", {"model": {"arch": "grid-fine", "img_size": 64}})
+    write_json(tmp_path / "metrics.json", {**scores, "size": 64, "latent_dim": 256, "n_images": 1337, "split": "val",
+                                           "loss": "psnr"})
+    doc = Doc()
+    section_autoencoder(doc, Found(embed=tmp_path))
+    text = doc.markdown(tmp_path)
+    assert "refined latents (25 steps)" in text and "+2.53 dB against PCA" in text
+    psnr_row = next(line for line in text.splitlines() if line.startswith("| PSNR"))
+    assert "27.20" in psnr_row and psnr_row.rstrip(" |").endswith("refined latents (25 steps)")
+    scores.pop("autoencoder_refined")  # a run without --refine-steps: the table as before
+    write_json(tmp_path / "metrics.json", {**scores, "size": 64, "latent_dim": 256, "n_images": 1337, "split": "val"})
+    doc = Doc()
+    section_autoencoder(doc, Found(embed=tmp_path))
+    assert "refined" not in doc.markdown(tmp_path)

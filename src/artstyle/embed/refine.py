@@ -8,7 +8,7 @@ Usage::
 Why (issue 17): an encoder is one forward pass that has to guess the code its decoder reads best, and on the
 built-in set the gap between that guess and the best code is large. Starting from the encoder's code, 50 Adam
 steps on each image's own reconstruction error (its PSNR) raise the validation PSNR of the width-96 ``grid-fine``
-model by about 1 dB (docs/results.md, section 6). The latent keeps its size (the comparison with PCA-256
+model by about 0.8 dB in 10 steps and 0.9 dB in 25 (docs/results.md, section 6). The latent keeps its size (the comparison with PCA-256
 stays at 256 numbers); only encoding costs more: ``steps`` decoder passes forward and back per image. This is
 the "semi-amortised" inference of Kim et al. 2018 and the latent optimisation of neural image codecs
 (Campos et al. 2019), applied at test time only; the weights do not change.
@@ -25,8 +25,9 @@ import torch
 from artstyle.embed.task import reconstruction_loss
 
 REFINE_LR = 0.05
-"""Adam's step size on the latent (the latents of ``grid`` and ``grid-fine`` have a spread of about 1 to 12 per
-channel; 0.05 gained the most of 0.02, 0.05 and 0.1 in 50 steps on the built-in set: docs/results.md, section 6)."""
+"""Adam's step size on the latent (the latents of ``grid`` and ``grid-fine`` spread by about 1 to 12 per channel).
+On the width-96 built-in run 0.05 and 0.1 tied within 0.04 dB after 10, 25 and 50 steps; 0.02 and 0.2 were
+behind after 10 (docs/results.md, section 6)."""
 
 
 def refine_latents(model: torch.nn.Module, x: torch.Tensor, steps: int, lr: float = REFINE_LR) -> torch.Tensor:

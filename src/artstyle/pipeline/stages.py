@@ -104,8 +104,10 @@ def stage_embed(ctx: Context) -> dict[str, Any]:
 
     run = train_autoencoder(EmbedTrainConfig(**{**ctx.settings["embed"], "out": str(ctx.stage_dir("embed"))}))
     m = read_json(run / "metrics.json")
-    ctx.console.print(f"validation PSNR: autoencoder {m['autoencoder']['psnr']:.2f} dB, PCA "
-                      f"{m['pca_baseline']['psnr']:.2f} dB ({m['latent_dim']} dimensions each)")
+    refined = m.get("autoencoder_refined")
+    ctx.console.print(f"validation PSNR: autoencoder {m['autoencoder']['psnr']:.2f} dB"
+                      + (f" ({refined['psnr']:.2f} dB with refined latents)" if refined else "")
+                      + f", PCA {m['pca_baseline']['psnr']:.2f} dB ({m['latent_dim']} dimensions each)")
     return {"run": str(run), "command": _command(run)}
 
 
