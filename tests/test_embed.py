@@ -423,7 +423,7 @@ def test_export_errors(folder: Path, capsys: pytest.CaptureFixture) -> None:
 
     with pytest.raises(ArtstyleError, match="--kind ae needs --run"):
         export_embeddings(str(folder), "ae", progress=False)
-    with pytest.raises(ArtstyleError, match="--kind 'vgg' is not one of: ae, ae-style, classifier, pixels, color-hist"):
+    with pytest.raises(ArtstyleError, match="--kind 'vgg' is not one of: ae, ae-refined, ae-style, classifier, pixels, color-hist"):
         export_embeddings(str(folder), "vgg", progress=False)
     with pytest.raises(ArtstyleError, match="--split"):
         export_embeddings(str(folder), "pixels", split="holdout", progress=False)

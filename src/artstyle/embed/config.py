@@ -46,7 +46,8 @@ class EmbedTrainConfig(TrainSettings):
                          "only; compute grows about linearly with it, with --width squared).")
     latent_dim: int = opt(256, "Latent vector size (256 is 48x compression of a 64 px image).")
     width: int = opt(32, "Base channel width of the autoencoder (compute grows with its square). Wider is better "
-                         "when time allows (the full profile uses 48); from about 96, lower --lr to 1e-3 (at 2e-3 a "
+                         "when time allows (the full profile uses 96 at --lr 1e-3); from about 96, lower --lr to "
+                         "1e-3 (at 2e-3 a "
                          "width-96 grid-fine diverged within 5 epochs).")
     loss: str = opt("mse", "Reconstruction loss: mse, l1, l1+ssim (0.84 (1-SSIM) + 0.16 L1) or psnr "
                                 "(minus each image's PSNR, averaged: what the validation score averages).", choices=LOSSES)
@@ -60,8 +61,9 @@ class EmbedTrainConfig(TrainSettings):
                              "patches; evaluation stays on whole images.")
     refine_steps: int = opt(0, "Also score the best checkpoint with refined latents: each validation image's code "
                                "improved by this many Adam steps on its PSNR through the frozen decoder (0 = off; the "
-                               "full profile uses 50). Same latent size, slower encoding; on the built-in set it "
-                               "gained about 1 dB (docs/results.md section 6).")
+                               "full profile uses 50). Same latent size, about N times slower encoding; 50 steps "
+                               "gained 0.5 to 1.0 dB on the built-in set and on real photos (docs/results.md "
+                               "section 6).")
     pca_samples: int = opt(0, "Training images the PCA baseline and the patch-PCA start of grid, grid-fine and "
                            "spatial are fitted on: 0 = all of them (up to 1 GiB of pixels: 21,845 images at 64 px), or a random subsample "
                            "of this many (faster, but a PCA fitted on fewer images is a weaker baseline).")

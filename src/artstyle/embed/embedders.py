@@ -65,7 +65,7 @@ def _ae_embedder(run: Path | None, size: int | None, refine_steps: int = 0, kind
 
 
 REFINED_EXPORT_STEPS = 10
-"""``ae-refined``: Adam steps per image (10 gained three quarters of what 50 gained on the built-in set, at a fifth
+"""``ae-refined``: Adam steps per image (10 gained three quarters of what 50 gained on the built-in set, at a quarter
 of the cost: docs/results.md, section 6)."""
 
 

@@ -6,12 +6,12 @@ Usage::
     recon = model.decode(z)
 
 Why (issue 17): an encoder is one forward pass that has to guess the code its decoder reads best, and on the
-built-in set the gap between that guess and the best code is large. Starting from the encoder's code, 50 Adam
-steps on each image's own reconstruction error (its PSNR) raise the validation PSNR of the width-96 ``grid-fine``
-model by about 0.8 dB in 10 steps and 0.9 dB in 25 (docs/results.md, section 6). The latent keeps its size (the comparison with PCA-256
-stays at 256 numbers); only encoding costs more: ``steps`` decoder passes forward and back per image. This is
-the "semi-amortised" inference of Kim et al. 2018 and the latent optimisation of neural image codecs
-(Campos et al. 2019), applied at test time only; the weights do not change.
+built-in set the gap between that guess and the best code is large. Starting from the encoder's code, Adam steps
+on each image's own reconstruction error (its PSNR) raise the validation PSNR of the width-96 ``grid-fine`` model
+by about 0.8 dB in 10 steps and 0.9 dB in 25 (docs/results.md, section 6). The latent keeps its size (the
+comparison with PCA-256 stays at 256 numbers); only encoding costs more: ``steps`` decoder passes forward and back
+per image. This is the "semi-amortised" inference of Kim et al. 2018 and the latent optimisation of neural image
+codecs (Campos et al. 2019), applied at test time only; the weights do not change.
 
 The loss is each image's PSNR on the eval-mode output (clamped to [-1, 1], batch-norm statistics frozen), summed
 over the batch, so an image's code depends on that image alone and not on which batch it came in. Adam runs

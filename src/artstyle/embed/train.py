@@ -195,7 +195,8 @@ def _final_evaluation(run: Path, cfg: EmbedTrainConfig, cache: Any, split: str, 
                 train_images=len(cache.indices("train")),
                 explained_variance=float(pca.explained_variance_ratio_.sum()), seconds=time.perf_counter() - t0)
     write_json(run / "metrics.json", {
-        "autoencoder": ae, "autoencoder_refined": refined, "pca_baseline": base, "linear_init": linear_init, "latent_dim": cfg.latent_dim, "synthetic": cache.synthetic,
+        "autoencoder": ae, "autoencoder_refined": refined, "pca_baseline": base, "linear_init": linear_init,
+        "latent_dim": cfg.latent_dim, "synthetic": cache.synthetic,
         "split": split, "n_images": int(len(rows)), "loss": cfg.loss, "size": cfg.size, "training": summary,
         "data": {"source": cache.source, "synthetic": cache.synthetic}})
     fixed = np.asarray(cache.images[rows[figure_rows(len(rows))]])
@@ -204,7 +205,8 @@ def _final_evaluation(run: Path, cfg: EmbedTrainConfig, cache: Any, split: str, 
              f"{base['psnr']:.2f} dB / SSIM {base['ssim']:.3f}")
     rows_shown = [("original", fixed), (f"AE (d={cfg.latent_dim})", reconstruct(model, fixed))]
     if refined:
-        rows_shown.append((f"AE, refined ({cfg.refine_steps} steps)", reconstruct(model, fixed, refine_steps=cfg.refine_steps)))
+        rows_shown.append((f"AE, refined ({cfg.refine_steps} steps)",
+                           reconstruct(model, fixed, refine_steps=cfg.refine_steps)))
         title += f"; refined {refined['psnr']:.2f} dB"
     save_png(plot_reconstructions(rows_shown + [(f"PCA ({base['components']})", pca_imgs)], title, cache.synthetic),
              run / "figures" / "pca_vs_ae.png")

@@ -46,8 +46,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                   "batch_size": 64, "time_budget": 60},
         "strategies": {"strategies": ["none", "resample", "crt"], "seeds": 1, "epochs": 4,
                        "max_steps_per_epoch": 25, "time_budget": 40},
+        # refine_steps 10: the report shows what refined codes add; a few seconds on the demo's validation images
         "embed": {"width": 16, "latent_dim": 256, "epochs": 8, "max_steps_per_epoch": 30, "batch_size": 64,
-                  "time_budget": 90, "patience": 0},
+                  "time_budget": 90, "patience": 0, "refine_steps": 10},
         "embeddings": {"kinds": _KINDS, "split": "all"},
         # Held-out images only: classifier features of training images would flatter the classifier kind.
         "cluster": {"split": "test", "projector": True},
@@ -65,11 +66,13 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "strategies": {"strategies": ["none", "resample", "weighted-loss", "logit-adjust", "crt"], "seeds": 1,
                        "epochs": 20, "patience": 5},
         # loss psnr: the mean per-image PSNR that val scores; it passed mse on it after ~200 steps. grid-fine: +0.2 dB
-        # (real images) and +0.4 dB (built-in) over grid at these 40 epochs, for about 1.15x the time; width 48:
-        # +0.3 dB over 32 on real images for about 2x the time, where 4 blocks gave +0.1 for 1.5x (results.md 6)
-        # refine_steps: the validation codes also refined through the decoder (+1 dB on the built-in set, results.md 6)
-        "embed": {"size": 64, "arch": "grid-fine", "width": 48, "epochs": 40, "patience": 5, "loss": "psnr",
-                  "refine_steps": 50},
+        # (real images) and +0.4 dB (built-in) over grid at these 40 epochs, for about 1.15x the time. Width 96 (at
+        # lr 1e-3; 2e-3 diverged there): +0.4 to +0.6 dB over 48 for about 4x the time (minutes on a GPU, this
+        # profile's machine; about 100 minutes on 2 CPU cores for the built-in set). refine_steps 50: the
+        # validation codes refined through the decoder, +0.5 to +1.0 dB more (results.md 6,
+        # fourteenth session)
+        "embed": {"size": 64, "arch": "grid-fine", "width": 96, "lr": 1e-3, "epochs": 40, "patience": 5,
+                  "loss": "psnr", "refine_steps": 50},
         "embeddings": {"kinds": list(EMBEDDING_KINDS), "split": "all"},
         "cluster": {"split": "test"},
         "stylize": {"epochs": 30, "patience": 5},
