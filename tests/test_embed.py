@@ -379,7 +379,8 @@ def test_export_every_kind(trained: tuple[Path, Path], tmp_path: Path) -> None:
     _check_common(refined, folder, "ae-refined", 16)
     x = torch.from_numpy(np.array(cache.images[:2])).permute(0, 3, 1, 2).float() / 127.5 - 1
     expected = refine_latents(model, x, REFINED_EXPORT_STEPS)  # each image's code depends on that image alone
-    assert np.allclose(load_embeddings(refined).vectors[:2], expected.numpy(), atol=1e-4)
+    atol = 1e-4 if not torch.cuda.is_available() else 5e-2  # the export runs on a GPU where there is one (TF32)
+    assert np.allclose(load_embeddings(refined).vectors[:2], expected.numpy(), atol=atol)
     assert not np.allclose(expected.numpy(), first.numpy(), atol=1e-4)  # refinement moved the codes
 
     pix = export_embeddings(str(folder), "pixels", split="test", size=32, out=tmp_path / "pix.npz", progress=False)

@@ -193,7 +193,7 @@ def test_report_has_every_section(tiny: dict) -> None:
     assert md.index("> **SYNTHETIC DATA") < md.index("## The dataset")  # the banner comes first
     for text in ("| Impressionism |", "majority class (Impressionism)", "### Head, medium and tail styles",
                  "### Imbalance strategies compared", "### The second classifier (the stylizer's judge)",
-                 "PCA (32 components)", "Do styles cluster? ", "chance (random labelling)",
+                 "PCA (32 components)", "refined latents (2 steps)", "Do styles cluster? ", "chance (random labelling)",
                  "judge hit rate on the target style", "no --pretrained model given",
                  "run --profile tiny", "artstyle stylize train", "| torch |"):
         assert text in md, text

@@ -23,9 +23,10 @@ app = typer.Typer(help="Compressed representations of paintings: train a convolu
                        "classifier features, raw pixels, colour histograms) for `artstyle cluster`.",
                   no_args_is_help=True)
 
+# "10": embedders.REFINED_EXPORT_STEPS, written out so that --help does not import torch
 KINDS_HELP = ("ae (autoencoder latents; needs --run of `embed train`), ae-refined (those latents refined by 10 "
-              "Adam steps on each image's PSNR through the decoder: what `embed train --refine-steps` scores; about "
-              "30 times slower), ae-style (per-channel mean and std of the "
+              "Adam steps on each image's PSNR through the decoder, as `embed train --refine-steps 10` scores them; "
+              "about 14 times slower), ae-style (per-channel mean and std of the "
               "autoencoder's feature maps over crops and their mirrors: texture, not layout; needs --run of `embed "
               "train`; --size defaults to twice the run's), classifier (penultimate features; needs --run of "
               "`classify train`), pixels (16x16x3 raw pixels), color-hist (8x8x8 RGB histogram).")

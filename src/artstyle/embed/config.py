@@ -63,7 +63,8 @@ class EmbedTrainConfig(TrainSettings):
                                "improved by this many Adam steps on its PSNR through the frozen decoder (0 = off; the "
                                "full profile uses 50). Same latent size, about N times slower encoding; 50 steps "
                                "gained 0.5 to 1.0 dB on the built-in set and on real photos (docs/results.md "
-                               "section 6).")
+                               "section 6). Runs after training, outside --time-budget; its step size was tuned "
+                               "for grid and grid-fine.")
     pca_samples: int = opt(0, "Training images the PCA baseline and the patch-PCA start of grid, grid-fine and "
                            "spatial are fitted on: 0 = all of them (up to 1 GiB of pixels: 21,845 images at 64 px), or a random subsample "
                            "of this many (faster, but a PCA fitted on fewer images is a weaker baseline).")

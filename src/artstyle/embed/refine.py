@@ -27,7 +27,8 @@ from artstyle.embed.task import reconstruction_loss
 REFINE_LR = 0.05
 """Adam's step size on the latent (the latents of ``grid`` and ``grid-fine`` spread by about 1 to 12 per channel).
 On the width-96 built-in run 0.05 and 0.1 tied within 0.04 dB after 10, 25 and 50 steps; 0.02 and 0.2 were
-behind after 10 (docs/results.md, section 6)."""
+behind after 10 (a scratch check on 256 validation images, docs/results.md section 6). Tuned on the scale of
+``grid``'s latents; ``conv``'s dense latent has another scale, where this step was not measured."""
 
 
 def refine_latents(model: torch.nn.Module, x: torch.Tensor, steps: int, lr: float = REFINE_LR) -> torch.Tensor:
@@ -36,21 +37,21 @@ def refine_latents(model: torch.nn.Module, x: torch.Tensor, steps: int, lr: floa
     gradient and its mode is restored after."""
     was_training = model.training
     model.eval()
-    with torch.no_grad():
-        z0 = model.encode(x).float()
-    if steps <= 0:
+    try:
+        with torch.no_grad():
+            z = model.encode(x).float()
+        if steps > 0:
+            z = z.clone().requires_grad_(True)
+            opt = torch.optim.Adam([z], lr=lr)
+            target = x.float()
+            with torch.enable_grad():
+                for _ in range(steps):
+                    loss = reconstruction_loss(model.decode(z), target, "psnr").sum()
+                    (grad,) = torch.autograd.grad(loss, [z])  # the latent's gradient only, none for the weights
+                    z.grad = grad
+                    opt.step()
+    finally:
         model.train(was_training)
-        return z0
-    z = z0.clone().requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=lr)
-    target = x.float()
-    with torch.enable_grad():
-        for _ in range(steps):
-            loss = reconstruction_loss(model.decode(z), target, "psnr").sum()
-            (grad,) = torch.autograd.grad(loss, [z])  # the latent's gradient only, none for the weights
-            z.grad = grad
-            opt.step()
-    model.train(was_training)
     return z.detach()
 
 

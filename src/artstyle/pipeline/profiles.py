@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-EMBEDDING_KINDS = ("ae", "ae-style", "classifier", "pixels", "color-hist")
+EMBEDDING_KINDS = ("ae", "ae-refined", "ae-style", "classifier", "pixels", "color-hist")
 
-# ae-style (feature statistics over mirrored crops: 8 encoder passes per image) only where the budget allows
-_KINDS = [k for k in EMBEDDING_KINDS if k != "ae-style"]
+# ae-style (feature statistics over mirrored crops: 8 encoder passes per image) and ae-refined (10 decoder passes
+# forward and back per image) only where the budget allows
+_KINDS = [k for k in EMBEDDING_KINDS if k not in ("ae-style", "ae-refined")]
 
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     # For tests: ~300 images at 32 px, a few optimiser steps per stage; end to end in well under 2 minutes
@@ -24,7 +25,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                   "batch_size": 32, "workers": 0},
         "strategies": {"strategies": ["none", "logit-adjust"], "seeds": 1, "max_steps_per_epoch": 2},
         "embed": {"latent_dim": 32, "width": 8, "epochs": 1, "max_steps_per_epoch": 3, "batch_size": 32,
-                  "workers": 0, "pca_samples": 64, "patience": 0},
+                  "workers": 0, "pca_samples": 64, "patience": 0, "refine_steps": 2},
         "embeddings": {"kinds": _KINDS, "split": "all"},
         "cluster": {"methods": ["kmeans", "gmm"], "maps": ["pca"], "projector": False, "split": "all"},
         "stylize": {"width": 8, "blocks": 1, "epochs": 1, "max_steps_per_epoch": 3, "batch_size": 16,
@@ -67,8 +68,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                        "epochs": 20, "patience": 5},
         # loss psnr: the mean per-image PSNR that val scores; it passed mse on it after ~200 steps. grid-fine: +0.2 dB
         # (real images) and +0.4 dB (built-in) over grid at these 40 epochs, for about 1.15x the time. Width 96 (at
-        # lr 1e-3; 2e-3 diverged there): +0.4 to +0.6 dB over 48 for about 4x the time (minutes on a GPU, this
-        # profile's machine; about 100 minutes on 2 CPU cores for the built-in set). refine_steps 50: the
+        # lr 1e-3; 2e-3 diverged there): +0.4 to +0.6 dB over 48 for about 4x the time (about 100 minutes on
+        # 2 CPU cores for the built-in set; not yet measured on a GPU). refine_steps 50: the
         # validation codes refined through the decoder, +0.5 to +1.0 dB more (results.md 6,
         # fourteenth session)
         "embed": {"size": 64, "arch": "grid-fine", "width": 96, "lr": 1e-3, "epochs": 40, "patience": 5,

@@ -40,7 +40,8 @@ def section_autoencoder(doc: Doc, f: Found) -> None:
     if refined:
         doc.p(f"With refined latents (each image's code improved by {refined['steps']} Adam steps on its PSNR "
               f"through the frozen decoder; still {d} numbers, {refined.get('seconds', 0):.0f} s for these images), "
-              f"it reconstructs {refined['psnr'] - pca['psnr']:+.2f} dB against PCA.")
+              f"it reconstructs {refined['psnr'] - pca['psnr']:+.2f} dB against PCA. The `ae` embeddings clustered "
+              "below are the encoder's own codes; `ae-refined`, where it was exported, refines them by 10 steps.")
     doc.fig(f.embed / "figures" / "learning_curves.png",
             "Learning curves: training and validation loss, validation PSNR")
     doc.fig(f.embed / "figures" / "pca_vs_ae.png", "Validation images: originals, autoencoder and PCA reconstructions")
