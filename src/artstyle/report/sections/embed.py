@@ -44,8 +44,8 @@ def section_autoencoder(doc: Doc, f: Found) -> None:
               "below are the encoder's own codes; `ae-refined`, where it was exported, refines them by 10 steps.")
     doc.fig(f.embed / "figures" / "learning_curves.png",
             "Learning curves: training and validation loss, validation PSNR")
-    doc.fig(f.embed / "figures" / "pca_vs_ae.png", "Validation images: originals, autoencoder reconstructions (from refined latents too, when "
-            "scored) and PCA's")
+    doc.fig(f.embed / "figures" / "pca_vs_ae.png",
+            "Validation images: originals, autoencoder reconstructions (from refined latents too, when scored) and PCA's")
     doc.fig(f.embed / "figures" / "reconstructions.png", "Reconstructions after the last epoch")
 
 
