@@ -30,19 +30,13 @@ HEADER = ["run", "data", "model", "refine steps", "lr", "AE PSNR", "AE SSIM", "P
 
 def measure(run: str, steps: list[int], lrs: list[float]) -> list[list[str]]:
     """Table rows for one run: one per (steps, lr), 0 steps once."""
-    import torch
-
-    from artstyle.data.cache import load_cache, prepare_cache
+    from artstyle.data.cache import run_cache
     from artstyle.embed.measure import fit_pca, pca_metrics, reconstruction_metrics
     from artstyle.embed.train import load_autoencoder
-    from artstyle.errors import ArtstyleError
 
     model, info = load_autoencoder(run)
     saved = info["config"]["data"]
-    try:
-        cache = load_cache(saved["cache"], expect_size=info["size"])
-    except ArtstyleError:  # the cache was removed: prepare the source again
-        cache = prepare_cache(saved["source"], size=info["size"], progress=False)
+    cache = run_cache(saved, info["size"], info["config"]["input"]["resize"], progress=False)
     rows = cache.indices(saved.get("val_split", "val"))
     pca = fit_pca(cache, cache.indices("train"), info["latent_dim"])
     base = pca_metrics(pca, cache.images, "mse", rows)
@@ -53,8 +47,7 @@ def measure(run: str, steps: list[int], lrs: list[float]) -> list[list[str]]:
     for n in steps:
         for lr in (lrs if n else [0.0]):
             t0 = time.perf_counter()
-            with torch.no_grad():
-                ae = reconstruction_metrics(model, cache.images, "mse", rows, refine_steps=n, refine_lr=lr or None)
+            ae = reconstruction_metrics(model, cache.images, "mse", rows, refine_steps=n, refine_lr=lr or None)
             ms = 1000 * (time.perf_counter() - t0) / len(rows)
             out.append([Path(run).name, label, model_name, str(n), f"{lr:g}" if n else "-", f"{ae['psnr']:.2f}",
                         f"{ae['ssim']:.3f}", f"{base['psnr']:.2f}", f"{ae['psnr'] - base['psnr']:+.2f}", f"{ms:.0f}",
@@ -73,12 +66,13 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     import torch
 
+    from artstyle.tables import markdown_table
+
     torch.set_num_threads(args.threads)
     steps, lrs = [int(s) for s in args.steps.split(",")], [float(x) for x in args.lr.split(",")]
     rows = [row for run in args.runs for row in measure(run, steps, lrs)]
     this = "python benchmarks/ae_refine.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    table = "\n".join(["| " + " | ".join(HEADER) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-                      + ["| " + " | ".join(r) + " |" for r in rows])
+    table = markdown_table(HEADER, rows, right_from=3).rstrip("\n")
     body = (f"### Refined latents: the encoder's code against the best code for the decoder\n\n"
             f"Produced by: `{this}` ({machine()}).\n\n"
             "Each run's best checkpoint on the images it was validated on. `refine steps` 0 is the encoder's latent; "

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artstyle.data.cache import load_cache, prepare_cache, skipped_items
+from artstyle.data.cache import load_cache, prepare_cache, run_cache, skipped_items
 from artstyle.data.dataset import CachedImages
 from artstyle.data.decode import DecodeError, decode_image
 from artstyle.data.sources import assign_splits, open_source
@@ -83,6 +83,15 @@ def test_explicit_cache_other_size_is_an_error(tiny_folder: Path, tmp_path: Path
     with pytest.raises(ArtstyleError, match="was built at 16 px"):
         load_cache(tmp_path / "c", expect_size=32)
     assert prepare_cache(str(tiny_folder), size=32, out=tmp_path / "c", workers=1, overwrite=True).size == 32
+
+
+def test_a_runs_cache_is_reopened_or_prepared_again_when_removed(tiny_folder: Path, tmp_path: Path) -> None:
+    cache = prepare_cache(str(tiny_folder), size=16, out=tmp_path / "c", workers=1)
+    saved = {"cache": str(cache.root), "source": str(tiny_folder)}  # a run's config.json "data" section
+    assert run_cache(saved, 16, progress=False).meta["created"] == cache.meta["created"]  # reopened, not rebuilt
+    saved["cache"] = str(tmp_path / "gone")
+    again = run_cache(saved, 16, progress=False)
+    assert again.root != cache.root and again.size == 16 and len(again.labels) == len(cache.labels)
 
 
 def test_bad_files_are_skipped_and_listed(tmp_path: Path) -> None:

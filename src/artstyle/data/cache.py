@@ -351,6 +351,15 @@ def is_file_key(key: str) -> bool:
     return not key.startswith("class:") and not key.endswith("/")
 
 
+def run_cache(saved: dict[str, Any], size: int, policy: str = "center-crop", progress: bool = True) -> Cache:
+    """The cache a run recorded in its config.json ``data`` section (``cache``, ``source``), at ``size`` px; when
+    that cache was removed, ``source`` is prepared again."""
+    try:
+        return load_cache(saved["cache"], expect_size=size)
+    except ArtstyleError:  # the cache was removed: prepare the source again
+        return prepare_cache(saved["source"], size=size, policy=policy, progress=progress)
+
+
 def open_cache(cfg: Any) -> Any:
     """The prepared cache for a stage config with ``data``/``cache``/``size``/``label_column`` (and ``cache_size``)."""
     size = getattr(cfg, "cache_size", 0) or cfg.size  # a classifier may cache larger than it sees (crops)

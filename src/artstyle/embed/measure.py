@@ -34,10 +34,10 @@ def _recon(model: torch.nn.Module, x: torch.Tensor, refine_steps: int, refine_lr
     """The model's reconstruction of float images ``x``; with ``refine_steps``, decoded from refined latents."""
     if refine_steps <= 0:
         return model(x)
-    from artstyle.embed.refine import REFINE_LR, refine_latents
+    from artstyle.embed.refine import refine_latents
 
     with torch.no_grad():
-        return model.decode(refine_latents(model, x, refine_steps, refine_lr or REFINE_LR))
+        return model.decode(refine_latents(model, x, refine_steps, refine_lr))
 
 
 @torch.no_grad()

@@ -31,10 +31,10 @@ behind after 10 (a scratch check on 256 validation images, docs/results.md secti
 ``grid``'s latents; ``conv``'s dense latent has another scale, where this step was not measured."""
 
 
-def refine_latents(model: torch.nn.Module, x: torch.Tensor, steps: int, lr: float = REFINE_LR) -> torch.Tensor:
-    """Latents ``(N, D)`` of images ``x`` ``(N, 3, S, S)`` in [-1, 1]: the encoder's, then ``steps`` Adam steps on
-    minus each image's PSNR through the frozen decoder (0 steps: the encoder's code). The model's weights get no
-    gradient and its mode is restored after."""
+def refine_latents(model: torch.nn.Module, x: torch.Tensor, steps: int, lr: float | None = None) -> torch.Tensor:
+    """Latents ``(N, D)`` of images ``x`` ``(N, 3, S, S)`` in [-1, 1]: the encoder's, then ``steps`` Adam steps
+    (step ``lr``, None = ``REFINE_LR``) on minus each image's PSNR through the frozen decoder (0 steps: the
+    encoder's code). The model's weights get no gradient and its mode is restored after."""
     was_training = model.training
     model.eval()
     try:
@@ -42,7 +42,7 @@ def refine_latents(model: torch.nn.Module, x: torch.Tensor, steps: int, lr: floa
             z = model.encode(x).float()
         if steps > 0:
             z = z.clone().requires_grad_(True)
-            opt = torch.optim.Adam([z], lr=lr)
+            opt = torch.optim.Adam([z], lr=lr or REFINE_LR)
             target = x.float()
             with torch.enable_grad():
                 for _ in range(steps):

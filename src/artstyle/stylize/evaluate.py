@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from artstyle.classify import load_classifier, map_classes
-from artstyle.data.cache import load_cache, prepare_cache
+from artstyle.data.cache import prepare_cache, run_cache
 from artstyle.data.sources import class_name
 from artstyle.errors import ArtstyleError
 from artstyle.figures import save_png
@@ -128,11 +128,7 @@ def _evaluation_cache(info: dict[str, Any], data: str | None) -> Any:
     if data:
         return prepare_cache(data, size=info["size"], policy=info["policy"],
                              label_column=info["config"]["config"].get("label_column", "style"))
-    saved = info["config"]["data"]
-    try:
-        return load_cache(saved["cache"], expect_size=info["size"])
-    except ArtstyleError:  # the cache was removed: prepare the source again
-        return prepare_cache(saved["source"], size=info["size"], policy=info["policy"])
+    return run_cache(info["config"]["data"], info["size"], info["policy"])
 
 
 def _judge_accuracy(judge: torch.nn.Module, judge_info: dict[str, Any], classes: list[str], images: np.ndarray,
