@@ -14,6 +14,7 @@ import torch
 
 from artstyle.classify import (ClassificationTask, ClassifyConfig, class_weights, evaluate_classifier, load_classifier,
                                logit_offsets, map_classes, predict, train_classifier)
+from artstyle.classify.train import check_options
 from artstyle.data.sampler import ClassBalancedSampler
 from artstyle.errors import ArtstyleError
 from artstyle.models.classifier import CLASSIFIERS, build_classifier
@@ -147,6 +148,57 @@ def test_task_applies_weights_and_offsets_in_the_training_loss() -> None:
     adjusted = ClassificationTask(offsets=off, channels_last=False).training_loss(model, batch)[0]
     assert torch.allclose(adjusted, F.cross_entropy(logits + torch.tensor(off, dtype=torch.float32), labels))
     assert not torch.allclose(plain, weighted) and not torch.allclose(plain, adjusted)
+
+
+def test_adversarial_images_stay_in_the_ball_and_raise_the_loss() -> None:
+    import torch.nn.functional as F
+
+    from artstyle.classify.task import adversarial_images
+
+    torch.manual_seed(0)
+    model = build_classifier("simple-cnn", 3, 16, width=8).eval()  # no dropout: the losses compare exactly
+    x, labels = torch.rand(8, 3, 16, 16) * 2 - 1, torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    eps = 8 / 127.5
+    adv = adversarial_images(model, x, labels, eps)
+    assert adv.shape == x.shape and not adv.requires_grad
+    assert (adv - x).abs().max() <= eps + 1e-6 and adv.min() >= -1 and adv.max() <= 1
+    assert all(p.grad is None for p in model.parameters())  # the attack leaves the weights' gradients alone
+    with torch.no_grad():
+        assert F.cross_entropy(model(adv), labels) > F.cross_entropy(model(x), labels)
+    task = ClassificationTask(channels_last=False, adv_eps=8)
+    batch = ((x * 127.5 + 127.5).round().to(torch.uint8), labels)
+    assert task.training_loss(model, batch)[0] > ClassificationTask(channels_last=False).training_loss(model, batch)[0]
+
+
+def test_mixup_mixes_images_and_losses_with_one_seeded_weight() -> None:
+    import torch.nn.functional as F
+
+    seen: list[torch.Tensor] = []
+    logits = torch.randn(4, 3, generator=torch.Generator().manual_seed(1))
+
+    class Recorder(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(x)
+            return logits
+
+    images = torch.arange(4, dtype=torch.uint8).view(4, 1, 1, 1).expand(4, 3, 2, 2) * 60
+    labels = torch.tensor([0, 1, 2, 1])
+    torch.manual_seed(3)
+    loss = ClassificationTask(channels_last=False, mixup=0.2).training_loss(Recorder(), (images, labels))[0]
+    torch.manual_seed(3)
+    lam = float(torch.distributions.Beta(0.2, 0.2).sample())
+    order = torch.randperm(4)
+    x = images.float() / 127.5 - 1
+    assert torch.allclose(seen[0], lam * x + (1 - lam) * x[order])
+    expected = lam * F.cross_entropy(logits, labels) + (1 - lam) * F.cross_entropy(logits, labels[order])
+    assert torch.allclose(loss, expected)
+
+
+def test_adv_eps_out_of_range_names_the_option() -> None:
+    with pytest.raises(ArtstyleError, match="--adv-eps -1"):
+        check_options(ClassifyConfig(adv_eps=-1))
+    with pytest.raises(ArtstyleError, match="--mixup -0.5"):
+        check_options(ClassifyConfig(mixup=-0.5))
 
 
 def test_each_strategy_trains(tiny_folder: Path) -> None:
@@ -374,12 +426,13 @@ def test_tampered_checkpoint_is_a_clear_error(tiny_folder: Path) -> None:
 
 
 def test_ddp_two_cpu_processes(tiny_folder: Path, tmp_path: Path) -> None:
-    """torchrun (what ``accelerate launch`` runs) with 2 gloo processes writes one loadable run."""
+    """torchrun (what ``accelerate launch`` runs) with 2 gloo processes writes one loadable run (with adversarial
+    training, whose attack must bypass the DDP wrapper's reducer)."""
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
            "-m", "artstyle.cli", "classify", "train", "--data", str(tiny_folder), "--size", "32", "--epochs", "1",
            "--batch-size", "4", "--width", "8", "--workers", "0", "--no-progress", "--max-steps-per-epoch", "2",
-           "--out", str(out), "--time-budget", "600"]  # a budget: the processes agree on the deadline each step
+           "--out", str(out), "--time-budget", "600", "--adv-eps", "4"]  # a budget: the processes agree on the deadline each step
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     model, info = load_classifier(out)

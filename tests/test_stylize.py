@@ -257,6 +257,40 @@ def test_identity_baseline_is_exact(assets: dict) -> None:
     assert 0 <= ev["methods"]["stylizer"]["hit_rate"] <= 1 and ev["methods"]["stylizer"]["psnr"] < PSNR_CAP
 
 
+def test_overlay_is_the_input_at_zero_and_the_painting_at_one() -> None:
+    from artstyle.stylize.frontier import overlay
+
+    a, b = np.full((2, 4, 4, 3), 10, np.uint8), np.full((2, 4, 4, 3), 201, np.uint8)
+    assert np.array_equal(overlay(a, b, 0.0), a) and np.array_equal(overlay(a, b, 1.0), b)
+    assert (overlay(a, b, 0.5) == 106).all()  # 105.5 rounds to even
+    with pytest.raises(ValueError, match="alpha 1.5"):
+        overlay(a, b, 1.5)
+
+
+def test_overlay_frontier_scores_the_evaluations_own_pairs(assets: dict, tmp_path: Path) -> None:
+    from artstyle.figures import save_figure
+    from artstyle.figures.stylize import plot_frontier
+    from artstyle.stylize.frontier import overlay_frontier, target_paintings
+
+    cache, classes = assets["cache"], load_stylizer(assets["run"])[1]["classes"]
+    targets = np.array([0, 2, 1, 2])
+    paintings = target_paintings(cache, classes, targets, seed=3)
+    train = cache.indices("train")
+    styles = map_classes(classes, cache.classes)[cache.labels[train]]
+    for painting, t in zip(paintings, targets):  # each is a training image of its target style
+        assert any(np.array_equal(painting, cache.images[r]) for r in train[styles == t])
+    ev = read_json(assets["run"] / "metrics.json")["evaluation"]
+    result = overlay_frontier(assets["run"], assets["judge"], pairs=ev["pairs"], seed=ev["seed"], cache=cache,
+                              alphas=(0.0, 0.5, 1.0))
+    first, mid, last = result["points"]
+    assert result["pairs"] == ev["pairs"] and [p["alpha"] for p in result["points"]] == [0.0, 0.5, 1.0]
+    # alpha 0 is the identity on the same pairs: the evaluation's identity row, exactly
+    assert first["ssim"] == 1.0 and first["hit_rate"] == ev["methods"]["identity"]["hit_rate"]
+    assert last["ssim"] < mid["ssim"] < 1.0 and all(0 <= p["hit_rate"] <= 1 for p in result["points"])
+    fig = plot_frontier(result["points"], {"tiny": (0.4, 0.3)}, target=(0.5, 0.7), synthetic=False)
+    assert save_figure(fig, tmp_path / "frontier.png").stat().st_size > 0
+
+
 def test_judge_must_differ_from_loss_classifier(assets: dict) -> None:
     from artstyle.stylize import evaluate_stylizer
 

@@ -1,4 +1,5 @@
-"""The helpers of benchmarks/stylize_truth.py that need no benchmark data: the colour distance and the tile sample."""
+"""The helpers of benchmarks/stylize_truth.py and stylize_frontier.py that need no benchmark data: the colour distance,
+the tile sample and the overlay curve's interpolation."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def _truth():
+def _truth(name: str = "stylize_truth"):
     sys.path.insert(0, str(BENCH))  # the script imports its sibling _report
     try:
-        spec = importlib.util.spec_from_file_location("stylize_truth", BENCH / "stylize_truth.py")
+        spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
@@ -45,3 +47,11 @@ def test_pick_tiles_is_seeded_distinct_and_test_only():
     assert len({(t["photo"], tuple(t["box"])) for t in a}) == 5  # 12 distinct boxes in test; no box twice
     assert st.pick_tiles({"images": images}, 100, 0).__len__() == 12
     assert [t["photo"] for t in a] == sorted(t["photo"] for t in a)  # one photo's tiles together (loaded once)
+
+
+def test_frontier_at_interpolates_the_overlay_curve():
+    fr = _truth("stylize_frontier")
+    points = [{"alpha": 0.0, "ssim": 1.0, "hit_rate": 0.0}, {"alpha": 0.5, "ssim": 0.6, "hit_rate": 0.2},
+              {"alpha": 1.0, "ssim": 0.2, "hit_rate": 0.8}]
+    assert fr.frontier_at(points, 0.8) == pytest.approx(0.1) and fr.frontier_at(points, 0.4) == pytest.approx(0.5)
+    assert fr.frontier_at(points, 0.1) == 0.8  # beyond the curve: its end

@@ -5,6 +5,7 @@ Usage::
     weights = class_weights(train_counts, "effective", beta=0.999)     # weighted-loss
     offsets = logit_offsets(train_counts, tau=1.0)                     # logit-adjust
     fit(model, ClassificationTask(weights, offsets, label_smoothing=0.1), train_ds, val_ds, run, cfg)
+    ClassificationTask(adv_eps=8)   # adversarial training (FGSM with a random start), for a stylizer's loss network
 """
 
 from __future__ import annotations
@@ -37,6 +38,23 @@ def logit_offsets(counts: np.ndarray, tau: float = 1.0) -> np.ndarray:
     return tau * np.log(prior)
 
 
+def adversarial_images(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor, eps: float) -> torch.Tensor:
+    """FGSM with a random start (Wong, Rice and Kolter 2020): ``x`` in ``[-1, 1]`` moved by at most ``eps`` (in the
+    same units) per pixel to raise the cross-entropy, one gradient step from a uniform random point in the ball.
+
+    Training on these makes a classifier robust, and a robust classifier's gradients point at features people see
+    (Santurkar et al. 2019; Nakano 2019 on robust networks as style-transfer losses): what a stylizer needs from
+    its loss network. The attack runs the underlying module (not a DDP wrapper, whose reducer expects one forward
+    per backward) and leaves no gradient on the weights.
+    """
+    net = getattr(model, "module", model)
+    delta = torch.empty_like(x).uniform_(-eps, eps).requires_grad_(True)
+    loss = F.cross_entropy(net((x + delta).clamp(-1, 1)).float(), labels)
+    (grad,) = torch.autograd.grad(loss, delta)
+    delta = (delta.detach() + 1.25 * eps * grad.sign()).clamp(-eps, eps)
+    return (x + delta).clamp(-1, 1).detach()
+
+
 class ClassificationTask:
     """Cross-entropy with optional class weights and logit offsets; monitors balanced accuracy."""
 
@@ -45,12 +63,14 @@ class ClassificationTask:
 
     def __init__(self, weights: np.ndarray | None = None, offsets: np.ndarray | None = None,
                  label_smoothing: float = 0.0, channels_last: bool = True, frozen_features: bool = False,
-                 keep: str = "best") -> None:
+                 keep: str = "best", adv_eps: float = 0.0, mixup: float = 0.0) -> None:
         self.weights = torch.tensor(weights, dtype=torch.float32) if weights is not None else None
         self.offsets = torch.tensor(offsets, dtype=torch.float32) if offsets is not None else None
         self.label_smoothing = label_smoothing
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.frozen_features = frozen_features
+        self.adv_eps = adv_eps / 127.5  # in 0-255 pixel levels; the network's input spans [-1, 1]
+        self.mixup = mixup
         self.keep = keep  # engine.fit: the "best" (validation balanced accuracy) or "last" epoch -> best.safetensors
 
     def train_mode(self, model: torch.nn.Module) -> None:
@@ -59,11 +79,22 @@ class ClassificationTask:
 
     def training_loss(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
         images, labels = batch
-        logits = model(to_float(images).contiguous(memory_format=self.memory_format)).float()
+        x = to_float(images).contiguous(memory_format=self.memory_format)
+        if self.adv_eps > 0:
+            x = adversarial_images(model, x, labels, self.adv_eps)
+        lam, partner = 1.0, labels
+        if self.mixup > 0:  # Zhang et al. 2018: a convex mix of two images, and of their losses
+            lam = float(torch.distributions.Beta(self.mixup, self.mixup).sample())  # torch's seeded stream
+            order = torch.randperm(len(x), device=x.device)
+            x, partner = lam * x + (1 - lam) * x[order], labels[order]
+        logits = model(x).float()
         if self.offsets is not None:
             logits = logits + self.offsets.to(logits.device)
         weight = self.weights.to(logits.device) if self.weights is not None else None
-        loss = F.cross_entropy(logits, labels, weight=weight, label_smoothing=self.label_smoothing)
+        loss = lam * F.cross_entropy(logits, labels, weight=weight, label_smoothing=self.label_smoothing)
+        if lam < 1:
+            loss = loss + (1 - lam) * F.cross_entropy(logits, partner, weight=weight,
+                                                      label_smoothing=self.label_smoothing)
         return loss, {}
 
     @torch.no_grad()
@@ -87,4 +118,4 @@ class ClassificationTask:
                 "macro_f1": float(f1_score(y, pred, average="macro"))}
 
 
-__all__ = ["ClassificationTask", "class_weights", "logit_offsets"]
+__all__ = ["ClassificationTask", "adversarial_images", "class_weights", "logit_offsets"]

@@ -61,6 +61,11 @@ def check_options(cfg: ClassifyConfig) -> None:
         raise ArtstyleError(f"{flags} applies to the texture model only, and this run trains {cfg.model} "
                             f"(--model auto picks resnet for the built-in dataset); drop {flags}, or add --model "
                             "texture")
+    if not 0 <= cfg.adv_eps <= 64:
+        raise ArtstyleError(f"--adv-eps {cfg.adv_eps}: choose 0 (off) or a perturbation of up to 64 pixel levels "
+                            "(e.g. 8)")
+    if cfg.mixup < 0:
+        raise ArtstyleError(f"--mixup {cfg.mixup}: choose 0 (off) or a Beta parameter above 0 (e.g. 0.2)")
     if cfg.crop_jitter < 1:
         raise ArtstyleError(f"--crop-jitter {cfg.crop_jitter}: choose 1 (plain crops) or more (e.g. 1.25)")
     if cfg.keep == "last" and cfg.imbalance == "crt":
@@ -115,7 +120,8 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     val_ds = CachedImages(cache, val_split, transform=crop_transform(cfg.size, cache.size, augment=False,
                                                                      global_view=views))
     sampler = ClassBalancedSampler(train_ds.labels, cfg.per_class, cfg.seed) if cfg.imbalance == "resample" else None
-    task = ClassificationTask(weights, offsets, cfg.label_smoothing, cfg.channels_last, keep=cfg.keep)
+    task = ClassificationTask(weights, offsets, cfg.label_smoothing, cfg.channels_last, keep=cfg.keep,
+                              adv_eps=cfg.adv_eps, mixup=cfg.mixup)
     t0 = time.perf_counter()
     stage1 = run / "stage1_summary.json"
     stage1_done = bool(cfg.resume) and cfg.imbalance == "crt" and stage1.is_file()  # interrupted during cRT: stage 1 must not run again

@@ -123,7 +123,24 @@ def evaluate_pairs(model: torch.nn.Module, info: dict[str, Any], judge: torch.nn
 
 
 
-def _evaluation_cache(info: dict[str, Any], data: str | None) -> Any:
+def mismatched_pairs(info: dict[str, Any], judge_info: dict[str, Any], cache: Any, pairs: int, seed: int,
+                     judge: str | Path = "") -> tuple[np.ndarray, np.ndarray, list[int], tuple[np.ndarray, np.ndarray]]:
+    """The evaluation's test rows, their true stylizer styles, the allowed targets (styles the stylizer trained on
+    and the judge knows) and the seeded mismatched pairs ``(image_index, target)`` (:func:`sample_pairs`)."""
+    rows = cache.indices("test")
+    if len(rows) == 0:
+        raise ArtstyleError(f"--data {cache.source} has no test split to evaluate on")
+    classes = info["classes"]
+    true = map_classes(classes, cache.classes)[cache.labels[rows]]
+    judged = {class_name(c) for c in judge_info["classes"]}
+    allowed = [t for t in range(len(classes)) if info["train_counts"][t] > 0 and class_name(classes[t]) in judged]
+    if len(allowed) < 2:
+        raise ArtstyleError(f"--judge {judge} knows fewer than 2 of the stylizer's styles; train the judge on the "
+                            "same styles")
+    return rows, true, allowed, sample_pairs(true, allowed, pairs, seed)
+
+
+def evaluation_cache(info: dict[str, Any], data: str | None) -> Any:
     """The cache whose test split is evaluated: ``data`` prepared at the run's size, else the run's own data."""
     if data:
         return prepare_cache(data, size=info["size"], policy=info["policy"],
@@ -165,18 +182,9 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
         raise ArtstyleError(f"--judge {judge} is a classifier the stylizer was trained against ({loss_clf}); pass "
                             "an independently trained classify run")
     if cache is None:
-        cache = _evaluation_cache(info, data)
-    rows = cache.indices("test")
-    if len(rows) == 0:
-        raise ArtstyleError(f"--data {cache.source} has no test split to evaluate on")
+        cache = evaluation_cache(info, data)
     classes = info["classes"]
-    true = map_classes(classes, cache.classes)[cache.labels[rows]]
-    judged = {class_name(c) for c in judge_info["classes"]}
-    allowed = [t for t in range(len(classes)) if info["train_counts"][t] > 0 and class_name(classes[t]) in judged]
-    if len(allowed) < 2:
-        raise ArtstyleError(f"--judge {judge} knows fewer than 2 of the stylizer's styles; train the judge on the "
-                            "same styles")
-    img_idx, targets = sample_pairs(true, allowed, pairs, seed)
+    rows, true, allowed, (img_idx, targets) = mismatched_pairs(info, judge_info, cache, pairs, seed, judge)
     result = evaluate_pairs(model, info, judge_model, judge_info, read_rows(cache.images, rows[img_idx]), true[img_idx],
                             targets)
     uniq = np.unique(img_idx)  # reference: the judge's accuracy on the inputs' true styles
@@ -235,4 +243,5 @@ def evaluation_grid(model: torch.nn.Module, info: dict[str, Any], cache: Any, ro
 
 
 __all__ = ["METHODS", "METHOD_LABELS", "evaluate_stylizer", "evaluate_pairs", "evaluation_markdown",
-           "evaluation_grid", "classifier_outputs", "cosine_distance", "sample_pairs"]
+           "evaluation_grid", "evaluation_cache", "classifier_outputs", "cosine_distance", "mismatched_pairs",
+           "sample_pairs"]
