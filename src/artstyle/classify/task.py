@@ -43,8 +43,8 @@ def adversarial_images(model: torch.nn.Module, x: torch.Tensor, labels: torch.Te
     same units) per pixel to raise the cross-entropy, one gradient step from a uniform random point in the ball.
 
     Training on these makes a classifier robust, and a robust classifier's gradients point at features people see
-    (Santurkar et al. 2019; Nakano 2019 on robust networks as style-transfer losses): what a stylizer needs from
-    its loss network. The attack runs the underlying module (not a DDP wrapper, whose reducer expects one forward
+    (Santurkar et al. 2019; Nakano 2019 on robust networks as style-transfer losses), meant for a stylizer's loss
+    network (where it did not pay: docs/results.md, section 5). The attack runs the underlying module (not a DDP wrapper, whose reducer expects one forward
     per backward) and leaves no gradient on the weights.
     """
     net = getattr(model, "module", model)
