@@ -85,6 +85,12 @@ def sample_pairs(labels: np.ndarray, allowed: Sequence[int], n_pairs: int,
     return img, tgt
 
 
+def judge_indices(judge_info: dict[str, Any], names: Sequence[str]) -> np.ndarray:
+    """The judge's class index of each style name ``(P,)``, matched by name; -1 where the judge lacks it."""
+    lookup = {class_name(c): i for i, c in enumerate(judge_info["classes"])}
+    return np.array([lookup.get(class_name(n), -1) for n in names], dtype=np.int64)
+
+
 def evaluate_pairs(model: torch.nn.Module, info: dict[str, Any], judge: torch.nn.Module, judge_info: dict[str, Any],
                    images: np.ndarray, true: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
     """Score the stylizer and the baselines on given pairs (matched or not).
@@ -93,8 +99,7 @@ def evaluate_pairs(model: torch.nn.Module, info: dict[str, Any], judge: torch.nn
     indices; every target must be a class the judge knows. Returns ``{"methods": {method: {metric: value}},
     "outputs": {method: uint8 (P, S, S, 3)}, "judge_predictions": {method: (P,) judge class}}``.
     """
-    jlookup = {class_name(c): i for i, c in enumerate(judge_info["classes"])}
-    jt = np.array([jlookup.get(class_name(info["classes"][t]), -1) for t in targets], dtype=np.int64)
+    jt = judge_indices(judge_info, [info["classes"][t] for t in targets])
     if (jt < 0).any():
         raise ArtstyleError("evaluation targets include styles the judge was not trained on")
     precision, judge_precision = info.get("precision"), judge_info.get("precision")
@@ -243,5 +248,5 @@ def evaluation_grid(model: torch.nn.Module, info: dict[str, Any], cache: Any, ro
 
 
 __all__ = ["METHODS", "METHOD_LABELS", "evaluate_stylizer", "evaluate_pairs", "evaluation_markdown",
-           "evaluation_grid", "evaluation_cache", "classifier_outputs", "cosine_distance", "mismatched_pairs",
-           "sample_pairs"]
+           "evaluation_grid", "evaluation_cache", "classifier_outputs", "cosine_distance", "judge_indices",
+           "mismatched_pairs", "sample_pairs"]

@@ -23,7 +23,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from artstyle.classify import load_classifier, map_classes
-from artstyle.data.sources import class_name
 from artstyle.inference import read_rows
 from artstyle.metrics import ssim_uint8
 
@@ -63,7 +62,7 @@ def overlay_frontier(run: str | Path, judge: str | Path, data: str | None = None
     :func:`artstyle.stylize.evaluate.evaluate_stylizer` scores for ``run`` with the same ``data``, ``pairs`` and
     ``seed``. Returns ``{"judge", "pairs", "seed", "data", "synthetic", "points": [{"alpha", "hit_rate",
     "hit_rate_se", "ssim"}, ...]}``. The stylizer's weights are not used; the run gives the styles and the data."""
-    from artstyle.stylize.evaluate import classifier_outputs, evaluation_cache, mismatched_pairs
+    from artstyle.stylize.evaluate import classifier_outputs, evaluation_cache, judge_indices, mismatched_pairs
     from artstyle.stylize.load import load_stylizer
     from artstyle.stylize.task import whole_image_size
 
@@ -75,8 +74,7 @@ def overlay_frontier(run: str | Path, judge: str | Path, data: str | None = None
     rows, _, _, (img_idx, targets) = mismatched_pairs(info, judge_info, cache, pairs, seed, judge)
     images = read_rows(cache.images, rows[img_idx])
     paintings = target_paintings(cache, classes, targets, seed)
-    to_judge = {class_name(c): i for i, c in enumerate(judge_info["classes"])}  # by name, as evaluate_pairs
-    jt = np.array([to_judge[class_name(classes[t])] for t in targets], dtype=np.int64)
+    jt = judge_indices(judge_info, [classes[t] for t in targets])  # every target is judged (mismatched_pairs)
     points = []
     for alpha in alphas:
         out = overlay(images, paintings, alpha)
