@@ -9,7 +9,7 @@ Usage::
 Each run must have been evaluated (`stylize train --judge` or `stylize evaluate`) with this judge, pair count and
 seed on the same data: the script reads its hit rate and SSIM from metrics.json and refuses runs scored
 otherwise. The frontier (`artstyle.stylize.frontier.overlay_frontier`) uses the first run's data and styles.
-With ``--doc`` the table goes into docs/results.md (block ``stylize-frontier``); ``--target SSIM,HIT`` shades the
+With ``--doc`` the table goes into docs/results.md (block ``--section``, default ``stylize-frontier``); ``--target SSIM,HIT`` shades the
 region a target asks for (issue 12's built-in target: 0.5,0.7).
 """
 
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--target", default="", help="SSIM,HIT to shade, e.g. 0.5,0.7")
     ap.add_argument("--figure", default="", help="write the figure here (PNG)")
     ap.add_argument("--doc", action="store_true", help="write the table into docs/results.md")
+    ap.add_argument("--section", default="stylize-frontier", help="the docs/results.md block --doc replaces")
     args = ap.parse_args(argv)
     import torch
 
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
             "target style (`artstyle.stylize.frontier`); the runs' rows are their own evaluations on the same pairs. "
             "The last column is a run's hit rate minus the overlay's at the run's SSIM (interpolated).\n\n" + table)
     if args.doc:
-        update_section("stylize-frontier", body, doc=DOC)
+        update_section(args.section, body, doc=DOC)
     print(body)
 
 

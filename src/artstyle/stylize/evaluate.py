@@ -126,8 +126,6 @@ def evaluate_pairs(model: torch.nn.Module, info: dict[str, Any], judge: torch.nn
     return {"methods": methods, "outputs": outputs, "judge_predictions": preds}
 
 
-
-
 def mismatched_pairs(info: dict[str, Any], judge_info: dict[str, Any], cache: Any, pairs: int, seed: int,
                      judge: str | Path = "") -> tuple[np.ndarray, np.ndarray, list[int], tuple[np.ndarray, np.ndarray]]:
     """The evaluation's test rows, their true stylizer styles, the allowed targets (styles the stylizer trained on
@@ -156,8 +154,7 @@ def evaluation_cache(info: dict[str, Any], data: str | None) -> Any:
 def _judge_accuracy(judge: torch.nn.Module, judge_info: dict[str, Any], classes: list[str], images: np.ndarray,
                     true: np.ndarray) -> float:
     """How well the judge recognises the true styles ``true (N,)`` of ``images`` (those styles it knows)."""
-    jl = {class_name(c): i for i, c in enumerate(judge_info["classes"])}
-    j_true = np.array([jl.get(class_name(classes[t]), -1) for t in true])
+    j_true = judge_indices(judge_info, [classes[t] for t in true])
     known = j_true >= 0
     logits, _ = classifier_outputs(judge, images, whole_image_size(judge_info), precision=judge_info.get("precision"))
     return float((logits.argmax(1) == j_true)[known].mean()) if known.any() else float("nan")
@@ -166,8 +163,7 @@ def _judge_accuracy(judge: torch.nn.Module, judge_info: dict[str, Any], classes:
 def _per_target_hit_rate(judge_info: dict[str, Any], classes: list[str], targets: np.ndarray,
                          predictions: np.ndarray) -> dict[str, dict[str, Any]]:
     """The stylizer's judge hit rate per target style: ``{style: {"n", "hit_rate"}}``."""
-    jl = {class_name(c): i for i, c in enumerate(judge_info["classes"])}
-    hit = predictions == np.array([jl[class_name(classes[t])] for t in targets])
+    hit = predictions == judge_indices(judge_info, [classes[t] for t in targets])
     return {classes[t]: {"n": int((targets == t).sum()), "hit_rate": float(hit[targets == t].mean())}
             for t in np.unique(targets)}
 
