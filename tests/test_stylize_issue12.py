@@ -237,6 +237,27 @@ def test_adversarial_run_on_crops_saves_and_resumes_its_discriminator(assets: di
     assert any(not torch.equal(saved[k], v) for k, v in load_safetensors(run / "discriminator.safetensors").items())
 
 
+def test_adversarial_run_under_torchrun_writes_one_loadable_run(assets: dict, tmp_path: Path) -> None:
+    """torchrun (what ``accelerate launch`` runs) with 2 gloo processes and the discriminator: the processes keep
+    one discriminator (artstyle.dist; tests/test_dist.py) and write one run, with its weights."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29537",
+           "-m", "artstyle.cli", "stylize", "train", "--data", str(assets["data"]), "--cache",
+           str(assets["cache"].root), "--classifier", str(assets["clf"]), "--size", "32", "--width", "8",
+           "--epochs", "1", "--batch-size", "4", "--workers", "0", "--no-progress", "--max-steps-per-epoch", "2",
+           "--w-adv", "0.2", "--out", str(out), "--time-budget", "600"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "train_d_loss" in read_jsonl(out / "metrics.jsonl")[0]
+    assert load_safetensors(out / "discriminator.safetensors")
+    model, info = load_stylizer(out)
+    assert info["config"]["config"]["w_adv"] == 0.2
+
+
 # ------------------------------------------------------------ real photos, both style sources
 
 

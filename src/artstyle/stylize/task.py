@@ -19,7 +19,8 @@ Per batch and per image, a target style is drawn at random among the *other* tra
 - adversarial (``--w-adv`` > 0 only): a style-conditional PatchGAN (``models.discriminator``) trained from
   scratch here, with its own Adam, one hinge step per batch on real images (own style) against the
   re-renderings (target style); the stylizer then gets ``w_adv * hinge_g_loss``. It enters the training loss,
-  not the monitored validation ``loss``.
+  not the monitored validation ``loss``. Under ``accelerate launch`` its processes start from rank 0's weights
+  and average their gradients (``artstyle.dist``), so they stay one discriminator.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from artstyle.dist import average_gradients, broadcast_module
 from artstyle.engine import to_float
 from artstyle.inference import chunks, on_device
 from artstyle.models.discriminator import hinge_d_loss, hinge_g_loss
@@ -174,7 +176,8 @@ class StylizeTask:
 
     def __init__(self, cfg: StylizeConfig, classifier: torch.nn.Module, clf_size: int, clf_map: np.ndarray,
                  allowed: np.ndarray, grams: list[torch.Tensor] | None, train_eval: Any = None,
-                 discriminator: torch.nn.Module | None = None) -> None:
+                 discriminator: torch.nn.Module | None = None,
+                 discriminator_state: dict[int, dict[str, torch.Tensor]] | None = None) -> None:
         self.cfg = cfg
         self.classifier = classifier.eval()
         for p in self.classifier.parameters():
@@ -190,6 +193,7 @@ class StylizeTask:
         # only the stylizer's); it is stepped inside training_loss, once per batch, before the generator's term.
         self.disc = discriminator if cfg.w_adv > 0 else None
         self.disc_opt: torch.optim.Optimizer | None = None
+        self.disc_state = discriminator_state  # --resume: the Adam state saved with the discriminator
         self._device: torch.device | None = None
         self.step = 0  # optimiser steps taken (train_stylizer sets it on --resume): drives --style-ramp
 
@@ -283,11 +287,16 @@ class StylizeTask:
         style. Returns the loss ``(N,)`` (the scalar, repeated) for the logs."""
         if self.disc_opt is None:  # created here: after _to() put the discriminator on the engine's device
             self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=self.cfg.lr, betas=(0.5, 0.999))
+            if self.disc_state is not None:
+                self.disc_opt.load_state_dict({"state": self.disc_state,
+                                               "param_groups": self.disc_opt.state_dict()["param_groups"]})
+            broadcast_module(self.disc)  # under accelerate launch: every process starts from rank 0's weights
         self.disc.train()
         with torch.enable_grad():
             loss = hinge_d_loss(self.disc(real, labels), self.disc(fake, target))
             self.disc_opt.zero_grad(set_to_none=True)
             loss.backward()
+        average_gradients(self.disc)  # ... and takes the same step (a no-op in one process)
         self.disc_opt.step()
         self.disc.zero_grad(set_to_none=True)
         return loss.detach().expand(len(real))

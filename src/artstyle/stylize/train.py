@@ -12,8 +12,8 @@ train`` autoencoder shares from it (:func:`init_from_autoencoder`; config.json's
 what did not). A run directory holds config.json, classes.json, metrics.jsonl, best/last.safetensors,
 style_stats.safetensors (per-style mean training images) and metrics.json ({"training", "evaluation"}), plus
 what :func:`artstyle.stylize.evaluate.evaluate_stylizer` writes when a judge is given. With ``--w-adv`` it also
-holds discriminator.safetensors (the discriminator after the last finished epoch; ``--resume`` reloads it, its
-Adam moments restart, so an adversarial resume is not bit-exact). ``--crop-size`` trains on random native-resolution
+holds discriminator.safetensors and discriminator_adam.safetensors (the discriminator and its Adam state after the
+last finished epoch; ``--resume`` reloads both and continues exactly). ``--crop-size`` trains on random native-resolution
 crops of the cached images (torchvision's ``RandomCrop``); validation and rendering use whole images.
 """
 
@@ -142,6 +142,7 @@ def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: boo
 
 
 DISC_FILE = "discriminator.safetensors"
+DISC_STATE_FILE = "discriminator_adam.safetensors"
 
 
 def _steps_done(run: Path, cfg: StylizeConfig, n_train: int) -> int:
@@ -156,17 +157,36 @@ def _steps_done(run: Path, cfg: StylizeConfig, n_train: int) -> int:
     return per_epoch * sum(1 for r in records if "epoch" in r and "event" not in r)
 
 
-def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int) -> torch.nn.Module | None:
-    """The ``--w-adv`` discriminator (None at 0): fresh, or, resuming, the weights of the last finished epoch."""
+def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int
+                   ) -> tuple[torch.nn.Module | None, dict[int, dict[str, torch.Tensor]] | None]:
+    """The ``--w-adv`` discriminator (None at 0): fresh, or, resuming, the weights of the last finished epoch,
+    with its Adam state (``{param index: {name: tensor}}``; None when fresh or saved by an older artstyle)."""
     if cfg.w_adv <= 0:
-        return None
+        return None, None
     from artstyle.models.discriminator import PatchDiscriminator
-    from artstyle.runs import load_weights
+    from artstyle.runs import load_safetensors, load_weights
 
     disc = PatchDiscriminator(num_styles, width=cfg.width)
+    state = None
     if cfg.resume and (run / DISC_FILE).is_file():
         load_weights(disc, run / DISC_FILE)
-    return disc
+        if (run / DISC_STATE_FILE).is_file():
+            state = {}
+            for key, value in load_safetensors(run / DISC_STATE_FILE).items():
+                pid, name = key.split(".", 1)
+                state.setdefault(int(pid), {})[name] = value
+    return disc, state
+
+
+def _save_discriminator(run: Path, task: StylizeTask) -> None:
+    """After each epoch (rank 0; every process holds the same one): the discriminator's weights, then its Adam
+    state, so that ``--resume`` continues exactly. A kill between the engine's checkpoint and these writes leaves
+    them one epoch behind it: the run still resumes, not bit-exactly."""
+    save_safetensors(run / DISC_FILE, task.disc.state_dict())
+    if task.disc_opt is not None:
+        state = task.disc_opt.state_dict()["state"]
+        save_safetensors(run / DISC_STATE_FILE, {f"{pid}.{name}": value for pid, st in state.items()
+                                                 for name, value in st.items()})
 
 
 def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
@@ -174,15 +194,12 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
     if cfg.resume:
         saved = read_json(find_run(cfg.resume) / "config.json")
         # runs from before --style-ramp trained with the style terms at full weight from the first step, runs from
-        # before --loss-jitter on the exact pixels
-        cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, **saved["config"], "resume": cfg.resume,
+        # before --loss-jitter on the exact pixels, runs from before --w-adv without a discriminator
+        cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, "w_adv": 0.0, **saved["config"], "resume": cfg.resume,
                                "progress": cfg.progress, "classifier": saved["classifier"]["run"],
                                "judge": saved.get("judge", {}).get("run", "")})
     if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_adv) < 0:
         raise ArtstyleError("--w-rec, --w-style, --w-gram, --w-content and --w-adv must be >= 0")
-    if cfg.w_adv > 0 and is_distributed():
-        raise ArtstyleError("--w-adv trains its discriminator in each process on its own (not synchronised); "
-                            "train it in one process, or pass --w-adv 0 under accelerate launch / torchrun")
     m = _size_multiple(cfg)
     if cfg.crop_size and (cfg.crop_size % m or not m <= cfg.crop_size <= cfg.size):
         raise ArtstyleError(f"--crop-size {cfg.crop_size}: choose a multiple of {m} between {m} and --size {cfg.size} "
@@ -273,17 +290,16 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     if cfg.style_source == "mean-latent" and not cfg.resume:
         # start from the exact means of the initial encoder
         model.set_style_means(*mean_codes(model, train_eval, precision=cfg.precision))
-    disc = _discriminator(cfg, run, len(classes))
+    disc, disc_state = _discriminator(cfg, run, len(classes))
     task = StylizeTask(cfg, classifier, whole_image_size(clf_info), clf_map, allowed, grams, train_eval,
-                       discriminator=disc)
+                       discriminator=disc, discriminator_state=disc_state)
     if cfg.resume:  # the --style-ramp continues where the last finished epoch left it
         task.step = _steps_done(run, cfg, len(train_ds))
     t0 = time.perf_counter()
     summary = fit(model, task, train_ds, val_ds, run, cfg, resume=bool(cfg.resume),
                   metadata={"arch": "stylizer", "style_source": cfg.style_source},
                   deadline=budget_deadline(cfg.time_budget, started),
-                  on_epoch_end=None if disc is None else lambda *_: save_safetensors(run / DISC_FILE,
-                                                                                     disc.state_dict()))
+                  on_epoch_end=None if disc is None else lambda *_: _save_discriminator(run, task))
     summary["train_seconds"] = time.perf_counter() - t0
     if summary["is_main_process"]:
         write_json(run / "metrics.json", {"training": summary, "evaluation": None})
