@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         save_figure(plot_frontier(result["points"], runs, target, result["synthetic"]), args.figure)
     this = "python benchmarks/stylize_frontier.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     data = f"{result['data']} (SYNTHETIC built-in data)" if result["synthetic"] else result["data"]
-    body = (f"#### The overlay frontier: how far a real painting of the target style gets\n\n"
+    body = (f"#### The overlay frontier: how far a real painting of the target style gets ({data})\n\n"
             f"Produced by: `{this}` ({machine()}).\n\n"
             f"{result['pairs']} mismatched test pairs of {data}, seed {result['seed']}, judge `{args.judge}`. "
             "`overlay, alpha a` is `(1 - a) * input + a * painting`, the painting a random training image of the "

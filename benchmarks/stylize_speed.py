@@ -32,6 +32,7 @@ def step_rate(size: int, batch: int, steps: int, channels_last: bool = True, par
               **cfg_kw) -> float:
     """Images/s of full training steps (``part="all"``) or of the stylizer's forward + backward alone."""
     from artstyle.models.classifier import build_classifier
+    from artstyle.models.discriminator import PatchDiscriminator
     from artstyle.models.stylizer import Stylizer
     from artstyle.stylize import StylizeConfig, StylizeTask
 
@@ -45,7 +46,8 @@ def step_rate(size: int, batch: int, steps: int, channels_last: bool = True, par
             grams = [torch.rand(K, m.shape[1], m.shape[1]) for m in clf.feature_maps(torch.zeros(1, 3, size, size))]
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    task = StylizeTask(cfg, clf, size, np.arange(K), np.arange(K), grams)
+    disc = PatchDiscriminator(K, width=cfg.width) if cfg.w_adv > 0 else None  # --w-adv: its step is in the loss
+    task = StylizeTask(cfg, clf, size, np.arange(K), np.arange(K), grams, discriminator=disc)
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     side = cfg.crop_size or size  # --crop-size: the training steps see crops of the --size images
     images = torch.randint(0, 256, (batch, 3, side, side), dtype=torch.uint8)
@@ -65,14 +67,17 @@ def step_rate(size: int, batch: int, steps: int, channels_last: bool = True, par
 
 
 ROWS = [  # (label, keyword arguments of step_rate)
-    ("before issue 12's redesign: version 2, width 32 (the old default), whole images", {"version": 2, "width": 32}),
+    ("before issue 12's redesign: version 2, width 32 (the old default), whole images",
+     {"version": 2, "width": 32, "w_adv": 0.0}),
     ("the same, stylizer forward + backward only", {"version": 2, "width": 32, "part": "stylizer"}),
-    ("**default: version 3 (1/8 grid), width 16, whole images, CE + Gram + content**", {}),
+    ("**default: version 3 (1/8 grid), width 16, whole images, CE + Gram + content + the discriminator's step and "
+     "term (--w-adv 0.2)**", {}),
     ("the same, stylizer forward + backward only (no loss network)", {"part": "stylizer"}),
     ("version 3, --width 32", {"width": 32}),
     ("version 3, --w-content 0", {"w_content": 0.0}),
     ("version 3, --crop-size 64", {"crop_size": 64}),
     ("version 3, --width 8 --crop-size 64", {"width": 8, "crop_size": 64}),
+    ("version 3, --w-adv 0 (no discriminator: the default until issue 12's sixteenth session)", {"w_adv": 0.0}),
 ]
 
 
@@ -118,7 +123,8 @@ def main() -> None:
         "adds its decoded change to the input. What is left is shared between the stylizer and the frozen loss "
         f"classifier (compare the default row with its stylizer-only row). --crop-size 64 (native-resolution "
         f"crops) has a quarter of the pixels per step and measured {rates[6] / rates[2]:.1f}x the default's rate "
-        "here. " + verdict,
+        f"here. The discriminator (--w-adv, on by default) costs {rates[8] / rates[2]:.2f}x the default's time per "
+        "step (the --w-adv 0 row against the default). " + verdict,
         "",
         f"Produced by: `python benchmarks/stylize_speed.py --steps {args.steps} --batch {args.batch} "
         f"--size {args.size} --threads {args.threads} --rounds {args.rounds}`",
