@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/stylize_truth.py --run STYLIZE_RUN [--run ANOTHER_RUN] [--weights best|last|best,last]
         [--data .cache/real_styles_v2] [--tiles 60] [--seed 0] [--judge CLASSIFY_RUN]
-        [--gallery docs/gallery/stylize_real.png] [--threads 1] [--doc]
+        [--gallery docs/gallery/stylize_real.png] [--threads 1] [--doc [--section NAME]]
 
 The real-image benchmark (``benchmarks/real_styles.py``) renders photo tiles with known code, and its
 ``benchmark.json`` records each test tile's source photo and box. So every test tile has a ground-truth rendering
@@ -24,8 +24,9 @@ style it reports, per style and overall:
 The stylizer renders through the package's API (``artstyle.api.stylizer.Stylizer.render_arrays``). ``--gallery``
 renders scikit-image's astronaut, coffee and cat in every style of the FIRST run (``Stylizer.render``, aspect ratio
 kept; the last of ``--weights``) into one small captioned PNG (``figures.grids.captioned_grid``). ``--doc``
-writes docs/results.md's ``stylize-truth`` block. Needs the benchmark's photos unpacked under ``--photos``
-(``real_styles.py`` does that) and OpenCV contrib + scikit-image (``pip install -e ".[bench]"``).
+writes docs/results.md's ``stylize-truth`` block (``--section NAME``: another marked block, for a second table).
+Needs the benchmark's photos unpacked under ``--photos`` (``real_styles.py`` does that) and OpenCV contrib +
+scikit-image (``pip install -e ".[bench]"``).
 """
 
 from __future__ import annotations
@@ -307,7 +308,8 @@ def write_doc(args, bench_path: Path, styles: list[str], base: dict, results: li
                + (f"--threads {args.threads} " if args.threads else "")
                + f"--tiles {args.tiles} --seed {args.seed}"
                + (f" --judge {args.judge}" if judge else "") + (f" --gallery {args.gallery}" if args.gallery else "")
-               + (" --doc" if args.doc else ""))
+               + (" --doc" if args.doc else "")
+               + (f" --section {args.section}" if args.section != "stylize-truth" else ""))
     body = "\n".join([
         "#### The real-image benchmark: distance to the true rendering (issue 12)",
         "",
@@ -337,7 +339,7 @@ def write_doc(args, bench_path: Path, styles: list[str], base: dict, results: li
                  f"({args.weights.split(',')[-1].strip()} weights)]"
                  f"({os.path.relpath(REPO / args.gallery, RESULTS.parent)})")
     if args.doc:
-        update_section("stylize-truth", body, doc=RESULTS)
+        update_section(args.section, body, doc=RESULTS)
     return body
 
 
@@ -352,7 +354,10 @@ def main() -> None:
     ap.add_argument("--weights", default="best", help="comma-separated checkpoints of each run: best, last or both")
     ap.add_argument("--judge", default="", help="a classify run: its hit rate on the target style")
     ap.add_argument("--gallery", default="", help="write the scikit-image gallery of the first run to this PNG")
-    ap.add_argument("--doc", action="store_true", help="write docs/results.md's stylize-truth block")
+    ap.add_argument("--doc", action="store_true", help="write docs/results.md's --section block")
+    ap.add_argument("--section", default="stylize-truth",
+                    help="the marked block of docs/results.md that --doc replaces (default: stylize-truth; a new "
+                         "name is appended at the end of the file unless its markers are placed first)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     args = ap.parse_args()
     if args.threads:
