@@ -139,7 +139,8 @@ def test_loss_jitter_is_checked_and_older_runs_resume_without_it(tmp_path: Path)
     (run / "config.json").write_text(json.dumps({"config": {"size": 32}, "model": {"version": 3},
                                                  "classifier": {"run": "clf"}}))
     assert _checked_config(StylizeConfig(resume=str(run))).loss_jitter == 0.0
-    assert StylizeConfig().loss_jitter == 0.3  # a new run's default
+    assert _checked_config(StylizeConfig(resume=str(run))).w_adv == 0.0  # and before --w-adv: no discriminator
+    assert StylizeConfig().loss_jitter == 0.3 and StylizeConfig().w_adv == 0.5  # a new run's defaults
 
 
 # ------------------------------------------------------------ --w-adv
@@ -237,6 +238,28 @@ def test_adversarial_run_on_crops_saves_and_resumes_its_discriminator(assets: di
     assert any(not torch.equal(saved[k], v) for k, v in load_safetensors(run / "discriminator.safetensors").items())
 
 
+def test_a_discriminator_behind_the_stylizer_resumes_and_says_so(assets: dict, tmp_path: Path, capsys) -> None:
+    """A kill between the engine's checkpoint and the discriminator's write leaves the discriminator one epoch
+    behind: --resume loads it with its Adam state, and says the run will not match an uninterrupted one."""
+    from safetensors.torch import save_file
+
+    from artstyle.stylize.train import DISC_STATE_FILE, _resume_discriminator
+
+    run = train_stylizer(StylizeConfig(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=1,
+                                       max_steps_per_epoch=2, classifier=str(assets["clf"]), w_adv=0.2,
+                                       out=str(tmp_path / "adv"), **TINY))
+    tensors = load_safetensors(run / DISC_STATE_FILE)
+    assert any(k.startswith("adam.") and k.endswith(".exp_avg") for k in tensors)
+    disc = PatchDiscriminator(3, width=8)
+    state = _resume_discriminator(disc, run)
+    assert "warning" not in capsys.readouterr().out  # the same epoch as the stylizer's checkpoint
+    assert all(torch.equal(v, tensors[f"model.{k}"]) for k, v in disc.state_dict().items())
+    assert {len(s) for s in state.values()} == {3}  # step, exp_avg, exp_avg_sq for every parameter
+    save_file(tensors, str(run / DISC_STATE_FILE), metadata={"epoch": "0"})  # as if saved one epoch earlier
+    _resume_discriminator(PatchDiscriminator(3, width=8), run)
+    assert "after epoch 0, the stylizer's checkpoint is from epoch 1" in capsys.readouterr().out
+
+
 def test_adversarial_run_under_torchrun_writes_one_loadable_run(assets: dict, tmp_path: Path) -> None:
     """torchrun (what ``accelerate launch`` runs) with 2 gloo processes and the discriminator: the processes keep
     one discriminator (artstyle.dist; tests/test_dist.py) and write one run, with its weights."""
@@ -244,8 +267,13 @@ def test_adversarial_run_under_torchrun_writes_one_loadable_run(assets: dict, tm
     import subprocess
     import sys
 
+    import socket
+
+    with socket.socket() as sock:  # a free port: a fixed one may be taken by another run on this machine
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29537",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
            "-m", "artstyle.cli", "stylize", "train", "--data", str(assets["data"]), "--cache",
            str(assets["cache"].root), "--classifier", str(assets["clf"]), "--size", "32", "--width", "8",
            "--epochs", "1", "--batch-size", "4", "--workers", "0", "--no-progress", "--max-steps-per-epoch", "2",

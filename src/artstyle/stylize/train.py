@@ -12,9 +12,9 @@ train`` autoencoder shares from it (:func:`init_from_autoencoder`; config.json's
 what did not). A run directory holds config.json, classes.json, metrics.jsonl, best/last.safetensors,
 style_stats.safetensors (per-style mean training images) and metrics.json ({"training", "evaluation"}), plus
 what :func:`artstyle.stylize.evaluate.evaluate_stylizer` writes when a judge is given. With ``--w-adv`` it also
-holds discriminator.safetensors and discriminator_adam.safetensors (the discriminator and its Adam state after the
-last finished epoch; ``--resume`` reloads both and continues exactly). ``--crop-size`` trains on random native-resolution
-crops of the cached images (torchvision's ``RandomCrop``); validation and rendering use whole images.
+holds discriminator.safetensors (its weights) and discriminator_state.safetensors (the weights and Adam state after
+the last finished epoch, in one file; ``--resume`` reloads it and continues exactly). ``--crop-size`` trains on random
+native-resolution crops of the cached images (torchvision's ``RandomCrop``); validation and rendering use whole images.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from artstyle.dist import is_distributed, is_main_process, main_process_first, s
 from artstyle.engine import budget_deadline, fit
 from artstyle.errors import ArtstyleError
 from artstyle.models.stylizer import build_stylizer, size_multiple
-from artstyle.runs import create_run, find_run, prepare_run_dir, read_json, save_safetensors, write_config, write_json
+from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_dir, read_json, save_safetensors,
+                           write_config, write_json)
 from artstyle.stylize.config import StylizeConfig
 from artstyle.stylize.ensemble import load_loss_classifier, loss_classifier_runs
 from artstyle.stylize.evaluate import evaluate_stylizer
@@ -130,8 +131,9 @@ def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: boo
     if not any(own[k].ndim > 1 for k in loaded):  # a lone bias of 3 numbers is no initialisation
         raise ArtstyleError(f"--init-from {run}: no weight of that autoencoder matches the stylizer by name and shape "
                             f"(its arch is {info['config']['model']['arch']!r}, width "
-                            f"{info['config']['model'].get('width')}; the stylizer's --width is {model.code_dim // 4}); use a grid or "
-                            "grid-fine autoencoder of the same --width (embed train --width N)")
+                            f"{info['config']['model'].get('width')}; the stylizer's --width is "
+                            f"{model.code_dim // 4}); use a grid or grid-fine autoencoder of the same --width "
+                            "(embed train --width N)")
     model.load_state_dict(own)
     result = {"run": str(find_run(run)), "loaded": loaded, "skipped": skipped,
               "not_loaded": [k for k in own if k not in set(loaded)]}
@@ -141,8 +143,8 @@ def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: boo
     return result
 
 
-DISC_FILE = "discriminator.safetensors"
-DISC_STATE_FILE = "discriminator_adam.safetensors"
+DISC_FILE = "discriminator.safetensors"  # the weights alone, for users
+DISC_STATE_FILE = "discriminator_state.safetensors"  # weights and Adam state in one file, tagged with the epoch
 
 
 def _steps_done(run: Path, cfg: StylizeConfig, n_train: int) -> int:
@@ -159,34 +161,52 @@ def _steps_done(run: Path, cfg: StylizeConfig, n_train: int) -> int:
 
 def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int
                    ) -> tuple[torch.nn.Module | None, dict[int, dict[str, torch.Tensor]] | None]:
-    """The ``--w-adv`` discriminator (None at 0): fresh, or, resuming, the weights of the last finished epoch,
-    with its Adam state (``{param index: {name: tensor}}``; None when fresh or saved by an older artstyle)."""
+    """The ``--w-adv`` discriminator (None at 0): fresh, or, resuming, the one saved after the last finished
+    epoch, with its Adam state (``{param index: {name: tensor}}``; None when fresh)."""
     if cfg.w_adv <= 0:
         return None, None
     from artstyle.models.discriminator import PatchDiscriminator
-    from artstyle.runs import load_safetensors, load_weights
 
     disc = PatchDiscriminator(num_styles, width=cfg.width)
-    state = None
-    if cfg.resume and (run / DISC_FILE).is_file():
-        load_weights(disc, run / DISC_FILE)
-        if (run / DISC_STATE_FILE).is_file():
-            state = {}
-            for key, value in load_safetensors(run / DISC_STATE_FILE).items():
-                pid, name = key.split(".", 1)
-                state.setdefault(int(pid), {})[name] = value
-    return disc, state
+    if cfg.resume and (run / DISC_STATE_FILE).is_file():
+        return disc, _resume_discriminator(disc, run)
+    return disc, None
 
 
-def _save_discriminator(run: Path, task: StylizeTask) -> None:
-    """After each epoch (rank 0; every process holds the same one): the discriminator's weights, then its Adam
-    state, so that ``--resume`` continues exactly. A kill between the engine's checkpoint and these writes leaves
-    them one epoch behind it: the run still resumes, not bit-exactly."""
-    save_safetensors(run / DISC_FILE, task.disc.state_dict())
+def _resume_discriminator(disc: torch.nn.Module, run: Path) -> dict[int, dict[str, torch.Tensor]]:
+    """Load DISC_STATE_FILE into ``disc``; return its Adam state. Says so when it is not from the epoch that the
+    stylizer's checkpoint is (a kill between the two writes): the run then resumes, but not bit-exactly."""
+    from safetensors import safe_open
+
+    path = run / DISC_STATE_FILE
+    tensors = load_safetensors(path)
+    disc.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("adam."):
+            pid, name = key.removeprefix("adam.").split(".", 1)
+            state.setdefault(int(pid), {})[name] = value
+    with safe_open(str(path), "pt") as f:
+        epoch = int((f.metadata() or {}).get("epoch", -1))
+    stylizer_epoch = read_json(run / "last_state.json")["info"]["epoch"]
+    if epoch != stylizer_epoch:
+        print(f"warning: {path} holds the discriminator after epoch {epoch}, the stylizer's checkpoint is from epoch "
+              f"{stylizer_epoch} (the run was stopped between the two writes): it resumes with that discriminator, "
+              "so the run will not match an uninterrupted one exactly", flush=True)
+    return state
+
+
+def _save_discriminator(run: Path, task: StylizeTask, epoch: int) -> None:
+    """After each epoch (rank 0; every process holds the same one): the weights and the Adam state in one atomic
+    write, tagged with the epoch, then the weights alone. A kill between the engine's checkpoint and these writes
+    leaves them one epoch behind it; ``--resume`` says so (:func:`_resume_discriminator`)."""
+    weights = task.disc.state_dict()
+    tensors = {f"model.{k}": v for k, v in weights.items()}
     if task.disc_opt is not None:
-        state = task.disc_opt.state_dict()["state"]
-        save_safetensors(run / DISC_STATE_FILE, {f"{pid}.{name}": value for pid, st in state.items()
-                                                 for name, value in st.items()})
+        for pid, st in task.disc_opt.state_dict()["state"].items():
+            tensors.update({f"adam.{pid}.{name}": value for name, value in st.items()})
+    save_safetensors(run / DISC_STATE_FILE, tensors, {"epoch": str(epoch)})
+    save_safetensors(run / DISC_FILE, weights)
 
 
 def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
@@ -195,8 +215,8 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
         saved = read_json(find_run(cfg.resume) / "config.json")
         # runs from before --style-ramp trained with the style terms at full weight from the first step, runs from
         # before --loss-jitter on the exact pixels, runs from before --w-adv without a discriminator
-        cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, "w_adv": 0.0, **saved["config"], "resume": cfg.resume,
-                               "progress": cfg.progress, "classifier": saved["classifier"]["run"],
+        cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, "w_adv": 0.0, **saved["config"],
+                               "resume": cfg.resume, "progress": cfg.progress, "classifier": saved["classifier"]["run"],
                                "judge": saved.get("judge", {}).get("run", "")})
     if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_adv) < 0:
         raise ArtstyleError("--w-rec, --w-style, --w-gram, --w-content and --w-adv must be >= 0")
@@ -299,7 +319,7 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     summary = fit(model, task, train_ds, val_ds, run, cfg, resume=bool(cfg.resume),
                   metadata={"arch": "stylizer", "style_source": cfg.style_source},
                   deadline=budget_deadline(cfg.time_budget, started),
-                  on_epoch_end=None if disc is None else lambda *_: _save_discriminator(run, task))
+                  on_epoch_end=None if disc is None else lambda _, epoch, __: _save_discriminator(run, task, epoch))
     summary["train_seconds"] = time.perf_counter() - t0
     if summary["is_main_process"]:
         write_json(run / "metrics.json", {"training": summary, "evaluation": None})
