@@ -77,6 +77,9 @@ def test_a_really_compiled_run_trains_saves_and_reloads(tmp_path: Path) -> None:
     run = _train(tmp_path, "on")
     training = read_json(run / "metrics.json")["training"]
     assert training["compiled"] and training["compile"] == "--compile on"
+    from artstyle.engine import resolve_precision
+
+    assert training["precision"] == resolve_precision("auto")  # recorded: bf16 on a CPU with AMX, else fp32
     assert read_json(run / "config.json")["config"]["compile"] == "on"
     assert not any("_orig_mod" in k for k in load_safetensors(run / "best.safetensors"))
     load_classifier(run)

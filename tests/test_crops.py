@@ -100,6 +100,10 @@ def test_pools_train_and_take_any_input_size(pool: str) -> None:
     out = model(torch.randn(2, 3, 24, 24))
     out.sum().backward()
     assert out.shape == (2, 3) and model.eval().forward_features(torch.randn(1, 3, 16, 16)).shape == (1, model.feature_dim)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # precision auto on a CPU with native bf16 (AMX)
+        mixed = model.train()(torch.randn(2, 3, 24, 24))
+    mixed.float().sum().backward()
+    assert mixed.shape == (2, 3) and torch.isfinite(mixed.float()).all()
 
 
 def test_cache_larger_than_the_crop_trains_and_all_predictions_share_one_path(tmp_path: Path) -> None:

@@ -393,5 +393,5 @@ def fit(model: torch.nn.Module, task: Task, train_ds: Any, val_ds: Any, run_dir:
     # "weights" (not "keep"): the key that runs have written since before the task attribute was renamed
     return {"best": info["best"], "best_epoch": info["best_epoch"], "epochs_run": info["epoch"], "stopped": stopped,
             "monitor": task.monitor, "weights": "last" if keep_last else "best", "compiled": compile_now,
-            "compile": why,
-            "is_main_process": accelerator.is_main_process}
+            "compile": why, "precision": {"no": "fp32"}.get(accelerator.mixed_precision, accelerator.mixed_precision),
+            "is_main_process": accelerator.is_main_process}  # precision: what --precision auto resolved to here

@@ -122,8 +122,8 @@ class CovPool(nn.Module):
         self.out_dim = dim * (dim + 1) // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            f = self.reduce(x).float().flatten(2)  # (N, d, HW)
+        with torch.autocast(device_type=x.device.type, enabled=False):  # covariance in float32 ...
+            f = self.reduce(x.float()).flatten(2)  # (N, d, HW); ... so x (bf16 from autocast's convs) is cast too
             f = f - f.mean(2, keepdim=True)
             cov = f @ f.transpose(1, 2) / max(1, f.shape[2] - 1)  # (N, d, d)
             v = cov[:, self.triu[0], self.triu[1]]
