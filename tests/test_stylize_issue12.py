@@ -243,7 +243,7 @@ def test_a_discriminator_behind_the_stylizer_resumes_and_says_so(assets: dict, t
     behind: --resume loads it with its Adam state, and says the run will not match an uninterrupted one."""
     from safetensors.torch import save_file
 
-    from artstyle.stylize.train import DISC_STATE_FILE, _resume_discriminator
+    from artstyle.stylize.train import DISC_STATE_FILE, _discriminator, _resume_discriminator
 
     run = train_stylizer(StylizeConfig(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=1,
                                        max_steps_per_epoch=2, classifier=str(assets["clf"]), w_adv=0.2,
@@ -258,6 +258,10 @@ def test_a_discriminator_behind_the_stylizer_resumes_and_says_so(assets: dict, t
     save_file(tensors, str(run / DISC_STATE_FILE), metadata={"epoch": "0"})  # as if saved one epoch earlier
     _resume_discriminator(PatchDiscriminator(3, width=8), run)
     assert "after epoch 0, the stylizer's checkpoint is from epoch 1" in capsys.readouterr().out
+    (run / DISC_STATE_FILE).unlink()  # a run saved before the Adam state was: its weights still load
+    old, state = _discriminator(StylizeConfig(resume=str(run), w_adv=0.2, width=8), run, 3)
+    weights = load_safetensors(run / "discriminator.safetensors")
+    assert state is None and all(torch.equal(v, weights[k]) for k, v in old.state_dict().items())
 
 
 def test_adversarial_run_under_torchrun_writes_one_loadable_run(assets: dict, tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ class StylizeConfig(TrainSettings):
                        "issue 12's sixteenth session: at equal budget, 0.5 moved the real-image runs closest to what "
                        "a real painting of the target style overlaid on the input scores at the same SSIM (0.2 and "
                        "0.5 tied on the built-in data), and it takes the regular dot grid off most outputs, for "
-                       "about 1.7x the time per step (docs/results.md, section 5). Needs training images of 16 px "
+                       "1.4 to 1.7x the time per step (docs/results.md, section 5). Needs training images of 16 px "
                        "or more.")
     ema: float = opt(0.9, "mean-latent: momentum of the per-batch moving average of each style's mean code "
                      "(recomputed exactly over the training set after every epoch).")

@@ -34,8 +34,8 @@ from artstyle.dist import is_distributed, is_main_process, main_process_first, s
 from artstyle.engine import budget_deadline, fit
 from artstyle.errors import ArtstyleError
 from artstyle.models.stylizer import build_stylizer, size_multiple
-from artstyle.runs import (create_run, find_run, load_safetensors, prepare_run_dir, read_json, save_safetensors,
-                           write_config, write_json)
+from artstyle.runs import (create_run, find_run, load_safetensors, load_weights, prepare_run_dir, read_json,
+                           save_safetensors, write_config, write_json)
 from artstyle.stylize.config import StylizeConfig
 from artstyle.stylize.ensemble import load_loss_classifier, loss_classifier_runs
 from artstyle.stylize.evaluate import evaluate_stylizer
@@ -162,7 +162,7 @@ def _steps_done(run: Path, cfg: StylizeConfig, n_train: int) -> int:
 def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int
                    ) -> tuple[torch.nn.Module | None, dict[int, dict[str, torch.Tensor]] | None]:
     """The ``--w-adv`` discriminator (None at 0): fresh, or, resuming, the one saved after the last finished
-    epoch, with its Adam state (``{param index: {name: tensor}}``; None when fresh)."""
+    epoch, with its Adam state (``{param index: {name: tensor}}``; None when fresh or saved without one)."""
     if cfg.w_adv <= 0:
         return None, None
     from artstyle.models.discriminator import PatchDiscriminator
@@ -170,6 +170,8 @@ def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int
     disc = PatchDiscriminator(num_styles, width=cfg.width)
     if cfg.resume and (run / DISC_STATE_FILE).is_file():
         return disc, _resume_discriminator(disc, run)
+    if cfg.resume and (run / DISC_FILE).is_file():  # saved by an artstyle that kept no Adam state: it restarts
+        load_weights(disc, run / DISC_FILE)
     return disc, None
 
 
