@@ -268,10 +268,9 @@ def test_adversarial_run_under_torchrun_writes_one_loadable_run(assets: dict, tm
     """torchrun (what ``accelerate launch`` runs) with 2 gloo processes and the discriminator: the processes keep
     one discriminator (artstyle.dist; tests/test_dist.py) and write one run, with its weights."""
     import os
+    import socket
     import subprocess
     import sys
-
-    import socket
 
     with socket.socket() as sock:  # a free port: a fixed one may be taken by another run on this machine
         sock.bind(("127.0.0.1", 0))
