@@ -32,40 +32,44 @@ RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 # name -> (what it is, flags), for a network input of SIZE px and a crop cache of CACHE px. The texture-net*
 # configs were measured before the colour peaks existed; --no-colour-peaks keeps their tables reproducible. Every
 # texture config but texture-gv was measured before the global view and --keep (ninth session): --no-global-view
-# --keep best keep them as they were.
+# --keep best keep them as they were, and every texture config but auto predates the picture model (seventeenth
+# session): --picture-stats off.
 CONFIGS: dict[str, tuple[str, list[str]]] = {
     "auto": ("no flags: what `artstyle classify train --data ROOT` does (on real data: the texture model with its "
              "high-pass input, 64 px crops of a 256 px cache, 5x5 grid at test, resample, compiled training step; since "
-             "the ninth session also the whole picture's palette and the last epoch's weights)", []),
+             "the ninth session also the whole picture's palette and the last epoch's weights; since the seventeenth "
+             "the picture model beside the crops)", []),
+    "texture-s16": ("the default of the sixteenth session: as auto without the picture model (--picture-stats off)",
+                    ["--model", "texture", "--size", "0", "--picture-stats", "off"]),
     "texture-eager": ("as texture-eighth, not compiled (--compile off; auto compiles the texture model's training "
                       "step since the eighth session)", ["--model", "texture", "--size", "0", "--compile", "off",
-                                              "--no-global-view", "--keep", "best"]),
+                                              "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
     "texture-no-peaks": ("as texture-eighth without the colour peaks (--no-colour-peaks; auto had them while they "
                          "were the default)",
                          ["--model", "texture", "--size", "0", "--no-colour-peaks",  # --size 0: auto's
-                          "--no-global-view", "--keep", "best"]),
+                          "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
     "texture-peaks": ("as texture-eighth with the colour peaks (--colour-peaks)",
-                      ["--model", "texture", "--size", "0", "--colour-peaks", "--no-global-view", "--keep", "best"]),
+                      ["--model", "texture", "--size", "0", "--colour-peaks", "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
     "texture-gv": ("as auto since the ninth session: the whole picture's palette beside each crop (--global-view), "
                    "the last epoch's weights (--keep last)",
-                   ["--model", "texture", "--size", "0", "--global-view", "--keep", "last"]),
+                   ["--model", "texture", "--size", "0", "--global-view", "--keep", "last", "--picture-stats", "off"]),
     "texture-eighth": ("the default of the eighth session: crops alone (--no-global-view), the best validation epoch "
-                       "(--keep best)", ["--model", "texture", "--size", "0", "--no-global-view", "--keep", "best"]),
+                       "(--keep best)", ["--model", "texture", "--size", "0", "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
     "inclass": ("course baseline, whole image downscaled to SIZE px", ["--model", "inclass"]),
     "default": ("resnet, whole image downscaled to SIZE px (the default before the texture model)",
                 ["--model", "resnet"]),
     "texture-net": ("texture model (multi-scale mean/std pooling), SIZE px crops of a CACHE px cache, 3x3 grid at "
                     "test", ["--model", "texture", "--cache-size", "CACHE", "--no-colour-peaks", "--no-global-view",
-                             "--keep", "best"]),
+                             "--keep", "best", "--picture-stats", "off"]),
     "texture-net-small": ("texture model, SIZE/2 px crops of a CACHE px cache, 5x5 grid at test",
                           ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5",
-                           "--no-colour-peaks", "--no-global-view", "--keep", "best"]),
+                           "--no-colour-peaks", "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
     "texture-rgb": ("as texture-net-small without the high-pass input (--no-highpass): the default before it",
                     ["--model", "texture", "--cache-size", "CACHE", "--size", "HALF", "--tta", "5", "--no-highpass",
-                     "--no-colour-peaks", "--no-global-view", "--keep", "best"]),
+                     "--no-colour-peaks", "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
     "texture-net-jitter": ("as texture-net, crops with 1.25x scale jitter (resampled)",
                            ["--model", "texture", "--cache-size", "CACHE", "--crop-jitter", "1.25",
-                            "--no-colour-peaks", "--no-global-view", "--keep", "best"]),
+                            "--no-colour-peaks", "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
     "texture": ("resnet, SIZE px crops of a CACHE px cache, 3x3 crop grid at test",
                 ["--model", "resnet", "--cache-size", "CACHE"]),
     "texture-gem": ("as texture, generalised-mean pooling", ["--model", "resnet", "--cache-size", "CACHE", "--pool",
@@ -108,24 +112,27 @@ def run_one(data: str, name: str, flags: list[str], budget: float, epochs: int, 
     return {"config": name, "seed": seed, "balanced_accuracy": m["balanced_accuracy"], "accuracy": m["accuracy"],
             "macro_f1": m["macro_f1"], "tail_recall": m["groups"]["tail"]["mean_recall"],
             "epochs": m["training"]["epochs_run"], "stopped": m["training"].get("stopped", ""), "wall_s": wall,
-            "synthetic": m["data"]["synthetic"]}
+            "synthetic": m["data"]["synthetic"],
+            "crops_alone": m.get("picture_head", {}).get("crops_alone", {}).get("balanced_accuracy")}
 
 
 def table(rows: list[dict], size: int, cache: int) -> str:
     """Mean over seeds per configuration, as a Markdown table."""
     import numpy as np
 
-    lines = ["| config | what the network sees | seeds | balanced acc. | accuracy | macro-F1 | tail recall | epochs | "
-             "wall s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| config | what the network sees | seeds | balanced acc. | accuracy | macro-F1 | tail recall | "
+             "crops alone | epochs | wall s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in dict.fromkeys(r["config"] for r in rows):
         rs = [r for r in rows if r["config"] == name]
 
         def pct(key: str) -> str:
+            if any(r.get(key) is None for r in rs):  # crops alone: a run without the picture model
+                return "-"
             v = np.array([r[key] for r in rs]) * 100
             return f"{v.mean():.1f}" + (f" ± {v.std():.1f}" if len(v) > 1 else "")
 
         lines.append(f"| {name} | {config(name, size, cache)[0]} | {len(rs)} | {pct('balanced_accuracy')} | {pct('accuracy')} | "
-                     f"{pct('macro_f1')} | {pct('tail_recall')} | {np.mean([r['epochs'] for r in rs]):.0f} | "
+                     f"{pct('macro_f1')} | {pct('tail_recall')} | {pct('crops_alone')} | {np.mean([r['epochs'] for r in rs]):.0f} | "
                      f"{np.mean([r['wall_s'] for r in rs]):.0f} |")
     return "\n".join(lines)
 

@@ -54,6 +54,13 @@ class ClassifyConfig(TrainSettings):
                             "of flat segments both use few colours, the whole pictures do not (docs/results.md, "
                             "section 7). Needs plain crops (--crop-jitter 1, no --color-jitter). --no-global-view: "
                             "the crops alone.")
+    picture_stats: str = opt("auto", "A second view of each whole picture: after training, a class-balanced logistic "
+                             "regression on fixed statistics of all its pixels (colours used, Laplacian and gradient "
+                             "spread at three scales, diagonal skew, saturation) is fitted on the training split, and "
+                             "prediction combines its vote with the crops' (log p = log p_crops + w log p_picture, w "
+                             "chosen on the validation split; picture_head.safetensors). It reads what no single crop "
+                             "of a flat or out-of-focus picture shows. auto = on for the texture model, off "
+                             "otherwise (docs/results.md, section 7).", choices=("auto", "on", "off"))
     keep: str = opt("auto", "Which epoch's weights become best.safetensors, the ones the test report, evaluate, predict "
                     "and later stages use: best (the highest validation balanced accuracy), last (the final epoch: "
                     "where the learning rate has decayed to zero, or where --patience stopped the run), or auto: "

@@ -168,13 +168,16 @@ def model_crops(model: Any, images: np.ndarray, size: int, grid: int) -> np.ndar
 
 
 def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_size: int = 128,
-                  device: Any = None, precision: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  device: Any = None, precision: str | None = None, picture: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities averaged over a ``grid x grid`` grid of crops, and each crop's own.
 
     ``images``: uint8 ``(N, S, S, 3)``. Returns ``(probs (N, C), per_crop (N, grid*grid, C))``. With ``grid`` 1
     and ``S == size`` this is the plain single-image prediction. A model with ``global_view`` gets each image's
     :func:`whole_view` beside every crop, as in training. The model moves to ``device`` (None: the
-    accelerator's, :func:`artstyle.inference.on_device`) and runs under the run's ``precision`` there.
+    accelerator's, :func:`artstyle.inference.on_device`) and runs under the run's ``precision`` there. A model
+    with a ``picture_head`` (``classify train --picture-stats``) combines the crops' average with the whole
+    picture's statistics (:meth:`artstyle.classify.picture_stats.PictureHead.fuse`) unless ``picture`` is False.
     """
     import torch
 
@@ -193,7 +196,12 @@ def predict_crops(model: Any, images: np.ndarray, size: int, grid: int, batch_si
     if not out:
         return np.zeros((0, 0)), np.zeros((0, k, 0))
     per_crop = np.concatenate(out)
-    return per_crop.mean(1), per_crop
+    probs, head = per_crop.mean(1), getattr(model, "picture_head", None)
+    if picture and head is not None:
+        from artstyle.classify.picture_stats import picture_statistics
+
+        probs = head.fuse(probs, picture_statistics(images))
+    return probs, per_crop
 
 
 __all__ = ["SCALE_JITTER", "GlobalView", "NativeCrop", "crop_scale", "crop_transform", "grid_offsets", "grid_crops",

@@ -69,10 +69,32 @@ def evaluate_on_cache(model: torch.nn.Module, classes: list[str], cache: Any, sp
     y = mapping[cache.labels[rows]]
     size = size or cache.size
     place = on_device(model, precision, device)
-    # rows ascend, so each chunk is one sequential memmap read
-    probs = [predict_crops(model, batch, size, grid, device=place.device, precision=precision)[0]
-             for _, batch in chunks(cache.images, rows, chunk)]
-    return classification_report(y, np.concatenate(probs), classes, np.asarray(train_counts))
+    head = getattr(model, "picture_head", None)
+    crops, pictures = [], []
+    for _, batch in chunks(cache.images, rows, chunk):  # rows ascend, so each chunk is one sequential memmap read
+        crops.append(predict_crops(model, batch, size, grid, device=place.device, precision=precision,
+                                   picture=False)[0])
+        if head is not None:
+            from artstyle.classify.picture_stats import picture_statistics
+
+            pictures.append(head.log_probs(picture_statistics(batch)))
+    crops = np.concatenate(crops)
+    if head is None:
+        return classification_report(y, crops, classes, np.asarray(train_counts))
+    pictures = np.concatenate(pictures)
+    report = classification_report(y, head.fuse_log_probs(crops, pictures), classes, np.asarray(train_counts))
+    report["picture_head"] = {"weight": float(head.weight), "crops_alone": _headline(y, crops),
+                              "picture_alone": _headline(y, pictures)}
+    return report
+
+
+def _headline(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """Accuracy, balanced accuracy and macro-F1 of ``scores.argmax(1)`` against ``y``."""
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    pred = scores.argmax(1)
+    return {"accuracy": float(accuracy_score(y, pred)), "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+            "macro_f1": float(f1_score(y, pred, average="macro", labels=np.unique(y), zero_division=0))}
 
 
 def save_confusion(report: dict, classes: list[str], synthetic: bool, path: Path) -> None:

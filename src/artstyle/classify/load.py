@@ -27,8 +27,13 @@ def build_from_args(model_args: dict) -> torch.nn.Module:
                             global_view=model_args.get("global_view", False))
 
 
-def load_classifier(run: str | Path, weights: str = "best") -> tuple[torch.nn.Module, dict[str, Any]]:
+def load_classifier(run: str | Path, weights: str = "best", picture: bool = True
+                    ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild a trained classifier from its run directory alone. Returns ``(model in eval mode, info)``.
+
+    With ``picture`` (the default) a run's picture model (``picture_head.safetensors``,
+    :mod:`artstyle.classify.picture_stats`) rides along as ``model.picture_head``, and every prediction through
+    :func:`artstyle.classify.crops.predict_crops` combines its vote with the crops'.
 
     ``info`` has ``classes``, ``size`` (the network's input), ``cache_size`` (the side images are decoded at
     before cropping; ``size`` for runs without crops), ``tta`` (the crop grid prediction averages), ``precision``
@@ -42,6 +47,10 @@ def load_classifier(run: str | Path, weights: str = "best") -> tuple[torch.nn.Mo
         raise ArtstyleError(f"{run} is not a classifier run (config.json has no model section)")
     classes = read_json(run / "classes.json")["classes"]
     model = load_weights(build_from_args(info["model"]), run / f"{weights}.safetensors")
+    if picture:
+        from artstyle.classify.picture_stats import attach, load_picture_head
+
+        attach(model, load_picture_head(run, len(classes)))
     size = info["model"]["img_size"]
     crops = info.get("input", {})
     return model, {"classes": classes, "size": size, "cache_size": crops.get("cache_size", size),

@@ -48,7 +48,8 @@ def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
     ``--imbalance auto`` -> ``resample`` for ``texture`` (its features learn the tail from the first step; cRT's
     first stage never saw it), ``crt`` otherwise (docs/results.md, sections 1 and 7); ``--keep auto`` -> ``last``
     for ``texture`` (its validation score, one centre crop per image, ranks epochs too noisily), ``best``
-    otherwise and for cRT (which weighs its re-trained head against stage 1's best score)."""
+    otherwise and for cRT (which weighs its re-trained head against stage 1's best score); ``--picture-stats
+    auto`` -> ``on`` for ``texture`` (section 7, seventeenth session), ``off`` otherwise."""
     model = cfg.model
     if model == "auto":
         model = "resnet" if data_is_synthetic(cfg.data, cfg.cache) else "texture"
@@ -59,7 +60,9 @@ def resolve_recipe(cfg: ClassifyConfig) -> ClassifyConfig:
         cache_size = int(read_json(meta)["size"]) if meta and meta.is_file() else texture_cache_size(size)
     imbalance = cfg.imbalance if cfg.imbalance != "auto" else ("resample" if model == "texture" else "crt")
     keep = cfg.keep if cfg.keep != "auto" else ("last" if model == "texture" and imbalance != "crt" else "best")
-    return replace(cfg, model=model, size=size, cache_size=cache_size, imbalance=imbalance, keep=keep)
+    picture = cfg.picture_stats if cfg.picture_stats != "auto" else ("on" if model == "texture" else "off")
+    return replace(cfg, model=model, size=size, cache_size=cache_size, imbalance=imbalance, keep=keep,
+                   picture_stats=picture)
 
 
 __all__ = ["TEXTURE_CACHE_CAP", "TEXTURE_CACHE_FACTOR", "texture_cache_size", "TEXTURE_SIZE", "WHOLE_SIZE", "data_is_synthetic", "resolve_recipe"]

@@ -19,6 +19,7 @@ from artstyle.classify.config import ClassifyConfig, resolved_tta, train_command
 from artstyle.classify.crops import SCALE_JITTER, crop_transform
 from artstyle.classify.evaluate import final_evaluation
 from artstyle.classify.load import build_from_args
+from artstyle.classify.picture_stats import PICTURE_HEAD_FILE, estimate_seconds, fit_for_run
 from artstyle.classify.recipe import resolve_recipe
 from artstyle.classify.task import ClassificationTask, class_weights, logit_offsets
 from artstyle.config import config_dict
@@ -90,12 +91,12 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         run = find_run(cfg.resume)
         # runs from before --crop-jitter took scale-jittered crops (crop_transform's default); runs from before
         # --highpass trained the RGB-only texture network, runs from before --colour-peaks went without it, and runs
-        # from before --keep kept the best epoch
+        # from before --keep kept the best epoch, runs from before --picture-stats had no picture model
         info = read_json(run / "config.json")
         model = info.get("model", {})
         saved = {"crop_jitter": SCALE_JITTER, "highpass": model.get("highpass", False),
                  "colour_peaks": model.get("peaks", False), "global_view": model.get("global_view", False),
-                 "keep": "best",
+                 "keep": "best", "picture_stats": "off",
                  **info["config"]}
         cfg = ClassifyConfig(**{**saved, "resume": cfg.resume, "progress": cfg.progress})
     with main_process_first():
@@ -123,6 +124,8 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     task = ClassificationTask(weights, offsets, cfg.label_smoothing, cfg.channels_last, keep=cfg.keep,
                               adv_eps=cfg.adv_eps, mixup=cfg.mixup)
     t0 = time.perf_counter()
+    # the picture model is fitted after training, inside --time-budget: training ends that much earlier
+    reserve = estimate_seconds(cache) if cfg.picture_stats == "on" and cfg.time_budget > 0 else 0.0
     stage1 = run / "stage1_summary.json"
     stage1_done = bool(cfg.resume) and cfg.imbalance == "crt" and stage1.is_file()  # interrupted during cRT: stage 1 must not run again
     if stage1_done:
@@ -130,13 +133,17 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     else:
         share = _stage1_share(cfg, int(counts.sum()), len(cache.classes)) if cfg.imbalance == "crt" else 1.0
         summary = fit(model, task, train_ds, val_ds, run, cfg, sampler=sampler, resume=bool(cfg.resume),
-                      metadata={"arch": cfg.model}, deadline=budget_deadline(cfg.time_budget, started, share))
+                      metadata={"arch": cfg.model},
+                      deadline=budget_deadline(cfg.time_budget, started, share) - reserve)
     if cfg.imbalance == "crt":
         summary["crt"] = _classifier_retraining(cfg, run, cache, _model_args(cfg, len(cache.classes)),
                                                 stage1_summary=None if stage1_done else dict(summary),
-                                                deadline=budget_deadline(cfg.time_budget, started))
+                                                deadline=budget_deadline(cfg.time_budget, started) - reserve)
     summary["train_seconds"] = time.perf_counter() - t0
     if summary["is_main_process"]:
+        (run / PICTURE_HEAD_FILE).unlink(missing_ok=True)  # --overwrite, --resume: never a stale picture model
+        if cfg.picture_stats == "on":
+            summary["picture_head"] = fit_for_run(run, cache, cfg.seed, cfg.progress)
         final_evaluation(run, cache, summary)
     return run
 

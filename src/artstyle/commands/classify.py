@@ -45,7 +45,15 @@ def _print_report(m: dict) -> None:
     t.add_row(top.replace("_", " "), f"{100 * m[top]:.1f}%", "", "")
     for g, v in m["groups"].items():
         t.add_row(f"{g} recall ({v['threshold']})", f"{100 * v['mean_recall']:.1f}%", "", "")
+    picture = m.get("picture_head")
+    if picture:  # --picture-stats: what each view scores alone
+        for view in ("crops_alone", "picture_alone"):
+            t.add_row(f"balanced accuracy, {view.replace('_', ' ')}", f"{100 * picture[view]['balanced_accuracy']:.1f}%",
+                      "", "")
     Console().print(t)
+    if picture:
+        typer.echo(f"the model combines the crops' vote with the whole picture's statistics, weight {picture['weight']:g} "
+                   "(--picture-stats)")
 
 
 typer_command(app, "train", ClassifyConfig, _train,

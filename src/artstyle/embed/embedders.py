@@ -83,7 +83,7 @@ def _classifier_embedder(run: Path | None, size: int | None) -> Embedder:
     if arch not in CLASSIFIERS:
         raise ArtstyleError(f"--run {run} is not a classifier run (model {arch!r}); for an autoencoder run use "
                             "--kind ae")
-    model, info = load_classifier(run)
+    model, info = load_classifier(run, picture=False)  # its penultimate features: the network alone
     place = on_device(model, info["precision"])
 
     @torch.no_grad()

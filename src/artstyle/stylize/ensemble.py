@@ -71,7 +71,7 @@ def load_loss_classifier(runs: str, input_size: Callable[[dict], int] = lambda i
     names = loss_classifier_runs(runs)
     if len(set(names)) < len(names):
         raise ArtstyleError(f"--classifier {runs}: a run is named twice; name each loss classifier once")
-    loaded = [load_classifier(name) for name in names]
+    loaded = [load_classifier(name, picture=False) for name in names]  # a loss network: the crops' network alone
     if len(loaded) == 1:
         return loaded[0]
     first = loaded[0][1]

@@ -39,6 +39,14 @@ def _main_classifier(doc: Doc, run: Path) -> None:
           f"at {model.get('img_size')} px with the `{cfg.get('imbalance')}` imbalance strategy, evaluated on "
           f"{m['n']:,} test images. {training_line(m.get('training'))}")
     results_table(doc, m)
+    picture = m.get("picture_head")
+    if picture:
+        chosen = (m.get("training") or {}).get("picture_head", {}).get("chosen_on")
+        how = "chosen on the validation split" if chosen == "val" else "the default: no validation split to choose on"
+        doc.p(f"The model combines the crops' vote with a linear model on statistics of each whole picture "
+              f"(`--picture-stats`, weight {picture['weight']:g}, {how}). Alone, the crops "
+              f"score {pct(picture['crops_alone']['balanced_accuracy'])} balanced accuracy and the picture statistics "
+              f"{pct(picture['picture_alone']['balanced_accuracy'])}.")
     beat = m["balanced_accuracy"] - m["baselines"]["chance_balanced_accuracy"]
     doc.p(f"Balanced accuracy is {abs(100 * beat):.1f} points {'above' if beat >= 0 else 'below'} chance, and "
           f"accuracy is {abs(100 * (m['accuracy'] - m['baselines']['majority_accuracy'])):.1f} points "

@@ -1,0 +1,109 @@
+"""The picture model (classify train --picture-stats): fixed statistics of the whole picture, a logistic regression
+on them, and its vote combined with the crops' in every prediction path."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from artstyle.classify import ClassifyConfig, evaluate_classifier, load_classifier, predict, train_classifier
+from artstyle.classify.crops import predict_crops
+from artstyle.classify.picture_stats import (PICTURE_FEATURES, PICTURE_HEAD_FILE, attach, choose_weight,
+                                             fit_picture_head, fuse, picture_statistics)
+from artstyle.classify.recipe import resolve_recipe
+from artstyle.models.classifier import build_classifier
+from artstyle.runs import read_json
+from conftest import make_folder
+
+
+def _pictures(seed: int = 0) -> np.ndarray:
+    """A smooth gradient, the same posterised to 4 levels, and the same with strong grain: (3, 64, 64, 3)."""
+    ramp = np.linspace(0, 255, 64)
+    smooth = np.stack(np.broadcast_arrays(ramp[None, :], ramp[:, None], np.full((64, 64), 128.0)), -1)
+    grain = smooth + np.random.default_rng(seed).normal(0, 40, smooth.shape)
+    return np.clip(np.stack([smooth, smooth // 64 * 64, grain]), 0, 255).astype(np.uint8)
+
+
+def test_statistics_are_fixed_finite_and_read_colours_and_grain() -> None:
+    pics = _pictures()
+    stats = picture_statistics(pics)
+    assert stats.shape == (3, PICTURE_FEATURES) and stats.dtype == np.float32 and np.isfinite(stats).all()
+    assert np.array_equal(stats, picture_statistics(pics, batch_size=1))  # batching changes nothing
+    colours_used = stats[:, 0]  # log of the colours used at 64 levels per channel
+    assert colours_used[1] < min(colours_used[0], colours_used[2]) - 3  # 16 colours against thousands
+    laplace_median = stats[:, 12 + 2]  # full-scale |Laplacian|, 50th percentile
+    assert laplace_median[2] > laplace_median[0] + 1
+    assert picture_statistics(pics[:0]).shape == (0, PICTURE_FEATURES)
+
+
+def test_head_fits_votes_and_a_zero_weight_leaves_the_crops_alone() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    stats = rng.normal(0, 1, (60, PICTURE_FEATURES)) + 3 * np.eye(3, PICTURE_FEATURES)[labels]
+    head = fit_picture_head(stats, labels, num_classes=4)  # class 3 never seen: ruled out
+    log_probs = head.log_probs(stats)
+    assert log_probs.shape == (60, 4) and (log_probs.argmax(1) == labels).mean() > 0.9
+    assert np.exp(log_probs[:, 3]).max() < 1e-6
+    crops = rng.dirichlet(np.ones(4), 60).astype(np.float32)
+    assert fuse(crops, log_probs, 0.0) is crops
+    fused = fuse(crops, log_probs, 1.0)
+    assert np.allclose(fused.sum(1), 1) and (fused.argmax(1) == labels).mean() > 0.9
+    weight, scores = choose_weight(crops, log_probs, labels)
+    assert weight > 0 and scores[str(weight)] == max(scores.values())
+    tie, _ = choose_weight(np.eye(4, dtype=np.float32)[labels], log_probs, labels)  # every weight scores 1.0
+    assert tie == 0.0  # ties go to the smaller weight
+
+
+def test_predict_crops_fuses_only_with_a_picture_head() -> None:
+    torch.manual_seed(0)
+    model = build_classifier("texture", 4, 16, width=8, global_view=True).eval()
+    pics = _pictures()
+    plain, per_crop = predict_crops(model, pics, 16, 3)
+    head = fit_picture_head(np.random.default_rng(1).normal(0, 1, (8, PICTURE_FEATURES)), np.arange(8) % 4, 4)
+    head.weight.fill_(0.5)
+    attach(model, head)
+    fused, per_crop2 = predict_crops(model, pics, 16, 3)
+    assert np.array_equal(per_crop, per_crop2) and np.allclose(plain, per_crop.mean(1))
+    assert np.allclose(fused, fuse(plain, head.log_probs(picture_statistics(pics)), 0.5), atol=1e-6)
+    assert not np.allclose(fused, plain)
+    assert np.array_equal(predict_crops(model, pics, 16, 3, picture=False)[0], plain)
+
+
+def test_run_fits_saves_and_every_prediction_path_uses_the_picture_model(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "d", {"Baroque": 8, "Pop_Art": 8, "Ukiyo_e": 4}, size=40)
+    common = dict(data=str(root), size=16, epochs=1, batch_size=4, width=8, workers=0, progress=False, per_class=4,
+                  compile="off")
+    run = train_classifier(ClassifyConfig(**common, out=str(tmp_path / "run")))  # the texture model's default
+    assert read_json(run / "config.json")["config"]["picture_stats"] == "on" and (run / PICTURE_HEAD_FILE).is_file()
+    report = read_json(run / "metrics.json")
+    fitted = report["training"]["picture_head"]
+    assert fitted["chosen_on"] == "val" and fitted["weight"] == report["picture_head"]["weight"]
+    assert {"crops_alone", "picture_alone"} <= set(report["picture_head"])
+    model, info = load_classifier(run)
+    assert float(model.picture_head.weight) == fitted["weight"]
+    assert not hasattr(load_classifier(run, picture=False)[0], "picture_head")
+    again = read_json(evaluate_classifier(run, str(root), "test", out=tmp_path / "ev") / "metrics.json")
+    assert again["confusion_matrix"] == report["confusion_matrix"] and again["picture_head"] == report["picture_head"]
+    image = sorted((root / "test" / "Pop_Art").iterdir())[0]
+    from artstyle.api.classifier import Classifier
+    from artstyle.data.decode import decode_image
+
+    probs, _ = predict_crops(model, decode_image(image.read_bytes(), info["cache_size"])[None], 16, info["tta"])
+    preds, _ = predict(run, [image], topk=1)
+    assert preds[0]["top"][0]["probability"] == pytest.approx(float(probs.max()))
+    api = Classifier(run, "cpu").predict(image, topk=1)
+    assert api["top"][0]["probability"] == pytest.approx(float(probs.max()))
+    off = train_classifier(ClassifyConfig(**common, picture_stats="off", out=str(run), overwrite=True))
+    assert not (off / PICTURE_HEAD_FILE).exists() and "picture_head" not in read_json(off / "metrics.json")
+
+
+def test_auto_is_on_for_the_texture_model_only() -> None:
+    base = ClassifyConfig(data="some/folder")
+    assert resolve_recipe(base).picture_stats == "on"
+    assert resolve_recipe(replace(base, model="resnet")).picture_stats == "off"
+    assert resolve_recipe(replace(base, model="resnet", picture_stats="on")).picture_stats == "on"
+    assert resolve_recipe(ClassifyConfig(data="builtin")).picture_stats == "off"  # resnet on the built-in set
