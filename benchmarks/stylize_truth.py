@@ -380,7 +380,7 @@ def main() -> None:
     if args.judge:
         from artstyle.classify import load_classifier
 
-        judge = load_classifier(args.judge)
+        judge = load_classifier(args.judge, picture=False)  # the judge: its network alone, as stylize evaluate
     base = baselines(content, truth, again, styles, judge)
     weights = [w.strip() for w in args.weights.split(",") if w.strip()]
     results = [score_run(run, w, content, truth, styles, judge) for run in args.run for w in weights]

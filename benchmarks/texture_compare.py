@@ -49,12 +49,14 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
                          ["--model", "texture", "--size", "0", "--no-colour-peaks",  # --size 0: auto's
                           "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
     "texture-peaks": ("as texture-eighth with the colour peaks (--colour-peaks)",
-                      ["--model", "texture", "--size", "0", "--colour-peaks", "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
+                      ["--model", "texture", "--size", "0", "--colour-peaks", "--no-global-view", "--keep", "best",
+                       "--picture-stats", "off"]),
     "texture-gv": ("as auto since the ninth session: the whole picture's palette beside each crop (--global-view), "
                    "the last epoch's weights (--keep last)",
                    ["--model", "texture", "--size", "0", "--global-view", "--keep", "last", "--picture-stats", "off"]),
     "texture-eighth": ("the default of the eighth session: crops alone (--no-global-view), the best validation epoch "
-                       "(--keep best)", ["--model", "texture", "--size", "0", "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
+                       "(--keep best)", ["--model", "texture", "--size", "0", "--no-global-view", "--keep", "best",
+                                         "--picture-stats", "off"]),
     "inclass": ("course baseline, whole image downscaled to SIZE px", ["--model", "inclass"]),
     "default": ("resnet, whole image downscaled to SIZE px (the default before the texture model)",
                 ["--model", "resnet"]),

@@ -122,7 +122,8 @@ def test_embedders_move_their_model_to_the_device(cache: Any, on_meta: None, tmp
     models = {"ae": AutoencoderRecorder(), "classifier": Recorder()}
     info = {"size": 16, "precision": "bf16", "config": {"config": {"precision": "bf16"}}}
     monkeypatch.setattr(embedders, "load_autoencoder", lambda r: (models["ae"], info))
-    monkeypatch.setattr(artstyle.classify, "load_classifier", lambda r: (models["classifier"], info), raising=False)
+    monkeypatch.setattr(artstyle.classify, "load_classifier", lambda r, **_: (models["classifier"], info),
+                        raising=False)
     for kind, model in models.items():
         vectors = embedders.EMBEDDERS[kind](run, None).fn(np.asarray(cache.images[:3]))
         assert len(vectors) == 3

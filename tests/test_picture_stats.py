@@ -97,8 +97,12 @@ def test_run_fits_saves_and_every_prediction_path_uses_the_picture_model(tmp_pat
     assert preds[0]["top"][0]["probability"] == pytest.approx(float(probs.max()))
     api = Classifier(run, "cpu").predict(image, topk=1)
     assert api["top"][0]["probability"] == pytest.approx(float(probs.max()))
+    assert api["picture"] == preds[0]["picture"] and api["picture"]["weight"] == fitted["weight"]  # its own vote
+    cli, _ = Classifier(run, "cpu").predict_files([image], topk=1)  # what `classify predict --json` prints
+    assert cli[0]["picture"] == api["picture"] and cli[0]["top"] == api["top"]
     off = train_classifier(ClassifyConfig(**common, picture_stats="off", out=str(run), overwrite=True))
     assert not (off / PICTURE_HEAD_FILE).exists() and "picture_head" not in read_json(off / "metrics.json")
+    assert "picture" not in predict(off, [image], topk=1)[0][0]
 
 
 def test_auto_is_on_for_the_texture_model_only() -> None:
@@ -107,3 +111,24 @@ def test_auto_is_on_for_the_texture_model_only() -> None:
     assert resolve_recipe(replace(base, model="resnet")).picture_stats == "off"
     assert resolve_recipe(replace(base, model="resnet", picture_stats="on")).picture_stats == "on"
     assert resolve_recipe(ClassifyConfig(data="builtin")).picture_stats == "off"  # resnet on the built-in set
+
+
+def test_resume_fits_the_picture_model_and_older_runs_stay_without_it(tmp_path: Path) -> None:
+    import json
+
+    from conftest import interrupted_at_epoch
+
+    root = make_folder(tmp_path / "d", {"Baroque": 6, "Pop_Art": 6}, size=40)
+    common = dict(data=str(root), size=16, epochs=2, batch_size=4, width=8, workers=0, progress=False, per_class=4,
+                  compile="off")
+    for name in ("new", "old"):
+        with interrupted_at_epoch(2):
+            train_classifier(ClassifyConfig(**common, out=str(tmp_path / name)))
+        assert not (tmp_path / name / PICTURE_HEAD_FILE).exists()  # fitted after training only
+    config = tmp_path / "old" / "config.json"
+    info = json.loads(config.read_text())
+    del info["config"]["picture_stats"]  # as written before --picture-stats existed
+    config.write_text(json.dumps(info))
+    train_classifier(ClassifyConfig(resume=str(tmp_path / "new"), progress=False))
+    train_classifier(ClassifyConfig(resume=str(tmp_path / "old"), progress=False))
+    assert (tmp_path / "new" / PICTURE_HEAD_FILE).is_file() and not (tmp_path / "old" / PICTURE_HEAD_FILE).exists()

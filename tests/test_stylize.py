@@ -230,7 +230,7 @@ def test_sample_pairs_mismatched_seeded() -> None:
 def test_identity_baseline_is_exact(assets: dict) -> None:
     cache = assets["cache"]
     model, info = load_stylizer(assets["run"])
-    judge, jinfo = load_classifier(assets["judge"])
+    judge, jinfo = load_classifier(assets["judge"], picture=False)  # as stylize evaluate loads it
     rows = cache.indices("test")
     true = map_classes(info["classes"], cache.classes)[cache.labels[rows]]
     images = cache.images[rows]

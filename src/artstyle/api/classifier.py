@@ -72,11 +72,13 @@ class Classifier:
         offsets = grid_offsets(self.cache_size, self.size, tta or self.grid)
         return [[y, x, self.size, self.size] for y in offsets for x in offsets]
 
-    def _result(self, probs: np.ndarray, per_crop: np.ndarray, topk: int, boxes: list[list[int]]) -> dict[str, Any]:
+    def _result(self, probs: np.ndarray, per_crop: np.ndarray, topk: int, boxes: list[list[int]],
+                picture: dict[str, Any]) -> dict[str, Any]:
         top = np.argsort(-probs)[:min(topk, len(self.classes))]
         crops = [{"box": box, "style": self.classes[int(c.argmax())], "probability": float(c.max())}
                  for box, c in zip(boxes, per_crop)]
-        return {"top": [{"style": self.classes[i], "probability": float(probs[i])} for i in top], "crops": crops}
+        out = {"top": [{"style": self.classes[i], "probability": float(probs[i])} for i in top], "crops": crops}
+        return {**out, "picture": picture} if picture else out  # the picture model's own vote (--picture-stats)
 
     def predict(self, image: ImageLike, topk: int = 5, tta: int = 0) -> dict[str, Any]:
         """Top-``topk`` styles of one image, each crop's vote, and everything the app draws.
@@ -85,9 +87,11 @@ class Classifier:
         uint8 array), "per_crop" ((g*g, C) array), "boxes"}``. An unusable image raises ArtstyleError.
         """
         arr = self.decode(image)
+        from artstyle.classify import picture_votes
+
         probs, per_crop = self.predict_arrays(arr[None], tta)
         boxes = self.boxes(tta)
-        out = self._result(probs[0], per_crop[0], topk, boxes)
+        out = self._result(probs[0], per_crop[0], topk, boxes, picture_votes(self.model, arr[None], self.classes)[0])
         out.update(probabilities={c: float(p) for c, p in zip(self.classes, probs[0])}, image=arr,
                    per_crop=per_crop[0], boxes=boxes)
         return out
@@ -99,6 +103,7 @@ class Classifier:
 
         Files are decoded and predicted ``PREDICT_CHUNK`` at a time, so memory stays flat however many are given.
         """
+        from artstyle.classify import picture_votes
         from artstyle.inference import expand_images
 
         preds: list[dict[str, Any]] = []
@@ -114,7 +119,9 @@ class Classifier:
                     skipped.append({"path": str(path), "reason": exc.reason})
             if decoded:
                 probs, per_crop = self.predict_arrays(np.stack(decoded), tta)
-                preds += [{"path": n, **self._result(p, c, topk, boxes)} for n, p, c in zip(names, probs, per_crop)]
+                votes = picture_votes(self.model, np.stack(decoded), self.classes)
+                preds += [{"path": n, **self._result(p, c, topk, boxes, v)}
+                          for n, p, c, v in zip(names, probs, per_crop, votes)]
         return preds, skipped
 
     def features(self, images: np.ndarray, batch_size: int = 128) -> np.ndarray:

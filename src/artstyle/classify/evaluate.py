@@ -196,12 +196,14 @@ def _decode_files(paths: list[str | Path], size: int, policy: str) -> tuple[list
     return decoded, names, skipped
 
 
-def _top(name: str, p: np.ndarray, crops: np.ndarray, boxes: list[list[int]], classes: list[str], k: int) -> dict:
-    """One prediction: the ``k`` most likely styles, and each crop's box and vote."""
+def _top(name: str, p: np.ndarray, crops: np.ndarray, boxes: list[list[int]], classes: list[str], k: int,
+         picture: dict) -> dict:
+    """One prediction: the ``k`` most likely styles, each crop's box and vote, and the picture model's vote."""
     top = np.argsort(-p)[:k]
-    return {"path": name, "top": [{"style": classes[i], "probability": float(p[i])} for i in top],
-            "crops": [{"box": box, "style": classes[int(c.argmax())], "probability": float(c.max())}
-                      for box, c in zip(boxes, crops)]}
+    out = {"path": name, "top": [{"style": classes[i], "probability": float(p[i])} for i in top],
+           "crops": [{"box": box, "style": classes[int(c.argmax())], "probability": float(c.max())}
+                     for box, c in zip(boxes, crops)]}
+    return {**out, "picture": picture} if picture else out
 
 
 def predict(run: str | Path, images: list[str | Path], topk: int = 5, tta: int = 0) -> tuple[list[dict], list[dict]]:
@@ -212,6 +214,7 @@ def predict(run: str | Path, images: list[str | Path], topk: int = 5, tta: int =
     and predicted ``PREDICT_CHUNK`` at a time, on the accelerator's device under the run's precision.
     """
     from artstyle.classify.crops import grid_offsets, predict_crops
+    from artstyle.classify.picture_stats import picture_votes
 
     model, info = load_classifier(run)
     grid, size, classes, policy = tta or info["tta"], info["size"], info["classes"], run_policy(info)
@@ -226,7 +229,9 @@ def predict(run: str | Path, images: list[str | Path], topk: int = 5, tta: int =
         skipped += bad
         if decoded:
             probs, per_crop = predict_crops(model, np.stack(decoded), size, grid, precision=info["precision"])
-            preds += [_top(name, p, per_crop[j], boxes, classes, k) for j, (name, p) in enumerate(zip(names, probs))]
+            votes = picture_votes(model, np.stack(decoded), classes)
+            preds += [_top(name, p, per_crop[j], boxes, classes, k, votes[j])
+                      for j, (name, p) in enumerate(zip(names, probs))]
     return preds, skipped
 
 

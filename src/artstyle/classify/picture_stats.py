@@ -4,7 +4,8 @@ Usage::
 
     stats = picture_statistics(images)                         # uint8 (N, S, S, 3) -> float32 (N, PICTURE_FEATURES)
     head = fit_picture_head(train_stats, train_labels, num_classes)   # a PictureHead (scikit-learn LogisticRegression)
-    head.weight.fill_(choose_weight(crop_probs, head.log_probs(val_stats), val_labels))
+    weight, scores = choose_weight(crop_probs, head.log_probs(val_stats), val_labels)
+    head.weight.fill_(weight)                                  # the fusion weight (the linear layer: head.linear)
     probs = head.fuse(crop_probs, stats)                       # the probabilities prediction reports
 
 The texture network reads 64 px crops and averages their votes. On a nearly flat or out-of-focus picture most crops
@@ -113,8 +114,8 @@ def picture_statistics(images: np.ndarray, batch_size: int = 32) -> np.ndarray:
 
 
 class PictureHead(nn.Module):
-    """Standardised :func:`picture_statistics` -> class logits (a linear layer), and the fusion weight beside the
-    crops' probabilities. Its state lives in the run's ``picture_head.safetensors``."""
+    """Standardised :func:`picture_statistics` -> class logits (``linear``), and ``weight``, the fusion weight of its
+    log-probabilities beside the crops' (a buffer). Its state lives in the run's ``picture_head.safetensors``."""
 
     def __init__(self, num_classes: int, features: int = PICTURE_FEATURES) -> None:
         super().__init__()
@@ -261,6 +262,17 @@ def load_picture_head(run: Path, num_classes: int) -> PictureHead | None:
     return head.eval()
 
 
+def picture_votes(model: Any, images: np.ndarray, classes: Sequence[str]) -> list[dict[str, Any]]:
+    """What the picture model alone says of each uint8 ``(N, S, S, 3)`` image, for ``predict --json``: ``{"style",
+    "probability", "weight"}`` each; an empty dict each for a model without one."""
+    head = getattr(model, "picture_head", None)
+    if head is None:
+        return [{} for _ in range(len(images))]
+    probs = np.exp(head.log_probs(picture_statistics(images)))
+    return [{"style": classes[int(p.argmax())], "probability": float(p.max()), "weight": float(head.weight)}
+            for p in probs]
+
+
 def attach(model: Any, head: PictureHead | None) -> Any:
     """``model`` with ``head`` as its ``picture_head`` (prediction then fuses both views); None leaves it as is."""
     if head is not None:
@@ -270,4 +282,4 @@ def attach(model: Any, head: PictureHead | None) -> Any:
 
 __all__ = ["DEFAULT_WEIGHT", "PICTURE_FEATURES", "PICTURE_HEAD_FILE", "PictureHead", "WEIGHTS", "attach",
            "choose_weight", "estimate_seconds", "fit_for_run", "fit_picture_head", "fuse", "load_picture_head",
-           "picture_statistics", "split_statistics"]
+           "picture_statistics", "picture_votes", "split_statistics"]

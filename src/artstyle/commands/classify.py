@@ -48,12 +48,12 @@ def _print_report(m: dict) -> None:
     picture = m.get("picture_head")
     if picture:  # --picture-stats: what each view scores alone
         for view in ("crops_alone", "picture_alone"):
-            t.add_row(f"balanced accuracy, {view.replace('_', ' ')}", f"{100 * picture[view]['balanced_accuracy']:.1f}%",
-                      "", "")
+            score = picture[view]["balanced_accuracy"]
+            t.add_row(f"balanced accuracy, {view.replace('_', ' ')}", f"{100 * score:.1f}%", "", "")
     Console().print(t)
     if picture:
-        typer.echo(f"the model combines the crops' vote with the whole picture's statistics, weight {picture['weight']:g} "
-                   "(--picture-stats)")
+        typer.echo("the model combines the crops' vote with the whole picture's statistics, weight "
+                   f"{picture['weight']:g} (--picture-stats)")
 
 
 typer_command(app, "train", ClassifyConfig, _train,

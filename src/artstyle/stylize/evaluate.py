@@ -177,7 +177,7 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
     """
     model, info = load_stylizer(run)
     run = info["run"]
-    judge_model, judge_info = load_classifier(judge)
+    judge_model, judge_info = load_classifier(judge, picture=False)  # the judge: its network alone, as always
     loss_clf = info["config"].get("classifier", {}).get("run", "")
     if loss_clf and any(Path(judge).resolve() == Path(name).resolve() for name in loss_classifier_runs(loss_clf)):
         raise ArtstyleError(f"--judge {judge} is a classifier the stylizer was trained against ({loss_clf}); pass "

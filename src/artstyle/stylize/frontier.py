@@ -67,7 +67,7 @@ def overlay_frontier(run: str | Path, judge: str | Path, data: str | None = None
     from artstyle.stylize.task import whole_image_size
 
     _, info = load_stylizer(run)
-    judge_model, judge_info = load_classifier(judge)
+    judge_model, judge_info = load_classifier(judge, picture=False)  # the judge: its network alone, as always
     if cache is None:
         cache = evaluation_cache(info, data)
     classes = info["classes"]
