@@ -41,6 +41,10 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
              "the picture model beside the crops)", []),
     "texture-s16": ("the default of the sixteenth session: as auto without the picture model (--picture-stats off)",
                     ["--model", "texture", "--size", "0", "--picture-stats", "off"]),
+    "texture-auto": ("the texture model as auto picks it for real data (--model texture --size 0), with the picture "
+                     "model", ["--model", "texture", "--size", "0"]),
+    "resnet-picture": ("resnet, whole image downscaled to SIZE px, with the picture model (--picture-stats on)",
+                       ["--model", "resnet", "--picture-stats", "on"]),
     "texture-eager": ("as texture-eighth, not compiled (--compile off; auto compiles the texture model's training "
                       "step since the eighth session)", ["--model", "texture", "--size", "0", "--compile", "off",
                                               "--no-global-view", "--keep", "best", "--picture-stats", "off"]),
@@ -134,7 +138,8 @@ def table(rows: list[dict], size: int, cache: int) -> str:
             return f"{v.mean():.1f}" + (f" ± {v.std():.1f}" if len(v) > 1 else "")
 
         lines.append(f"| {name} | {config(name, size, cache)[0]} | {len(rs)} | {pct('balanced_accuracy')} | {pct('accuracy')} | "
-                     f"{pct('macro_f1')} | {pct('tail_recall')} | {pct('crops_alone')} | {np.mean([r['epochs'] for r in rs]):.0f} | "
+                     f"{pct('macro_f1')} | {pct('tail_recall')} | {pct('crops_alone')} | "
+                     f"{np.mean([r['epochs'] for r in rs]):.0f} | "
                      f"{np.mean([r['wall_s'] for r in rs]):.0f} |")
     return "\n".join(lines)
 

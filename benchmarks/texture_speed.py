@@ -10,7 +10,8 @@ training crop of the 256 px cache, copying the whole cache row first (as before 
 the memory-mapped row first (`NativeCrop`), and the crop with the whole picture's view (`GlobalView`);
 (2) `colour_peaks` on a batch; (3) a full training step (forward, backward, AdamW) of the texture network with and
 without the colour peaks; (4) the step eager against compiled (``classify train --compile``; eager and compiled in
-alternating rounds, and the time a cold compile takes, with an empty inductor cache). Each timing is the median of
+alternating rounds, and the time a cold compile takes, with an empty inductor cache); (5) the picture model's
+statistics of one 256 px cached picture (``classify train --picture-stats``). Each timing is the median of
 ``--repeats`` rounds. With ``--doc`` the table goes into docs/benchmarks.md (block ``texture-speed``).
 """
 
@@ -27,6 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from _report import machine, update_section
+
+WIKIART_IMAGES = 81_444
+"""The full WikiArt style set (shared/wikiart/styles.json)."""
 
 
 def _median_ms(fn, rounds: int, per_round: int) -> float:
@@ -119,6 +123,7 @@ def measure(args: argparse.Namespace) -> None:
     """Run the timings and print (and with ``--doc`` write) the table."""
     torch.set_num_threads(args.threads)
     from artstyle.data.cache import prepare_cache
+    from artstyle.classify.picture_stats import picture_statistics
     from artstyle.models.classifier import colour_peaks
 
     cache = prepare_cache(args.data, size=256)
@@ -128,6 +133,8 @@ def measure(args: argparse.Namespace) -> None:
     plain = step_ms(False, len(cache.classes), args.batch_size, args.repeats)
     with_peaks = step_ms(True, len(cache.classes), args.batch_size, args.repeats)
     compile_s, eager, fast = compiled_ms(len(cache.classes), args.batch_size, args.repeats)
+    pictures = np.asarray(cache.images[:32])
+    picture = _median_ms(lambda: picture_statistics(pictures), args.repeats, 1) / len(pictures)
     rows = [("loader, per 64 px crop: copy the 256 px row, then crop (before)", old, ""),
             ("loader, per 64 px crop: `NativeCrop` (crop the memory-mapped row, then copy)", new,
              f"{old / new:.1f}x faster"),
@@ -139,7 +146,9 @@ def measure(args: argparse.Namespace) -> None:
              f"{with_peaks / plain:.2f}x the plain step"),
             (f"training step, batch {args.batch_size}, eager (alternating rounds with the next row)", eager, ""),
             (f"training step, batch {args.batch_size}, compiled (`--compile on`; compiling took {compile_s:.0f} s)",
-             fast, f"{eager / fast:.2f}x faster than eager")]
+             fast, f"{eager / fast:.2f}x faster than eager"),
+            (f"picture statistics, per {cache.size} px picture (`--picture-stats`; batches of {len(pictures)})",
+             picture, f"{WIKIART_IMAGES * picture / 60000:.0f} min for all {WIKIART_IMAGES:,} WikiArt images")]
     body = "\n".join(["| what | ms | ratio |", "|---|---:|---|"] + [f"| {w} | {ms:.2f} | {r} |" for w, ms, r in rows])
     print(body)
     if args.doc:

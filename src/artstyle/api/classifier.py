@@ -84,11 +84,12 @@ class Classifier:
         """Top-``topk`` styles of one image, each crop's vote, and everything the app draws.
 
         Returns ``{"top", "crops", "probabilities" (style -> p, all styles, sums to 1), "image" (the decoded
-        uint8 array), "per_crop" ((g*g, C) array), "boxes"}``. An unusable image raises ArtstyleError.
+        uint8 array), "per_crop" ((g*g, C) array), "boxes"}``, and ``"picture"`` (the whole picture's statistics'
+        own vote) for a run with a picture model. An unusable image raises ArtstyleError.
         """
-        arr = self.decode(image)
         from artstyle.classify import picture_votes
 
+        arr = self.decode(image)
         probs, per_crop = self.predict_arrays(arr[None], tta)
         boxes = self.boxes(tta)
         out = self._result(probs[0], per_crop[0], topk, boxes, picture_votes(self.model, arr[None], self.classes)[0])

@@ -37,7 +37,8 @@ def map_classes(run_classes: list[str], data_classes: list[str]) -> np.ndarray:
 @torch.no_grad()
 def predict_arrays(model: torch.nn.Module, images: np.ndarray, batch_size: int = 128, *, precision: str | None = None,
                    device: Any = None) -> np.ndarray:
-    """Softmax probabilities ``(N, C)`` for uint8 images ``(N, H, W, 3)`` (a memmap is read a batch at a time).
+    """Softmax probabilities ``(N, C)`` for uint8 images ``(N, H, W, 3)`` (a memmap is read a batch at a time):
+    the network alone on whole images, without crops or a picture model (:func:`crops.predict_crops` has both).
 
     The model moves to ``device`` (None: the accelerator's) and runs under ``precision`` there (the run's
     ``info["precision"]``; None = auto; always fp32 on the CPU), see :mod:`artstyle.inference`.
@@ -69,14 +70,14 @@ def evaluate_on_cache(model: torch.nn.Module, classes: list[str], cache: Any, sp
     y = mapping[cache.labels[rows]]
     size = size or cache.size
     place = on_device(model, precision, device)
+    from artstyle.classify.picture_stats import picture_statistics
+
     head = getattr(model, "picture_head", None)
     crops, pictures = [], []
     for _, batch in chunks(cache.images, rows, chunk):  # rows ascend, so each chunk is one sequential memmap read
         crops.append(predict_crops(model, batch, size, grid, device=place.device, precision=precision,
                                    picture=False)[0])
         if head is not None:
-            from artstyle.classify.picture_stats import picture_statistics
-
             pictures.append(head.log_probs(picture_statistics(batch)))
     crops = np.concatenate(crops)
     if head is None:

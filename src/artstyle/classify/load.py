@@ -47,7 +47,7 @@ def load_classifier(run: str | Path, weights: str = "best", picture: bool = True
         raise ArtstyleError(f"{run} is not a classifier run (config.json has no model section)")
     classes = read_json(run / "classes.json")["classes"]
     model = load_weights(build_from_args(info["model"]), run / f"{weights}.safetensors")
-    if picture:
+    if picture and weights == "best":  # its weight was chosen against best.safetensors
         from artstyle.classify.picture_stats import attach, load_picture_head
 
         attach(model, load_picture_head(run, len(classes)))

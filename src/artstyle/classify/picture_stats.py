@@ -231,6 +231,8 @@ def fit_for_run(run: Path, cache: Any, seed: int = 0, progress: bool = False) ->
     t0 = time.perf_counter()
     model, info = load_classifier(run, picture=False)
     mapping = map_classes(info["classes"], cache.classes)  # cache label -> run label, by name
+    if len(np.unique(cache.labels[cache.indices("train")])) < 2:
+        return {"skipped": "the training split holds one class: nothing for a picture model to tell apart"}
     stats, labels = split_statistics(cache, "train", progress)
     head = fit_picture_head(stats, mapping[labels], len(info["classes"]), seed)
     val_rows = cache.indices("val")

@@ -124,8 +124,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     task = ClassificationTask(weights, offsets, cfg.label_smoothing, cfg.channels_last, keep=cfg.keep,
                               adv_eps=cfg.adv_eps, mixup=cfg.mixup)
     t0 = time.perf_counter()
-    # the picture model is fitted after training, inside --time-budget: training ends that much earlier
-    reserve = estimate_seconds(cache) if cfg.picture_stats == "on" and cfg.time_budget > 0 else 0.0
+    reserve = _picture_reserve(cfg, cache)
     stage1 = run / "stage1_summary.json"
     stage1_done = bool(cfg.resume) and cfg.imbalance == "crt" and stage1.is_file()  # interrupted during cRT: stage 1 must not run again
     if stage1_done:
@@ -140,12 +139,35 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
                                                 stage1_summary=None if stage1_done else dict(summary),
                                                 deadline=budget_deadline(cfg.time_budget, started) - reserve)
     summary["train_seconds"] = time.perf_counter() - t0
+    if reserve:
+        summary["picture_reserve_s"] = round(reserve, 1)
     if summary["is_main_process"]:
         (run / PICTURE_HEAD_FILE).unlink(missing_ok=True)  # --overwrite, --resume: never a stale picture model
         if cfg.picture_stats == "on":
             summary["picture_head"] = fit_for_run(run, cache, cfg.seed, cfg.progress)
         final_evaluation(run, cache, summary)
     return run
+
+
+PICTURE_MAX_SHARE = 0.5
+"""With ``--time-budget``, the picture model's fit takes at most this share of the budget from training."""
+
+
+def _picture_reserve(cfg: ClassifyConfig, cache: Any) -> float:
+    """Seconds of ``--time-budget`` kept for the picture model's fit after training (``--picture-stats on``): its
+    estimate, capped at ``PICTURE_MAX_SHARE`` of the budget with a warning (the command then runs over the
+    budget by the rest)."""
+    if cfg.picture_stats != "on" or cfg.time_budget <= 0:
+        return 0.0
+    estimate = estimate_seconds(cache)
+    if estimate > PICTURE_MAX_SHARE * cfg.time_budget:
+        import warnings
+
+        warnings.warn(f"--picture-stats: the picture model's fit will take about {estimate:.0f} s, more than half of "
+                      f"--time-budget {cfg.time_budget:g}; training keeps half the budget and the command will run "
+                      "over it (raise --time-budget, or --picture-stats off)", stacklevel=2)
+        return PICTURE_MAX_SHARE * cfg.time_budget
+    return estimate
 
 
 CRT_MIN_SHARE = 0.15

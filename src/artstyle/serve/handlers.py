@@ -95,6 +95,10 @@ class Handlers:
                    "gave it more probability." if len(pred["crops"]) > 1 else
                    f"**{display_name(top)}**: this run classifies the whole image as one crop, so the overlay is "
                    "uniform (runs trained with --cache-size above --size vote with a grid of crops).")
+        if pred.get("picture"):  # --picture-stats: the whole picture's statistics vote beside the crops
+            picture = pred["picture"]
+            caption += (f" The whole picture's statistics voted for {display_name(picture['style'])} "
+                        f"({picture['probability']:.0%}), counted at weight {picture['weight']:g} beside the crops.")
         gallery, near = [], []
         if self.studio.gallery is not None:  # the features of the image as decoded for the prediction
             near = self.studio.neighbours(self.studio.classifier.features(pred["image"][None])[0], k=8)
@@ -104,7 +108,7 @@ class Handlers:
         # "file", not "path": gradio_client takes any dict with a "path" key for a file to download
         neighbours = [{"style": n["style"], "file": n["path"], "similarity": n["similarity"]} for n in near]
         details = {"top": pred["top"], "probabilities": pred["probabilities"], "crops": pred["crops"],
-                   "neighbours": neighbours}
+                   **({"picture": pred["picture"]} if pred.get("picture") else {}), "neighbours": neighbours}
         return label, enlarge(vote_overlay(pred), 256), caption, gallery, details
 
     # ------------------------------------------------------------ re-render
