@@ -154,3 +154,30 @@ def test_time_budget_keeps_at_most_half_for_the_picture_model(monkeypatch: pytes
     assert train._picture_reserve(replace(cfg, time_budget=1000), None) == 400.0
     assert train._picture_reserve(replace(cfg, picture_stats="off"), None) == 0.0
     assert train._picture_reserve(replace(cfg, time_budget=0), None) == 0.0
+
+
+def test_hugging_face_data_gets_the_picture_model_by_default(tmp_path: Path) -> None:
+    import io
+
+    datasets = pytest.importorskip("datasets")
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rows: dict[str, list] = {"image": [], "style": []}
+    for i in range(30):
+        flat = np.full((40, 40, 3), 60 + 4 * i, np.uint8)
+        grain = np.clip(flat + rng.normal(0, 40, flat.shape), 0, 255).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(grain if i % 2 else flat).save(buf, "PNG")
+        rows["image"].append({"bytes": buf.getvalue(), "path": None})
+        rows["style"].append(i % 2)
+    features = datasets.Features({"image": datasets.Image(),
+                                  "style": datasets.ClassLabel(names=["Color_Field_Painting", "Pointillism"])})
+    path = tmp_path / "wikiart.parquet"
+    datasets.Dataset.from_dict(rows, features=features).to_parquet(str(path))
+    run = train_classifier(ClassifyConfig(data=str(path), size=16, epochs=1, batch_size=4, width=8, workers=0,
+                                          progress=False, per_class=4, compile="off", out=str(tmp_path / "run")))
+    config = read_json(run / "config.json")
+    assert (config["model"]["arch"], config["config"]["picture_stats"]) == ("texture", "on")
+    report = read_json(run / "metrics.json")
+    assert (run / PICTURE_HEAD_FILE).is_file() and report["picture_head"]["picture_alone"]["balanced_accuracy"] == 1.0
