@@ -65,6 +65,13 @@ class Classifier:
         return predict_crops(self.model, images, self.size, tta or self.grid, device=self.device,
                              precision=self.precision)
 
+    def _predict_and_vote(self, images: np.ndarray, tta: int) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        """:meth:`predict_arrays` and the picture model's own vote of each image (``classify.predict_and_vote``)."""
+        from artstyle.classify import predict_and_vote
+
+        return predict_and_vote(self.model, images, self.size, tta or self.grid, self.classes, device=self.device,
+                                precision=self.precision)
+
     def boxes(self, tta: int = 0) -> list[list[int]]:
         """Each crop's ``[y, x, h, w]`` in the decoded image, in the order of ``per_crop``."""
         from artstyle.classify import grid_offsets
@@ -87,12 +94,10 @@ class Classifier:
         uint8 array), "per_crop" ((g*g, C) array), "boxes"}``, and ``"picture"`` (the whole picture's statistics'
         own vote) for a run with a picture model. An unusable image raises ArtstyleError.
         """
-        from artstyle.classify import picture_votes
-
         arr = self.decode(image)
-        probs, per_crop = self.predict_arrays(arr[None], tta)
+        probs, per_crop, votes = self._predict_and_vote(arr[None], tta)
         boxes = self.boxes(tta)
-        out = self._result(probs[0], per_crop[0], topk, boxes, picture_votes(self.model, arr[None], self.classes)[0])
+        out = self._result(probs[0], per_crop[0], topk, boxes, votes[0])
         out.update(probabilities={c: float(p) for c, p in zip(self.classes, probs[0])}, image=arr,
                    per_crop=per_crop[0], boxes=boxes)
         return out
@@ -104,7 +109,6 @@ class Classifier:
 
         Files are decoded and predicted ``PREDICT_CHUNK`` at a time, so memory stays flat however many are given.
         """
-        from artstyle.classify import picture_votes
         from artstyle.inference import expand_images
 
         preds: list[dict[str, Any]] = []
@@ -119,8 +123,7 @@ class Classifier:
                 except UnusableImage as exc:
                     skipped.append({"path": str(path), "reason": exc.reason})
             if decoded:
-                probs, per_crop = self.predict_arrays(np.stack(decoded), tta)
-                votes = picture_votes(self.model, np.stack(decoded), self.classes)
+                probs, per_crop, votes = self._predict_and_vote(np.stack(decoded), tta)
                 preds += [{"path": n, **self._result(p, c, topk, boxes, v)}
                           for n, p, c, v in zip(names, probs, per_crop, votes)]
         return preds, skipped

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from artstyle.classify.evaluate import (evaluate_classifier, evaluate_on_cache, map_classes, predict,
                                            predict_arrays, run_policy)
     from artstyle.classify.load import load_classifier
-    from artstyle.classify.picture_stats import picture_statistics, picture_votes
+    from artstyle.classify.picture_stats import picture_statistics, predict_and_vote
     from artstyle.classify.task import ClassificationTask, class_weights, logit_offsets
     from artstyle.classify.train import train_classifier
 
@@ -37,7 +37,7 @@ _LAZY = {"ClassificationTask": "task", "class_weights": "task", "logit_offsets":
          "evaluate_on_cache": "evaluate", "map_classes": "evaluate", "predict": "evaluate",
          "predict_arrays": "evaluate", "run_policy": "evaluate", "compare_strategies": "compare",
          "predict_crops": "crops", "grid_crops": "crops", "grid_offsets": "crops", "whole_view": "crops",
-         "model_crops": "crops", "picture_statistics": "picture_stats", "picture_votes": "picture_stats"}
+         "model_crops": "crops", "picture_statistics": "picture_stats", "predict_and_vote": "picture_stats"}
 
 
 def __getattr__(name: str) -> Any:

@@ -84,18 +84,15 @@ def evaluate_on_cache(model: torch.nn.Module, classes: list[str], cache: Any, sp
         return classification_report(y, crops, classes, np.asarray(train_counts))
     pictures = np.concatenate(pictures)
     report = classification_report(y, head.fuse_log_probs(crops, pictures), classes, np.asarray(train_counts))
-    report["picture_head"] = {"weight": float(head.weight), "crops_alone": _headline(y, crops),
-                              "picture_alone": _headline(y, pictures)}
+    alone = {view: classification_report(y, scores, classes, np.asarray(train_counts))
+             for view, scores in (("crops_alone", crops), ("picture_alone", pictures))}
+    report["picture_head"] = {"weight": float(head.weight), **{view: {k: r[k] for k in HEADLINE}
+                                                               for view, r in alone.items()}}
     return report
 
 
-def _headline(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """Accuracy, balanced accuracy and macro-F1 of ``scores.argmax(1)`` against ``y``."""
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
-
-    pred = scores.argmax(1)
-    return {"accuracy": float(accuracy_score(y, pred)), "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
-            "macro_f1": float(f1_score(y, pred, average="macro", labels=np.unique(y), zero_division=0))}
+HEADLINE = ("accuracy", "balanced_accuracy", "macro_f1")
+"""What metrics.json's ``picture_head`` reports of each view alone (``crops_alone``, ``picture_alone``)."""
 
 
 def save_confusion(report: dict, classes: list[str], synthetic: bool, path: Path) -> None:
@@ -214,8 +211,8 @@ def predict(run: str | Path, images: list[str | Path], topk: int = 5, tta: int =
     decoded image, and the style it voted for). Unreadable files are skipped with a reason. Files are decoded
     and predicted ``PREDICT_CHUNK`` at a time, on the accelerator's device under the run's precision.
     """
-    from artstyle.classify.crops import grid_offsets, predict_crops
-    from artstyle.classify.picture_stats import picture_votes
+    from artstyle.classify.crops import grid_offsets
+    from artstyle.classify.picture_stats import predict_and_vote
 
     model, info = load_classifier(run)
     grid, size, classes, policy = tta or info["tta"], info["size"], info["classes"], run_policy(info)
@@ -229,8 +226,8 @@ def predict(run: str | Path, images: list[str | Path], topk: int = 5, tta: int =
         decoded, names, bad = _decode_files(images[start:start + PREDICT_CHUNK], info["cache_size"], policy)
         skipped += bad
         if decoded:
-            probs, per_crop = predict_crops(model, np.stack(decoded), size, grid, precision=info["precision"])
-            votes = picture_votes(model, np.stack(decoded), classes)
+            probs, per_crop, votes = predict_and_vote(model, np.stack(decoded), size, grid, classes,
+                                                      precision=info["precision"])
             preds += [_top(name, p, per_crop[j], boxes, classes, k, votes[j])
                       for j, (name, p) in enumerate(zip(names, probs))]
     return preds, skipped

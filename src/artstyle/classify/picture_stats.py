@@ -192,12 +192,12 @@ def split_statistics(cache: Any, split: str, progress: bool = False) -> tuple[np
     """:func:`picture_statistics` of one split of a prepared cache (read a chunk at a time) and its labels."""
     from tqdm.auto import tqdm
 
-    from artstyle.inference import CHUNK, chunks
+    from artstyle.inference import chunks
 
     rows = cache.indices(split)
     bar = tqdm(total=len(rows), desc=f"picture statistics ({split})", unit="img", disable=not progress, leave=False)
     stats = []
-    for where, batch in chunks(cache.images, rows, CHUNK):
+    for where, batch in chunks(cache.images, rows):
         stats.append(picture_statistics(batch))
         bar.update(where.stop - where.start)
     bar.close()
@@ -253,26 +253,27 @@ def fit_for_run(run: Path, cache: Any, seed: int = 0, progress: bool = False) ->
 
 def load_picture_head(run: Path, num_classes: int) -> PictureHead | None:
     """The run's picture model (:data:`PICTURE_HEAD_FILE`), or None for a run without one."""
-    from artstyle.runs import load_safetensors
+    from artstyle.runs import load_weights
 
     path = Path(run) / PICTURE_HEAD_FILE
-    if not path.is_file():
-        return None
-    state = load_safetensors(path)
-    head = PictureHead(num_classes, state["mean"].shape[0])
-    head.load_state_dict(state)
-    return head.eval()
+    return load_weights(PictureHead(num_classes), path) if path.is_file() else None
 
 
-def picture_votes(model: Any, images: np.ndarray, classes: Sequence[str]) -> list[dict[str, Any]]:
-    """What the picture model alone says of each uint8 ``(N, S, S, 3)`` image, for ``predict --json``: ``{"style",
-    "probability", "weight"}`` each; an empty dict each for a model without one."""
+def predict_and_vote(model: Any, images: np.ndarray, size: int, grid: int, classes: Sequence[str], **kwargs: Any
+                     ) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """:func:`artstyle.classify.crops.predict_crops` (``kwargs``: its device and precision), and what the picture
+    model alone says of each uint8 ``(N, S, S, 3)`` image, for ``predict --json``: ``{"style", "probability",
+    "weight"}`` each (an empty dict each for a model without one), from one computation of the statistics."""
+    from artstyle.classify.crops import predict_crops
+
+    probs, per_crop = predict_crops(model, images, size, grid, picture=False, **kwargs)
     head = getattr(model, "picture_head", None)
     if head is None:
-        return [{} for _ in range(len(images))]
-    probs = np.exp(head.log_probs(picture_statistics(images)))
-    return [{"style": classes[int(p.argmax())], "probability": float(p.max()), "weight": float(head.weight)}
-            for p in probs]
+        return probs, per_crop, [{} for _ in range(len(images))]
+    log_probs = head.log_probs(picture_statistics(images))
+    votes = [{"style": classes[int(p.argmax())], "probability": float(np.exp(p.max())), "weight": float(head.weight)}
+             for p in log_probs]
+    return head.fuse_log_probs(probs, log_probs), per_crop, votes
 
 
 def attach(model: Any, head: PictureHead | None) -> Any:
@@ -284,4 +285,4 @@ def attach(model: Any, head: PictureHead | None) -> Any:
 
 __all__ = ["DEFAULT_WEIGHT", "PICTURE_FEATURES", "PICTURE_HEAD_FILE", "PictureHead", "WEIGHTS", "attach",
            "choose_weight", "estimate_seconds", "fit_for_run", "fit_picture_head", "fuse", "load_picture_head",
-           "picture_statistics", "picture_votes", "split_statistics"]
+           "picture_statistics", "predict_and_vote", "split_statistics"]
