@@ -376,3 +376,21 @@ def test_a_pass_cut_by_the_time_budget_averages_its_logs_over_the_steps_taken(mo
     logs = engine.train_one_epoch(model, Constant(), loader, opt, sched, Accelerator(cpu=True), 1,
                                   TrainSettings(progress=False), list(model.parameters()), deadline=1.0)
     assert logs["train_one"] == 1.0
+
+
+def test_a_run_after_another_precision_in_the_same_process_gets_its_own(tmp_path: Path) -> None:
+    """Accelerate's state is one per process and refuses a second mixed precision. A run after a bare
+    ``Accelerator()`` (fp32) or after an fp32 run, as a notebook or the test suite makes them, still gets the
+    precision it asked for instead of Accelerate's ValueError."""
+    from accelerate import Accelerator
+
+    from artstyle.engine import make_accelerator, reset_accelerate_state
+
+    reset_accelerate_state()  # whatever an earlier test in this process left
+    try:
+        assert Accelerator(cpu=True).mixed_precision == "no"
+        assert make_accelerator("bf16").mixed_precision == "bf16"
+        assert make_accelerator("bf16").mixed_precision == "bf16"  # the same precision keeps the state
+        assert make_accelerator("fp32").mixed_precision == "no"
+    finally:
+        reset_accelerate_state()

@@ -75,12 +75,35 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def reset_accelerate_state() -> None:
+    """Forget Accelerate's process-wide state, a singleton that refuses a second mixed precision (one process
+    only: a notebook, a pipeline of stages or the test suite may train several runs)."""
+    from accelerate.state import AcceleratorState, GradientState
+
+    from artstyle.dist import is_distributed
+
+    if not is_distributed():
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
+
+
+def _forget_other_precision(mixed_precision: str) -> None:
+    """Reset a single-process Accelerate state left behind with another mixed precision (an earlier run in this
+    process, or a bare ``Accelerator()``): Accelerate would otherwise refuse this run's precision."""
+    from accelerate.state import AcceleratorState
+
+    shared = AcceleratorState._shared_state
+    if shared and str(shared.get("_mixed_precision", mixed_precision)) != mixed_precision:
+        reset_accelerate_state()
+
+
 def make_accelerator(precision: str) -> Any:
     from accelerate import Accelerator
 
     mp = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[resolve_precision(precision)]
     if mp == "fp16" and not torch.cuda.is_available():
         raise ArtstyleError("--precision fp16 needs a CUDA GPU; use bf16 or fp32 on the CPU")
+    _forget_other_precision(mp)
     # cpu=True without CUDA: otherwise accelerate ignores torchrun's WORLD_SIZE on CPU-only machines.
     return Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available())
 

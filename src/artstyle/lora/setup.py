@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from artstyle.engine import resolve_precision
+from artstyle.engine import reset_accelerate_state, resolve_precision
 from artstyle.errors import ArtstyleError
 from artstyle.lora.base_model import load_base_model
 from artstyle.lora.config import LoraTrainConfig
@@ -61,21 +61,6 @@ def accelerator_precision(precision: str) -> str | None:
     if mixed == "fp16" and not torch.cuda.is_available():
         raise ArtstyleError("--precision fp16 needs a CUDA GPU; use bf16 or fp32 on this machine")
     return mixed
-
-
-def reset_accelerate_state() -> None:
-    """Forget Accelerate's process-wide state (single-process runs only).
-
-    The state is a singleton that refuses a second mixed-precision setting, and one process (a notebook, a
-    pipeline of stages, the test suite) may train several runs, so each run starts and ends with a clean one.
-    """
-    from accelerate.state import AcceleratorState, GradientState
-
-    from artstyle.dist import is_distributed
-
-    if not is_distributed():
-        AcceleratorState._reset_state(reset_partial_state=True)
-        GradientState._reset_state()
 
 
 def make_lora_accelerator(cfg: LoraTrainConfig) -> Any:
