@@ -65,7 +65,7 @@ def test_predict_crops_fuses_only_with_a_picture_head() -> None:
     pics = _pictures()
     plain, per_crop = predict_crops(model, pics, 16, 3)
     head = fit_picture_head(np.random.default_rng(1).normal(0, 1, (8, PICTURE_FEATURES)), np.arange(8) % 4, 4)
-    head.weight.fill_(0.5)
+    head.fusion_weight.fill_(0.5)
     attach(model, head)
     fused, per_crop2 = predict_crops(model, pics, 16, 3)
     assert np.array_equal(per_crop, per_crop2) and np.allclose(plain, per_crop.mean(1))
@@ -84,7 +84,14 @@ def test_run_fits_saves_and_every_prediction_path_uses_the_picture_model(tmp_pat
     fitted = report["training"]["picture_head"]
     assert fitted["chosen_on"] == "val" and fitted["weight"] == report["picture_head"]["weight"]
     assert {"crops_alone", "picture_alone"} <= set(report["picture_head"])
-    assert float(load_classifier(run)[0].picture_head.weight) == fitted["weight"]
+    from artstyle.classify.picture_stats import split_statistics
+    from artstyle.data.cache import open_cache
+
+    stats, labels = split_statistics(open_cache(ClassifyConfig(**read_json(run / "config.json")["config"])), "train")
+    assert fitted["train_images"] == len(labels)  # fitted on the training split alone, the weight chosen on val
+    fit = fit_picture_head(stats, labels, 3)
+    assert torch.allclose(load_classifier(run)[0].picture_head.linear.weight, fit.linear.weight, atol=1e-5)
+    assert float(load_classifier(run)[0].picture_head.fusion_weight) == fitted["weight"]
     assert not hasattr(load_classifier(run, picture=False)[0], "picture_head")
     again = read_json(evaluate_classifier(run, str(root), "test", out=tmp_path / "ev") / "metrics.json")
     assert again["confusion_matrix"] == report["confusion_matrix"] and again["picture_head"] == report["picture_head"]
@@ -92,9 +99,9 @@ def test_run_fits_saves_and_every_prediction_path_uses_the_picture_model(tmp_pat
     from artstyle.runs import load_safetensors, save_safetensors
 
     state = load_safetensors(run / PICTURE_HEAD_FILE)
-    save_safetensors(run / PICTURE_HEAD_FILE, {**state, "weight": torch.tensor(1.0)})
+    save_safetensors(run / PICTURE_HEAD_FILE, {**state, "fusion_weight": torch.tensor(1.0)})
     model, info = load_classifier(run)
-    assert float(model.picture_head.weight) == 1.0
+    assert float(model.picture_head.fusion_weight) == 1.0
     image = sorted((root / "test" / "Pop_Art").iterdir())[0]
     from artstyle.api.classifier import Classifier
     from artstyle.data.decode import decode_image

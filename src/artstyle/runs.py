@@ -216,13 +216,29 @@ def load_safetensors(path: str | os.PathLike) -> dict:
         raise ArtstyleError(f"{path} is not a valid safetensors file ({exc}); it is corrupted or truncated") from None
 
 
-def load_weights(model: Any, path: str | os.PathLike) -> Any:
-    """Load the safetensors file ``path`` into ``model`` (returned), in eval mode.
+def safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The string metadata in a safetensors file's header (empty without any), with :func:`load_safetensors`'s
+    clear error for a missing or damaged file."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise ArtstyleError(f"weights file {path} does not exist")
+    try:
+        with safe_open(str(path), "pt") as f:
+            return dict(f.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ArtstyleError(f"{path} is not a valid safetensors file ({exc}); it is corrupted or truncated") from None
+
+
+def load_weights(model: Any, path: str | os.PathLike, tensors: dict | None = None) -> Any:
+    """Load the safetensors file ``path`` (or ``tensors`` already read from it) into ``model`` (returned), in eval
+    mode.
 
     A file whose tensors do not fit the architecture built from config.json is a clear error, not a traceback.
     """
     try:
-        model.load_state_dict(load_safetensors(path))
+        model.load_state_dict(load_safetensors(path) if tensors is None else tensors)
     except RuntimeError as exc:
         raise ArtstyleError(f"{path} does not match the architecture in config.json ({str(exc).splitlines()[0]}); "
                             "the checkpoint was tampered with or is from another run") from None

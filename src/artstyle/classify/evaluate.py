@@ -86,7 +86,7 @@ def evaluate_on_cache(model: torch.nn.Module, classes: list[str], cache: Any, sp
     report = classification_report(y, head.fuse_log_probs(crops, pictures), classes, np.asarray(train_counts))
     alone = {view: classification_report(y, scores, classes, np.asarray(train_counts))
              for view, scores in (("crops_alone", crops), ("picture_alone", pictures))}
-    report["picture_head"] = {"weight": float(head.weight), **{view: {k: r[k] for k in HEADLINE}
+    report["picture_head"] = {"weight": float(head.fusion_weight), **{view: {k: r[k] for k in HEADLINE}
                                                                for view, r in alone.items()}}
     return report
 

@@ -5,7 +5,7 @@ Usage::
     stats = picture_statistics(images)                         # uint8 (N, S, S, 3) -> float32 (N, PICTURE_FEATURES)
     head = fit_picture_head(train_stats, train_labels, num_classes)   # a PictureHead (scikit-learn LogisticRegression)
     weight, scores = choose_weight(crop_probs, head.log_probs(val_stats), val_labels)
-    head.weight.fill_(weight)                                  # the fusion weight (the linear layer: head.linear)
+    head.fusion_weight.fill_(weight)                           # a buffer (the linear layer: head.linear)
     probs = head.fuse(crop_probs, stats)                       # the probabilities prediction reports
 
 The texture network reads 64 px crops and averages their votes. On a nearly flat or out-of-focus picture most crops
@@ -114,14 +114,14 @@ def picture_statistics(images: np.ndarray, batch_size: int = 32) -> np.ndarray:
 
 
 class PictureHead(nn.Module):
-    """Standardised :func:`picture_statistics` -> class logits (``linear``), and ``weight``, the fusion weight of its
+    """Standardised :func:`picture_statistics` -> class logits (``linear``), and ``fusion_weight``, the weight of its
     log-probabilities beside the crops' (a buffer). Its state lives in the run's ``picture_head.safetensors``."""
 
     def __init__(self, num_classes: int, features: int = PICTURE_FEATURES) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(features))
         self.register_buffer("scale", torch.ones(features))
-        self.register_buffer("weight", torch.tensor(DEFAULT_WEIGHT))
+        self.register_buffer("fusion_weight", torch.tensor(DEFAULT_WEIGHT))
         self.linear = nn.Linear(features, num_classes)
 
     def log_probs(self, stats: np.ndarray) -> np.ndarray:
@@ -136,7 +136,7 @@ class PictureHead(nn.Module):
 
     def fuse_log_probs(self, crop_probs: np.ndarray, picture_log_probs: np.ndarray) -> np.ndarray:
         """:meth:`fuse` from the picture model's log-probabilities (:meth:`log_probs`)."""
-        return fuse(crop_probs, picture_log_probs, float(self.weight))
+        return fuse(crop_probs, picture_log_probs, float(self.fusion_weight))
 
 
 def fuse(crop_probs: np.ndarray, picture_log_probs: np.ndarray, weight: float) -> np.ndarray:
@@ -221,7 +221,10 @@ def estimate_seconds(cache: Any, splits: Sequence[str] = ("train", "val")) -> fl
 def fit_for_run(run: Path, cache: Any, seed: int = 0, progress: bool = False) -> dict[str, Any]:
     """Fit the run's picture model on the training split of ``cache``, choose its fusion weight on the validation
     split (:data:`DEFAULT_WEIGHT` without one) against the run's own crops, and save :data:`PICTURE_HEAD_FILE`
-    (atomic). Returns what the run's metrics.json records under ``training.picture_head``."""
+    (atomic). Returns what the run's metrics.json records under ``training.picture_head``.
+
+    The model is not refitted on train and validation once the weight is chosen: that was measured and did not
+    pay (docs/results.md, section 7, eighteenth session)."""
     from artstyle.classify.crops import predict_crops
     from artstyle.classify.evaluate import map_classes
     from artstyle.classify.load import load_classifier
@@ -243,7 +246,7 @@ def fit_for_run(run: Path, cache: Any, seed: int = 0, progress: bool = False) ->
                                               picture=False)[0] for _, batch in chunks(cache.images, val_rows)])
         weight, scores = choose_weight(crops, head.log_probs(val_stats), mapping[val_labels])
         chosen_on = "val"
-    head.weight.fill_(weight)
+    head.fusion_weight.fill_(weight)
     meta = {"weight": weight, "chosen_on": chosen_on, "val_balanced_accuracy": scores,
             "train_images": int(len(labels)), "features": PICTURE_FEATURES}
     save_safetensors(Path(run) / PICTURE_HEAD_FILE, dict(head.state_dict()),
@@ -271,7 +274,8 @@ def predict_and_vote(model: Any, images: np.ndarray, size: int, grid: int, class
     if head is None:
         return probs, per_crop, [{} for _ in range(len(images))]
     log_probs = head.log_probs(picture_statistics(images))
-    votes = [{"style": classes[int(p.argmax())], "probability": float(np.exp(p.max())), "weight": float(head.weight)}
+    weight = float(head.fusion_weight)
+    votes = [{"style": classes[int(p.argmax())], "probability": float(np.exp(p.max())), "weight": weight}
              for p in log_probs]
     return head.fuse_log_probs(probs, log_probs), per_crop, votes
 

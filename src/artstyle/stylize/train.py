@@ -178,18 +178,17 @@ def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int
 def _resume_discriminator(disc: torch.nn.Module, run: Path) -> dict[int, dict[str, torch.Tensor]]:
     """Load DISC_STATE_FILE into ``disc``; return its Adam state. Says so when it is not from the epoch that the
     stylizer's checkpoint is (a kill between the two writes): the run then resumes, but not bit-exactly."""
-    from safetensors import safe_open
+    from artstyle.runs import safetensors_metadata
 
     path = run / DISC_STATE_FILE
     tensors = load_safetensors(path)
-    disc.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+    load_weights(disc, path, {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         if key.startswith("adam."):
             pid, name = key.removeprefix("adam.").split(".", 1)
             state.setdefault(int(pid), {})[name] = value
-    with safe_open(str(path), "pt") as f:
-        epoch = int((f.metadata() or {}).get("epoch", -1))
+    epoch = int(safetensors_metadata(path).get("epoch", -1))
     stylizer_epoch = read_json(run / "last_state.json")["info"]["epoch"]
     if epoch != stylizer_epoch:
         print(f"warning: {path} holds the discriminator after epoch {epoch}, the stylizer's checkpoint is from epoch "
