@@ -99,7 +99,8 @@ def test_run_fits_saves_and_every_prediction_path_uses_the_picture_model(tmp_pat
     from artstyle.runs import load_safetensors, save_safetensors
 
     state = load_safetensors(run / PICTURE_HEAD_FILE)
-    save_safetensors(run / PICTURE_HEAD_FILE, {**state, "fusion_weight": torch.tensor(1.0)})
+    old = {("weight" if k == "fusion_weight" else k): v for k, v in state.items()}  # a file from before the rename
+    save_safetensors(run / PICTURE_HEAD_FILE, {**old, "weight": torch.tensor(1.0)})
     model, info = load_classifier(run)
     assert float(model.picture_head.fusion_weight) == 1.0
     image = sorted((root / "test" / "Pop_Art").iterdir())[0]

@@ -255,11 +255,17 @@ def fit_for_run(run: Path, cache: Any, seed: int = 0, progress: bool = False) ->
 
 
 def load_picture_head(run: Path, num_classes: int) -> PictureHead | None:
-    """The run's picture model (:data:`PICTURE_HEAD_FILE`), or None for a run without one."""
-    from artstyle.runs import load_weights
+    """The run's picture model (:data:`PICTURE_HEAD_FILE`), or None for a run without one. Files written before
+    the fusion weight's buffer was renamed (``weight``, 2026-12-02) load too."""
+    from artstyle.runs import load_safetensors, load_weights
 
     path = Path(run) / PICTURE_HEAD_FILE
-    return load_weights(PictureHead(num_classes), path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    tensors = load_safetensors(path)
+    if "weight" in tensors and "fusion_weight" not in tensors:
+        tensors["fusion_weight"] = tensors.pop("weight")
+    return load_weights(PictureHead(num_classes), path, tensors)
 
 
 def predict_and_vote(model: Any, images: np.ndarray, size: int, grid: int, classes: Sequence[str], **kwargs: Any
