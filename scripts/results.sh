@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Reproduce the numbers in docs/results.md (built-in synthetic dataset) and write them there. ~75 min on 2 CPU cores.
+# Reproduce the numbers in docs/results.md (built-in synthetic dataset) and write them there. ~40 min on 2 CPU cores.
 # Usage: bash scripts/results.sh [OUT]   (runs go under OUT, default runs/results; OUT must not hold them yet)
 # At the end, scripts/results_doc.py copies every table from the runs into docs/results.md's marked blocks, and
 # scripts/gallery.py copies the figures into docs/gallery/. Nothing in those blocks is typed by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/results}
-A=".venv/bin/artstyle --threads ${THREADS:-1}"
+A=".venv/bin/artstyle --threads ${THREADS:-2}"
 PY=.venv/bin/python
 export ARTSTYLE_RUNS="$OUT"
 
