@@ -67,3 +67,24 @@ def test_errors_are_counted_per_source_photograph() -> None:
              {"path": "b/test/Photo/test_00001_stuff.jpg", "top": [{"style": "Photo"}]}]
     tiles, errors = module.errors_by_photo(preds)
     assert tiles == {"By_the_Water": 2, "stuff": 1} and errors == {"By_the_Water": 1, "stuff": 0}
+
+
+def test_picture_model_cv_keeps_a_photograph_in_one_fold() -> None:
+    """benchmarks/picture_model_cv.py: a tile's photograph comes from its cache key, and folds by photograph score
+    a model on photographs it has not seen. Here each photograph has a random label and a feature that names it:
+    folds that split photographs read that feature; folds by photograph cannot, and score near chance."""
+    spec = importlib.util.spec_from_file_location("picture_model_cv", BENCH / "picture_model_cv.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.photo_of("train/Relief/train_00020_By_the_Water.jpg") == "By_the_Water"
+    import numpy as np
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(0)
+    photos = np.repeat(np.arange(40), 10)
+    labels = rng.integers(0, 4, 40)[photos]
+    X = (np.arange(40)[photos] + rng.normal(0, 0.01, len(photos)))[:, None]  # which photograph, nothing else
+    make = lambda: KNeighborsClassifier(1)  # noqa: E731
+    by_tile = module.grouped_scores(make, X, labels, None, 5, 4)
+    by_photo = module.grouped_scores(make, X, labels, photos.astype(str), 5, 4)
+    assert by_tile["balanced_accuracy"] > 0.95 and by_photo["balanced_accuracy"] < 0.5
