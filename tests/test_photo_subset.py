@@ -44,8 +44,30 @@ def test_subset_keeps_the_photographs_it_names_and_every_test_tile(tmp_path: Pat
     assert test == sorted(i["file"] for i in meta["images"] if i["file"].startswith("test/"))
     link = tmp_path / "half" / test[0]
     assert link.is_symlink() and link.read_bytes() == test[0].encode()  # a link to the source tile, not a copy
-    assert record["counts"] == {"train": {"Photo": 3, "Dither": 3}, "test": {"Photo": 2, "Dither": 2}}
+    assert record["counts"] == {"train": {"Photo": 3, "Dither": 3}, "val": {}, "test": {"Photo": 2, "Dither": 2}}
+    assert not (tmp_path / "half" / "val").exists() and record["val_photos"] == []
     assert json.loads((tmp_path / "half" / "subset.json").read_text())["train_photos"] == record["train_photos"]
+
+
+def test_val_photos_validate_on_photographs_the_training_folder_lacks(tmp_path: Path) -> None:
+    """--val-photos: every tile of the chosen photographs goes to val/, none stays in train/; test/ is unchanged,
+    and artstyle then uses that val/ folder instead of carving one from train/."""
+    ps = _subset()
+    meta = _benchmark(tmp_path / "src")
+    record = ps.write_subset(tmp_path / "src", tmp_path / "v", 1.0, seed=0, val_photos=2)
+    val, train = set(record["val_photos"]), set(record["train_photos"])
+    assert len(val) == 2 and len(train) == 4 and not val & train
+    for split, photos in (("val", val), ("train", train)):
+        folder = tmp_path / "v" / split
+        files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.jpg"))
+        want = sorted(i["file"].split("/", 1)[1] for i in meta["images"]
+                      if i["file"].startswith("train/") and i["photo"] in photos)
+        assert files == want
+    assert record["counts"]["val"] == {"Photo": 2, "Dither": 2}
+    from artstyle.data.sources import open_source
+
+    splits = {item.key: item.split for item in open_source(str(tmp_path / "v")).items}
+    assert sum(s == "val" for s in splits.values()) == 4 and sum(s == "train" for s in splits.values()) == 8
 
 
 def test_the_same_seed_keeps_the_same_photographs_whatever_their_order() -> None:
