@@ -64,8 +64,8 @@ def loader_ms(cache, rounds: int) -> tuple[float, float, float]:
 
 def _stepper(peaks: bool, classes: int, batch: int, compiled: bool):
     """One training step (forward, backward, AdamW) of the texture network on random 64 px crops, channels-last as
-    classify train; compiled as ``classify train --compile on`` does (``engine.compiled``)."""
-    from artstyle.engine import compiled as compile_model
+    classify train; compiled as ``classify train --compile on`` does (``compiling.compiled``)."""
+    from artstyle.compiling import compiled as compile_model
     from artstyle.models.classifier import TextureNet
 
     torch.manual_seed(0)

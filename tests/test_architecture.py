@@ -12,7 +12,7 @@ LAYERS = {
     "artstyle.constants": 0, "artstyle.errors": 0, "artstyle.styles": 0, "artstyle.config": 0, "artstyle.settings": 0,
     "artstyle.runs": 0, "artstyle.dist": 0, "artstyle.tables": 0, "artstyle.environment": 0, "artstyle": 0,
     "artstyle.metrics": 1, "artstyle.figures": 1, "artstyle.embeddings": 1,
-    "artstyle.engine": 2, "artstyle.training_state": 2, "artstyle.schedules": 2, "artstyle.models": 2, "artstyle.data": 2, "artstyle.inference": 2,
+    "artstyle.engine": 2, "artstyle.compiling": 2, "artstyle.training_state": 2, "artstyle.schedules": 2, "artstyle.models": 2, "artstyle.data": 2, "artstyle.inference": 2,
     "artstyle.classify": 3, "artstyle.embed": 3, "artstyle.cluster": 3, "artstyle.stylize": 3, "artstyle.lora": 3,
     "artstyle.pipeline": 4, "artstyle.report": 4, "artstyle.api": 4, "artstyle.serve": 4,
     "artstyle.commands": 5, "artstyle.cli": 5, "artstyle.__main__": 5,

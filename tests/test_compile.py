@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from artstyle.engine import COMPILE_MIN_STEPS, compile_decision
+from artstyle.compiling import COMPILE_MIN_STEPS, compile_decision
 from artstyle.errors import ArtstyleError
 from artstyle.models.classifier import build_classifier
 from conftest import make_folder
