@@ -23,6 +23,13 @@ from pathlib import Path
 TILE = re.compile(r"^[a-z]+_\d+_(?P<photo>.+)\.[a-z]+$")
 
 
+def photo_of(name: str) -> str:
+    """The source photograph of a tile's file name or path (``train_00012_By_the_Water.jpg`` -> By_the_Water);
+    a name in another form is its own photograph (its stem)."""
+    match = TILE.match(Path(name).name)
+    return match.group("photo") if match else Path(name).stem
+
+
 def predictions(run: str, files: list[Path], threads: int) -> list[dict]:
     """``artstyle classify predict RUN FILES --json --topk 1``'s predictions (a subprocess, as a user runs it)."""
     cmd = [sys.executable, "-m", "artstyle", "--threads", str(threads), "classify", "predict", run,
@@ -36,8 +43,7 @@ def errors_by_photo(preds: list[dict]) -> tuple[collections.Counter, collections
     tiles, errors = collections.Counter(), collections.Counter()
     for p in preds:
         path = Path(p["path"])
-        match = TILE.match(path.name)
-        photo = match.group("photo") if match else path.stem
+        photo = photo_of(path.name)
         tiles[photo] += 1
         errors[photo] += p["top"][0]["style"] != path.parent.name
     return tiles, errors

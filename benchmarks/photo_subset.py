@@ -25,11 +25,16 @@ import sys
 from pathlib import Path
 
 
-def keep_photos(photos: list[str], fraction: float, seed: int) -> set[str]:
-    """A seeded ``fraction`` of ``photos`` (at least one), independent of their listed order."""
+def pick_photos(photos: list[str], count: int, seed: int) -> set[str]:
+    """``count`` seeded ``photos``, independent of their listed order."""
     ordered = sorted(photos)
     random.Random(seed).shuffle(ordered)
-    return set(ordered[:max(1, int(fraction * len(ordered)))])
+    return set(ordered[:count])
+
+
+def keep_photos(photos: list[str], fraction: float, seed: int) -> set[str]:
+    """A seeded ``fraction`` of ``photos`` (at least one), independent of their listed order."""
+    return pick_photos(photos, max(1, int(fraction * len(photos))), seed)
 
 
 def write_subset(src: Path, out: Path, fraction: float, seed: int, val_photos: int = 0) -> dict:
@@ -37,7 +42,9 @@ def write_subset(src: Path, out: Path, fraction: float, seed: int, val_photos: i
     the kept photographs under ``out/val``; returns what subset.json holds."""
     meta = json.loads((src / "benchmark.json").read_text())
     kept = keep_photos([p["id"] for p in meta["photos"]["train"]], fraction, seed)
-    val = keep_photos(sorted(kept), val_photos / len(kept), seed + 1) if val_photos else set()
+    if not 0 <= val_photos < len(kept):
+        raise ValueError(f"--val-photos {val_photos} must leave training photographs: {len(kept)} are kept")
+    val = pick_photos(sorted(kept), val_photos, seed + 1)
     counts: dict[str, dict[str, int]] = {"train": {}, "val": {}, "test": {}}
     for image in meta["images"]:
         split, style, name = image["file"].split("/")
@@ -71,10 +78,10 @@ def main() -> None:
         sys.exit(f"error: {args.out} exists; remove it or give another folder")
     if not 0 < args.fraction <= 1:
         sys.exit(f"error: --fraction {args.fraction} is not in (0, 1]")
-    kept = max(1, int(args.fraction * len(json.loads((args.src / "benchmark.json").read_text())["photos"]["train"])))
-    if not 0 <= args.val_photos < kept:
-        sys.exit(f"error: --val-photos {args.val_photos} must leave training photographs: {kept} are kept")
-    record = write_subset(args.src, args.out, args.fraction, args.seed, args.val_photos)
+    try:
+        record = write_subset(args.src, args.out, args.fraction, args.seed, args.val_photos)
+    except ValueError as exc:  # raised before anything is written
+        sys.exit(f"error: {exc}")
     tiles = sum(record["counts"]["train"].values())
     val = f", {len(record['val_photos'])} validation photographs ({sum(record['counts']['val'].values())} tiles)"
     print(f"{args.out}: {len(record['train_photos'])} of {record['of_train_photos']} training photographs, "

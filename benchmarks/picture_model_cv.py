@@ -7,8 +7,8 @@ Usage::
 Every tile of the real-image benchmark's ``train/`` folder (the cache's train and val splits) gets the picture
 model's 57 statistics (`classify/picture_stats.py`). Then each candidate model is scored by cross-validation
 in which a photograph's tiles all fall in the same fold (`sklearn.model_selection.GroupKFold`; the photograph is
-read from the tile's name, ``<split>_<number>_<photo>.jpg``, as `benchmarks/errors_by_photo.py` does). So a model
-is always scored on photographs it has not seen, as on the test folder, which this script never reads. The
+read from the tile's name, ``<split>_<number>_<photo>.jpg``, by ``photo_of`` of `benchmarks/errors_by_photo.py`).
+So a model is always scored on photographs it has not seen, as on the test folder, which this script never reads. The
 candidates: the class-balanced logistic regression that `fit_picture_head` fits, at several ``C`` (it uses 1),
 and scikit-learn's gradient boosting on the same statistics.
 """
@@ -16,20 +16,15 @@ and scikit-learn's gradient boosting on the same statistics.
 from __future__ import annotations
 
 import argparse
-import re
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
-TILE = re.compile(r"^[a-z]+_\d+_(?P<photo>.+)\.[a-z]+$")
-
-
-def photo_of(key: str) -> str:
-    """The source photograph of a tile's cache key (``train/Style/train_00012_Dragonfly.jpg`` -> Dragonfly)."""
-    name = key.rsplit("/", 1)[-1]
-    match = TILE.match(name)
-    return match.group("photo") if match else name
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from errors_by_photo import photo_of  # noqa: E402
 
 
 def grouped_scores(make, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, folds: int, classes: int) -> dict:
@@ -62,17 +57,17 @@ def main() -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from artstyle.classify.picture_stats import picture_statistics
+    from artstyle.classify.picture_stats import split_statistics
     from artstyle.data.cache import prepare_cache
 
     warnings.filterwarnings("ignore", category=UserWarning)
     cache = prepare_cache(args.data, size=args.cache_size)
-    rows = cache.indices(["train", "val"])  # the train/ folder; the test/ folder is never read
-    groups = np.array([photo_of(cache.index[r]["key"]) for r in rows])
+    splits = ("train", "val")  # the train/ folder; the test/ folder is never read
+    groups = np.array([photo_of(cache.index[r]["key"]) for split in splits for r in cache.indices(split)])
     t0 = time.perf_counter()
-    X = np.concatenate([picture_statistics(np.asarray(cache.images[rows[i:i + 64]])) for i in range(0, len(rows), 64)])
-    y = cache.labels[rows]
-    print(f"{len(rows)} training tiles from {len(set(groups))} photographs, {X.shape[1]} statistics each "
+    stats = [split_statistics(cache, split) for split in splits]
+    X, y = np.concatenate([x for x, _ in stats]), np.concatenate([labels for _, labels in stats])
+    print(f"{len(y)} training tiles from {len(set(groups))} photographs, {X.shape[1]} statistics each "
           f"({time.perf_counter() - t0:.0f} s); {args.folds} folds by photograph\n")
     candidates = {f"logistic regression, C={c}" + (" (fit_picture_head)" if float(c) == 1 else ""):
                   (lambda c=float(c): make_pipeline(StandardScaler(), LogisticRegression(
