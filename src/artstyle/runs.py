@@ -202,33 +202,36 @@ def save_safetensors(path: str | os.PathLike, tensors: dict, metadata: dict[str,
     return Path(path)
 
 
-def load_safetensors(path: str | os.PathLike) -> dict:
-    """Load a safetensors file to CPU, with a clear error for a missing, truncated or tampered file."""
+@contextmanager
+def _safetensors_errors(path: Path) -> Iterator[None]:
+    """Turn a missing, truncated or tampered safetensors file into one clear :class:`ArtstyleError`."""
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
 
-    path = Path(path)
     if not path.is_file():
         raise ArtstyleError(f"weights file {path} does not exist")
     try:
-        return load_file(str(path), device="cpu")
+        yield
     except (SafetensorError, OSError, ValueError) as exc:
         raise ArtstyleError(f"{path} is not a valid safetensors file ({exc}); it is corrupted or truncated") from None
+
+
+def load_safetensors(path: str | os.PathLike) -> dict:
+    """Load a safetensors file to CPU, with a clear error for a missing, truncated or tampered file."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    with _safetensors_errors(path):
+        return load_file(str(path), device="cpu")
 
 
 def safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The string metadata in a safetensors file's header (empty without any), with :func:`load_safetensors`'s
     clear error for a missing or damaged file."""
-    from safetensors import SafetensorError, safe_open
+    from safetensors import safe_open
 
     path = Path(path)
-    if not path.is_file():
-        raise ArtstyleError(f"weights file {path} does not exist")
-    try:
-        with safe_open(str(path), "pt") as f:
-            return dict(f.metadata() or {})
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ArtstyleError(f"{path} is not a valid safetensors file ({exc}); it is corrupted or truncated") from None
+    with _safetensors_errors(path), safe_open(str(path), "pt") as f:
+        return dict(f.metadata() or {})
 
 
 def load_weights(model: Any, path: str | os.PathLike, tensors: dict | None = None) -> Any:
