@@ -5,12 +5,14 @@ Usage::
     python benchmarks/picture_model_cv.py [--data .cache/real_styles_v2] [--folds 5] [--c 0.1,0.3,1,3,10]
 
 Every tile of the real-image benchmark's ``train/`` folder (the cache's train and val splits) gets the picture
-model's 57 statistics (`classify/picture_stats.py`). Then each candidate model is scored by cross-validation
-in which a photograph's tiles all fall in the same fold (`sklearn.model_selection.GroupKFold`; the photograph is
-read from the tile's name, ``<split>_<number>_<photo>.jpg``, by ``photo_of`` of `benchmarks/errors_by_photo.py`).
-So a model is always scored on photographs it has not seen, as on the test folder, which this script never reads. The
-candidates: the class-balanced logistic regression that `fit_picture_head` fits, at several ``C`` (it uses 1),
-and scikit-learn's gradient boosting on the same statistics.
+model's statistics (`classify/picture_stats.py`: 121 since the nineteenth session, the first 57 before). Then
+each candidate model is scored by cross-validation in which a photograph's tiles all fall in the same fold
+(`sklearn.model_selection.GroupKFold`; the photograph is read from the tile's name,
+``<split>_<number>_<photo>.jpg``, by ``photo_of`` of `benchmarks/errors_by_photo.py`). So a model is always
+scored on photographs it has not seen, as on the test folder, which this script never reads. The candidates: the
+class-balanced logistic regression that `fit_picture_head` fits, at several ``C`` (it uses 1), scikit-learn's
+gradient boosting on the same statistics, and the regression on the first 57 statistics alone (the picture model
+before the texture descriptors).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def main() -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from artstyle.classify.picture_stats import split_statistics
+    from artstyle.classify.picture_stats import BASE_FEATURES, split_statistics
     from artstyle.data.cache import prepare_cache
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -75,15 +77,16 @@ def main() -> None:
                   for c in args.c.split(",")}
     candidates["gradient boosting (HistGradientBoostingClassifier)"] = (
         lambda: HistGradientBoostingClassifier(class_weight="balanced", random_state=0))
-    print("| model | folds by | balanced accuracy | log-loss |\n|---|---|---:|---:|")
-    runs = [(name, make, groups) for name, make in candidates.items()]
+    print("| model | statistics | folds by | balanced accuracy | log-loss |\n|---|---:|---|---:|---:|")
+    runs = [(name, make, groups, X.shape[1]) for name, make in candidates.items()]
     default = next((name for name in candidates if "fit_picture_head" in name), None)
-    if default:  # the same model, scored as a tile-level validation split would score it
-        runs.append((default, candidates[default], None))
-    for name, make, by in runs:
-        s = grouped_scores(make, X, y, by, args.folds, len(cache.classes))
+    if default:  # the same model on the first statistics alone, and scored as a tile-level validation split would
+        make = candidates[default]
+        runs += [(default, make, groups, BASE_FEATURES), (default, make, None, X.shape[1])]
+    for name, make, by, width in runs:
+        s = grouped_scores(make, X[:, :width], y, by, args.folds, len(cache.classes))
         where = "photograph" if by is not None else "tile (photographs shared)"
-        print(f"| {name} | {where} | {100 * s['balanced_accuracy']:.1f}% | {s['log_loss']:.3f} |")
+        print(f"| {name} | {width} | {where} | {100 * s['balanced_accuracy']:.1f}% | {s['log_loss']:.3f} |")
 
 
 if __name__ == "__main__":

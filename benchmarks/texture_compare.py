@@ -38,7 +38,7 @@ CONFIGS: dict[str, tuple[str, list[str]]] = {
     "auto": ("no flags: what `artstyle classify train --data ROOT` does (on real data: the texture model with its "
              "high-pass input, 64 px crops of a 256 px cache, 5x5 grid at test, resample, compiled training step; since "
              "the ninth session also the whole picture's palette and the last epoch's weights; since the seventeenth "
-             "the picture model beside the crops)", []),
+             "the picture model beside the crops, and since the nineteenth its texture descriptors)", []),
     "texture-s16": ("the default of the sixteenth session: as auto without the picture model (--picture-stats off)",
                     ["--model", "texture", "--size", "0", "--picture-stats", "off"]),
     "texture-auto": ("the texture model as auto picks it for real data (--model texture --size 0), with the picture "

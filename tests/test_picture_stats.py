@@ -12,8 +12,9 @@ import torch
 
 from artstyle.classify import ClassifyConfig, evaluate_classifier, load_classifier, predict, train_classifier
 from artstyle.classify.crops import predict_crops
-from artstyle.classify.picture_stats import (PICTURE_FEATURES, PICTURE_HEAD_FILE, attach, choose_weight,
-                                             fit_picture_head, fuse, picture_statistics)
+from artstyle.classify.picture_stats import (BASE_FEATURES, LBP_RINGS, PICTURE_FEATURES, PICTURE_HEAD_FILE,
+                                             PictureHead, attach, choose_weight, fit_picture_head, fuse,
+                                             load_picture_head, median3, picture_statistics)
 from artstyle.classify.recipe import resolve_recipe
 from artstyle.models.classifier import build_classifier
 from artstyle.runs import read_json
@@ -39,6 +40,66 @@ def test_statistics_are_fixed_finite_and_read_colours_and_grain() -> None:
     laplace_median = stats[:, 12 + 2]  # full-scale |Laplacian|, 50th percentile
     assert laplace_median[2] > laplace_median[0] + 1
     assert picture_statistics(pics[:0]).shape == (0, PICTURE_FEATURES)
+
+
+def _lbp_reference(y: np.ndarray, points: int, radius: int) -> np.ndarray:
+    """Rotation-invariant uniform LBP histogram, one pixel at a time (bilinear neighbours, edges replicated)."""
+    h, w = y.shape
+    hist = np.zeros(points + 2)
+    for i in range(h):
+        for j in range(w):
+            bits = []
+            for k in range(points):
+                a = 2 * np.pi * k / points
+                ry, rx = i + round(-radius * np.sin(a), 5), j + round(radius * np.cos(a), 5)
+                y0, x0 = int(np.floor(ry)), int(np.floor(rx))
+                fy, fx = ry - y0, rx - x0
+                v = sum(y[min(max(yy, 0), h - 1), min(max(xx, 0), w - 1)] * wt
+                        for yy, xx, wt in ((y0, x0, (1 - fy) * (1 - fx)), (y0 + 1, x0, fy * (1 - fx)),
+                                           (y0, x0 + 1, (1 - fy) * fx), (y0 + 1, x0 + 1, fy * fx)))
+                bits.append(v >= y[i, j] - 1e-3)
+            changes = sum(bits[k] != bits[k - 1] for k in range(points))
+            hist[sum(bits) if changes <= 2 else points + 1] += 1
+    return hist / (h * w)
+
+
+def test_texture_descriptors_match_a_pixel_by_pixel_reference() -> None:
+    from scipy.ndimage import median_filter
+
+    from artstyle.classify.picture_stats import _lbp_histogram
+
+    rng = np.random.default_rng(0)
+    y = np.floor(rng.uniform(0, 255, (12, 13)) // 32 * 32)  # ties with neighbours, as in flat areas
+    for points, radius in LBP_RINGS:
+        got = _lbp_histogram(torch.from_numpy(y).float()[None], points, radius)[0].numpy()
+        np.testing.assert_allclose(got, _lbp_reference(y, points, radius), atol=1e-6)
+    flat = _lbp_histogram(torch.full((1, 9, 9), 77.0), 8, 1)[0]
+    assert flat[8] == 1  # every neighbour equals the centre: all ones, one pattern
+    x = rng.integers(0, 256, (2, 3, 11, 10), dtype=np.uint8)
+    assert np.array_equal(median3(torch.from_numpy(x)).numpy(), median_filter(x, size=(1, 1, 3, 3), mode="nearest"))
+
+
+def test_texture_descriptors_tell_grain_from_smooth_pictures() -> None:
+    stats = picture_statistics(_pictures())
+    lbp = stats[:, BASE_FEATURES:BASE_FEATURES + sum(p + 2 for p, _ in LBP_RINGS)]
+    assert np.allclose(lbp.sum(1), len(LBP_RINGS), atol=1e-4)  # one histogram per ring
+    off_median = stats[:, BASE_FEATURES + lbp.shape[1] + 3]  # the share of values off their 3 x 3 median
+    assert off_median[2] > 0.8 > 0.3 > off_median[0]
+    non_uniform = lbp[:, 9]  # (8, 1): patterns with more than two changes, which grain makes and a ramp does not
+    assert non_uniform[2] > 0.15 > 0.05 > non_uniform[0]
+
+
+def test_a_picture_model_saved_with_the_first_statistics_still_loads_and_reads_them(tmp_path: Path) -> None:
+    from artstyle.runs import save_safetensors
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(12) % 3
+    old = fit_picture_head(rng.normal(0, 1, (12, BASE_FEATURES)), labels, 3)
+    save_safetensors(tmp_path / PICTURE_HEAD_FILE, dict(old.state_dict()))
+    loaded = load_picture_head(tmp_path, 3)
+    assert isinstance(loaded, PictureHead) and loaded.mean.numel() == BASE_FEATURES
+    stats = picture_statistics(_pictures())
+    np.testing.assert_allclose(loaded.log_probs(stats), old.log_probs(stats[:, :BASE_FEATURES]), atol=1e-6)
 
 
 def test_head_fits_votes_and_a_zero_weight_leaves_the_crops_alone() -> None:

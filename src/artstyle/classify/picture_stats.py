@@ -13,8 +13,11 @@ show little, and the last errors of the real-image benchmark sit there (docs/res
 thirteenth sessions). Statistics of the whole cached picture see every pixel at once: how many colours it uses
 (posterised and dithered pictures use few), how its Laplacian and gradient magnitudes are spread at three scales
 (grain, sharpened detail, smoothed areas) and how skewed its diagonal differences are (an emboss lights one side).
-A class-balanced logistic regression on them, fitted on the training split after the network (scikit-learn,
-seconds), votes beside the crops: ``log p = log p_crops + w * log p_picture``, ``w`` chosen on the validation split.
+Since the nineteenth session also two classic texture descriptors: rotation-invariant uniform local binary patterns
+at three radii (Ojala, Pietikainen and Maenpaa 2002; scikit-image's ``local_binary_pattern(..., "uniform")``) and
+how far pixels stray from their 3 x 3 median (impulse grain, dither and dots), at two scales. A class-balanced
+logistic regression on them, fitted on the training split after the network (scikit-learn, seconds), votes beside
+the crops: ``log p = log p_crops + w * log p_picture``, ``w`` chosen on the validation split.
 """
 
 from __future__ import annotations
@@ -33,8 +36,18 @@ the 8 and of the 32 fullest bins, and the entropy."""
 SCALES = 3
 """Luminance at full size, then 2 x 2 averaged twice."""
 LAPLACE_Q, GRADIENT_Q, COLOUR_Q = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99), (0.1, 0.5, 0.9), (0.1, 0.5, 0.9)
-PICTURE_FEATURES = 4 * len(COLOUR_BITS) + SCALES * (len(LAPLACE_Q) + len(GRADIENT_Q) + 4) + 2 * len(COLOUR_Q)
-"""The width of :func:`picture_statistics` (57)."""
+BASE_FEATURES = 4 * len(COLOUR_BITS) + SCALES * (len(LAPLACE_Q) + len(GRADIENT_Q) + 4) + 2 * len(COLOUR_Q)
+"""The width of the first statistics (57): colour counts, edges, saturation and value. Picture models saved before
+the texture descriptors were added read these alone (:meth:`PictureHead.log_probs` keeps the first columns)."""
+LBP_RINGS = ((8, 1), (16, 2), (24, 3))
+"""(points, radius) of the local binary patterns: Ojala et al.'s three rings, P + 2 histogram bins each."""
+MEDIAN_Q = (0.5, 0.9, 0.99)
+"""Quantiles of the absolute 3 x 3 median residual, beside the share of pixels off their median and its colour."""
+PICTURE_FEATURES = BASE_FEATURES + sum(p + 2 for p, _ in LBP_RINGS) + 2 * (len(MEDIAN_Q) + 2)
+"""The width of :func:`picture_statistics` (121)."""
+_MEDIAN9 = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3), (5, 8), (4, 7), (3, 6),
+            (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2))
+"""Paeth's 19 compare-and-swap steps that leave the median of 9 values in the middle slot."""
 WEIGHTS = (0.0, 0.125, 0.25, 0.5, 1.0, 2.0)
 """The fusion weights :func:`choose_weight` tries; ties go to the smaller."""
 DEFAULT_WEIGHT = 0.25
@@ -93,13 +106,77 @@ def _edge_statistics(y: torch.Tensor) -> torch.Tensor:
     return torch.cat(out, 1)
 
 
+def _lbp_histogram(y: torch.Tensor, points: int, radius: int) -> torch.Tensor:
+    """``(N, H, W)`` luminance -> ``(N, points + 2)``: the share of pixels with each rotation-invariant uniform
+    local binary pattern (as scikit-image's ``method="uniform"``). Each of ``points`` neighbours on a circle of
+    ``radius`` (bilinear, edges replicated) sets a bit when it is at least the centre; a pattern with at most two
+    0/1 changes around the circle is binned by its count of ones, every other one in the last bin."""
+    n, h, w = y.shape
+    pad = radius + 1
+    p = nn.functional.pad(y[:, None], (pad,) * 4, mode="replicate")[:, 0]
+    centre = y - 1e-3  # a neighbour interpolated in a flat area is equal to the centre, give or take rounding
+    ones, changes, v = torch.zeros(y.shape, dtype=torch.uint8), torch.zeros(y.shape, dtype=torch.uint8), y.clone()
+    first = previous = None
+    for k in range(points):
+        angle = 2 * np.pi * k / points
+        dy, dx = round(-radius * np.sin(angle), 5), round(radius * np.cos(angle), 5)
+        y0, x0 = int(np.floor(dy)), int(np.floor(dx))
+        fy, fx = dy - y0, dx - x0
+        torch.mul(p[:, pad + y0:pad + y0 + h, pad + x0:pad + x0 + w], (1 - fy) * (1 - fx), out=v)
+        for oy, ox, share in ((1, 0, fy * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 1, fy * fx)):
+            if share > 0:
+                v.add_(p[:, pad + y0 + oy:pad + y0 + oy + h, pad + x0 + ox:pad + x0 + ox + w], alpha=share)
+        bit = v >= centre
+        ones += bit
+        if previous is None:
+            first = bit
+        else:
+            changes += bit != previous
+        previous = bit
+    changes += previous != first
+    code = torch.where(changes <= 2, ones, points + 1).long().flatten(1) + torch.arange(n)[:, None] * (points + 2)
+    return torch.bincount(code.flatten(), minlength=n * (points + 2)).view(n, points + 2).float() / (h * w)
+
+
+def median3(x: torch.Tensor) -> torch.Tensor:
+    """The 3 x 3 median of each channel of uint8 ``(N, C, H, W)`` (edges replicated), by a sorting network."""
+    h, w = x.shape[-2:]
+    p = nn.functional.pad(x.float(), (1, 1, 1, 1), mode="replicate").to(torch.uint8)
+    v = [p[..., i:i + h, j:j + w].contiguous() for i in range(3) for j in range(3)]
+    for a, b in _MEDIAN9:
+        v[a], v[b] = torch.minimum(v[a], v[b]), torch.maximum(v[a], v[b])
+    return v[4]
+
+
+def _median_residual(q8: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(N, 3, H, W)`` -> ``(N, len(MEDIAN_Q) + 2)``: quantiles of ``|x - median3(x)|`` (log1p, a quarter of
+    the values), the share of values off their median, and how much more the residual varies across the three
+    channels than it does in their mean (log ratio: colour grain against grey grain)."""
+    r = q8.float() - median3(q8).float()
+    a = r.abs().flatten(1)
+    grey = r.mean(1, keepdim=True)
+    colour = (r - grey).abs().mean((1, 2, 3)).log1p() - grey.abs().mean((1, 2, 3)).log1p()
+    return torch.cat([_quantiles(a[:, ::4], MEDIAN_Q).log1p(), (a > 0).float().mean(1, keepdim=True),
+                      colour[:, None]], 1)
+
+
+def _texture_statistics(q8: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The texture descriptors of :func:`picture_statistics`: local binary patterns of the luminance ``y`` (its
+    integer part, as on a uint8 grey image) at :data:`LBP_RINGS`, and the median residual of ``q8`` at full and
+    half size."""
+    half = nn.functional.avg_pool2d(q8.float(), 2).round().to(torch.uint8)
+    return torch.cat([*(_lbp_histogram(y.floor(), p, r) for p, r in LBP_RINGS), _median_residual(q8.to(torch.uint8)),
+                      _median_residual(half)], 1)
+
+
 @torch.no_grad()
 def picture_statistics(images: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """uint8 ``(N, H, W, 3)`` pictures (a memory map is read a batch at a time) -> float32 ``(N, PICTURE_FEATURES)``.
 
     Fixed, no learning: colour counts (:data:`COLOUR_BITS`), Laplacian and Sobel-gradient quantiles of the
     luminance and the skewness and kurtosis of its two diagonal differences at :data:`SCALES` scales, and the
-    quantiles of saturation and value (HSV).
+    quantiles of saturation and value (HSV): the first :data:`BASE_FEATURES`. Then the texture descriptors
+    (:data:`LBP_RINGS`, :data:`MEDIAN_Q`).
     """
     out = []
     for i in range(0, len(images), batch_size):
@@ -109,7 +186,7 @@ def picture_statistics(images: np.ndarray, batch_size: int = 32) -> np.ndarray:
         hi, lo = x[..., ::2, ::2].amax(1).flatten(1), x[..., ::2, ::2].amin(1).flatten(1)  # a quarter, as above
         saturation = torch.where(hi > 0, 255 * (hi - lo) / hi.clamp_min(1), torch.zeros(()))
         out.append(torch.cat([_colour_counts(q8), _edge_statistics(y), _quantiles(saturation, COLOUR_Q),
-                              _quantiles(hi, COLOUR_Q)], 1))
+                              _quantiles(hi, COLOUR_Q), _texture_statistics(q8, y)], 1))
     return torch.cat(out).numpy() if out else np.zeros((0, PICTURE_FEATURES), np.float32)
 
 
@@ -125,8 +202,9 @@ class PictureHead(nn.Module):
         self.linear = nn.Linear(features, num_classes)
 
     def log_probs(self, stats: np.ndarray) -> np.ndarray:
-        """``(N, F)`` statistics -> ``(N, C)`` log-probabilities of the picture model alone."""
-        x = torch.as_tensor(np.asarray(stats), dtype=torch.float32, device=self.mean.device)
+        """``(N, F)`` statistics -> ``(N, C)`` log-probabilities of the picture model alone. A model fitted on
+        fewer statistics (one saved before the texture descriptors, :data:`BASE_FEATURES`) reads the first ones."""
+        x = torch.as_tensor(np.asarray(stats), dtype=torch.float32, device=self.mean.device)[:, :self.mean.numel()]
         with torch.no_grad():
             return torch.log_softmax(self.linear((x - self.mean) / self.scale).float(), 1).cpu().numpy()
 
@@ -256,7 +334,8 @@ def fit_for_run(run: Path, cache: Any, seed: int = 0, progress: bool = False) ->
 
 def load_picture_head(run: Path, num_classes: int) -> PictureHead | None:
     """The run's picture model (:data:`PICTURE_HEAD_FILE`), or None for a run without one. Files written before
-    the fusion weight's buffer was renamed (``weight``, 2026-12-02) load too."""
+    the fusion weight's buffer was renamed (``weight``, 2026-12-02) or before the texture descriptors (57
+    statistics, :data:`BASE_FEATURES`) load too."""
     from artstyle.runs import load_safetensors, load_weights
 
     path = Path(run) / PICTURE_HEAD_FILE
@@ -265,7 +344,7 @@ def load_picture_head(run: Path, num_classes: int) -> PictureHead | None:
     tensors = load_safetensors(path)
     if "weight" in tensors and "fusion_weight" not in tensors:
         tensors["fusion_weight"] = tensors.pop("weight")
-    return load_weights(PictureHead(num_classes), path, tensors)
+    return load_weights(PictureHead(num_classes, tensors["mean"].numel()), path, tensors)
 
 
 def predict_and_vote(model: Any, images: np.ndarray, size: int, grid: int, classes: Sequence[str], **kwargs: Any
@@ -293,6 +372,6 @@ def attach(model: Any, head: PictureHead | None) -> Any:
     return model
 
 
-__all__ = ["DEFAULT_WEIGHT", "PICTURE_FEATURES", "PICTURE_HEAD_FILE", "PictureHead", "WEIGHTS", "attach",
-           "choose_weight", "estimate_seconds", "fit_for_run", "fit_picture_head", "fuse", "load_picture_head",
-           "picture_statistics", "predict_and_vote", "split_statistics"]
+__all__ = ["BASE_FEATURES", "DEFAULT_WEIGHT", "PICTURE_FEATURES", "PICTURE_HEAD_FILE", "PictureHead", "WEIGHTS",
+           "attach", "choose_weight", "estimate_seconds", "fit_for_run", "fit_picture_head", "fuse", "load_picture_head",
+           "median3", "picture_statistics", "predict_and_vote", "split_statistics"]
