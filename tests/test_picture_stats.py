@@ -12,9 +12,11 @@ import torch
 
 from artstyle.classify import ClassifyConfig, evaluate_classifier, load_classifier, predict, train_classifier
 from artstyle.classify.crops import predict_crops
-from artstyle.classify.picture_stats import (BASE_FEATURES, LBP_RINGS, PICTURE_FEATURES, PICTURE_HEAD_FILE,
-                                             PictureHead, attach, choose_weight, fit_picture_head, fuse,
-                                             load_picture_head, median3, picture_statistics)
+from artstyle.classify.picture_stats import (BASE_FEATURES, PICTURE_FEATURES, PICTURE_HEAD_FILE, PictureHead, attach,
+                                             choose_weight, fit_picture_head, fuse, load_picture_head,
+                                             picture_statistics)
+from artstyle.classify.texture_stats import LBP_RINGS, _lbp_histogram, _median_residual, median3, texture_statistics
+from artstyle.errors import ArtstyleError
 from artstyle.classify.recipe import resolve_recipe
 from artstyle.models.classifier import build_classifier
 from artstyle.runs import read_json
@@ -57,7 +59,7 @@ def _lbp_reference(y: np.ndarray, points: int, radius: int) -> np.ndarray:
                 v = sum(y[min(max(yy, 0), h - 1), min(max(xx, 0), w - 1)] * wt
                         for yy, xx, wt in ((y0, x0, (1 - fy) * (1 - fx)), (y0 + 1, x0, fy * (1 - fx)),
                                            (y0, x0 + 1, (1 - fy) * fx), (y0 + 1, x0 + 1, fy * fx)))
-                bits.append(v >= y[i, j] - 1e-3)
+                bits.append(v >= y[i, j] - 1e-9)
             changes = sum(bits[k] != bits[k - 1] for k in range(points))
             hist[sum(bits) if changes <= 2 else points + 1] += 1
     return hist / (h * w)
@@ -65,8 +67,6 @@ def _lbp_reference(y: np.ndarray, points: int, radius: int) -> np.ndarray:
 
 def test_texture_descriptors_match_a_pixel_by_pixel_reference() -> None:
     from scipy.ndimage import median_filter
-
-    from artstyle.classify.picture_stats import _lbp_histogram
 
     rng = np.random.default_rng(0)
     y = np.floor(rng.uniform(0, 255, (12, 13)) // 32 * 32)  # ties with neighbours, as in flat areas
@@ -77,6 +77,32 @@ def test_texture_descriptors_match_a_pixel_by_pixel_reference() -> None:
     assert flat[8] == 1  # every neighbour equals the centre: all ones, one pattern
     x = rng.integers(0, 256, (2, 3, 11, 10), dtype=np.uint8)
     assert np.array_equal(median3(torch.from_numpy(x)).numpy(), median_filter(x, size=(1, 1, 3, 3), mode="nearest"))
+    residual = np.abs(x.astype(float) - median_filter(x, size=(1, 1, 3, 3), mode="nearest")).reshape(2, -1)
+    got = _median_residual(torch.from_numpy(x))
+    for i, values in enumerate(np.sort(residual, 1)):
+        ranks = [min(len(values) - 1, round(q * (len(values) - 1))) for q in (0.5, 0.9, 0.99)]
+        np.testing.assert_allclose(np.expm1(got[i, :3].numpy()), values[ranks], atol=1e-3)  # exact ranks
+        assert got[i, 3] == pytest.approx((values > 0).mean())
+
+
+def test_local_binary_patterns_are_scikit_images_and_grey_is_pillows() -> None:
+    feature = pytest.importorskip("skimage.feature")  # benchmarks' extra, not a dependency of artstyle
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:48, :48]
+    rgb = np.clip(128 + 60 * np.sin(xx / 5)[..., None] * np.cos(yy / 7)[..., None] + rng.normal(0, 6, (48, 48, 3)),
+                  0, 255).astype(np.uint8)
+    rgb[10:30, 10:30] = (90, 110, 130)  # a flat patch: interpolated neighbours tie with their centre
+    grey = np.asarray(Image.fromarray(rgb).convert("L"))
+    stats = texture_statistics(torch.from_numpy(rgb).permute(2, 0, 1)[None].int())[0].numpy()
+    start = 0
+    for points, radius in LBP_RINGS:  # scikit-image on the edge-padded picture: the same codes at every pixel
+        codes = feature.local_binary_pattern(np.pad(grey, radius + 1, mode="edge"), points, radius, "uniform")
+        inner = codes[radius + 1:-radius - 1, radius + 1:-radius - 1].astype(int)
+        np.testing.assert_allclose(stats[start:start + points + 2],
+                                   np.bincount(inner.ravel(), minlength=points + 2) / grey.size, atol=1e-6)
+        start += points + 2
 
 
 def test_texture_descriptors_tell_grain_from_smooth_pictures() -> None:
@@ -84,7 +110,7 @@ def test_texture_descriptors_tell_grain_from_smooth_pictures() -> None:
     lbp = stats[:, BASE_FEATURES:BASE_FEATURES + sum(p + 2 for p, _ in LBP_RINGS)]
     assert np.allclose(lbp.sum(1), len(LBP_RINGS), atol=1e-4)  # one histogram per ring
     off_median = stats[:, BASE_FEATURES + lbp.shape[1] + 3]  # the share of values off their 3 x 3 median
-    assert off_median[2] > 0.8 > 0.3 > off_median[0]
+    assert off_median[2] > 0.8 and off_median[0] < 0.3
     non_uniform = lbp[:, 9]  # (8, 1): patterns with more than two changes, which grain makes and a ramp does not
     assert non_uniform[2] > 0.15 > 0.05 > non_uniform[0]
 
@@ -100,6 +126,10 @@ def test_a_picture_model_saved_with_the_first_statistics_still_loads_and_reads_t
     assert isinstance(loaded, PictureHead) and loaded.mean.numel() == BASE_FEATURES
     stats = picture_statistics(_pictures())
     np.testing.assert_allclose(loaded.log_probs(stats), old.log_probs(stats[:, :BASE_FEATURES]), atol=1e-6)
+    wrong = fit_picture_head(rng.normal(0, 1, (12, 5)), labels, 3)  # neither width: a clear error, not a traceback
+    save_safetensors(tmp_path / PICTURE_HEAD_FILE, dict(wrong.state_dict()))
+    with pytest.raises(ArtstyleError, match="picture_head.safetensors holds no picture model of 57 or 121"):
+        load_picture_head(tmp_path, 3)
 
 
 def test_head_fits_votes_and_a_zero_weight_leaves_the_crops_alone() -> None:

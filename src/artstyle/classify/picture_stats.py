@@ -30,6 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from artstyle.classify.texture_stats import TEXTURE_FEATURES, texture_statistics
+from artstyle.errors import ArtstyleError
+
 COLOUR_BITS = (6, 5, 4)
 """Joint RGB histograms at 64, 32 and 16 levels per channel: for each, the log of the colours used, the share of
 the 8 and of the 32 fullest bins, and the entropy."""
@@ -39,15 +42,8 @@ LAPLACE_Q, GRADIENT_Q, COLOUR_Q = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99), (0.1, 0.5, 
 BASE_FEATURES = 4 * len(COLOUR_BITS) + SCALES * (len(LAPLACE_Q) + len(GRADIENT_Q) + 4) + 2 * len(COLOUR_Q)
 """The width of the first statistics (57): colour counts, edges, saturation and value. Picture models saved before
 the texture descriptors were added read these alone (:meth:`PictureHead.log_probs` keeps the first columns)."""
-LBP_RINGS = ((8, 1), (16, 2), (24, 3))
-"""(points, radius) of the local binary patterns: Ojala et al.'s three rings, P + 2 histogram bins each."""
-MEDIAN_Q = (0.5, 0.9, 0.99)
-"""Quantiles of the absolute 3 x 3 median residual, beside the share of pixels off their median and its colour."""
-PICTURE_FEATURES = BASE_FEATURES + sum(p + 2 for p, _ in LBP_RINGS) + 2 * (len(MEDIAN_Q) + 2)
+PICTURE_FEATURES = BASE_FEATURES + TEXTURE_FEATURES
 """The width of :func:`picture_statistics` (121)."""
-_MEDIAN9 = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3), (5, 8), (4, 7), (3, 6),
-            (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2))
-"""Paeth's 19 compare-and-swap steps that leave the median of 9 values in the middle slot."""
 WEIGHTS = (0.0, 0.125, 0.25, 0.5, 1.0, 2.0)
 """The fusion weights :func:`choose_weight` tries; ties go to the smaller."""
 DEFAULT_WEIGHT = 0.25
@@ -106,69 +102,6 @@ def _edge_statistics(y: torch.Tensor) -> torch.Tensor:
     return torch.cat(out, 1)
 
 
-def _lbp_histogram(y: torch.Tensor, points: int, radius: int) -> torch.Tensor:
-    """``(N, H, W)`` luminance -> ``(N, points + 2)``: the share of pixels with each rotation-invariant uniform
-    local binary pattern (as scikit-image's ``method="uniform"``). Each of ``points`` neighbours on a circle of
-    ``radius`` (bilinear, edges replicated) sets a bit when it is at least the centre; a pattern with at most two
-    0/1 changes around the circle is binned by its count of ones, every other one in the last bin."""
-    n, h, w = y.shape
-    pad = radius + 1
-    p = nn.functional.pad(y[:, None], (pad,) * 4, mode="replicate")[:, 0]
-    centre = y - 1e-3  # a neighbour interpolated in a flat area is equal to the centre, give or take rounding
-    ones, changes, v = torch.zeros(y.shape, dtype=torch.uint8), torch.zeros(y.shape, dtype=torch.uint8), y.clone()
-    first = previous = None
-    for k in range(points):
-        angle = 2 * np.pi * k / points
-        dy, dx = round(-radius * np.sin(angle), 5), round(radius * np.cos(angle), 5)
-        y0, x0 = int(np.floor(dy)), int(np.floor(dx))
-        fy, fx = dy - y0, dx - x0
-        torch.mul(p[:, pad + y0:pad + y0 + h, pad + x0:pad + x0 + w], (1 - fy) * (1 - fx), out=v)
-        for oy, ox, share in ((1, 0, fy * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 1, fy * fx)):
-            if share > 0:
-                v.add_(p[:, pad + y0 + oy:pad + y0 + oy + h, pad + x0 + ox:pad + x0 + ox + w], alpha=share)
-        bit = v >= centre
-        ones += bit
-        if previous is None:
-            first = bit
-        else:
-            changes += bit != previous
-        previous = bit
-    changes += previous != first
-    code = torch.where(changes <= 2, ones, points + 1).long().flatten(1) + torch.arange(n)[:, None] * (points + 2)
-    return torch.bincount(code.flatten(), minlength=n * (points + 2)).view(n, points + 2).float() / (h * w)
-
-
-def median3(x: torch.Tensor) -> torch.Tensor:
-    """The 3 x 3 median of each channel of uint8 ``(N, C, H, W)`` (edges replicated), by a sorting network."""
-    h, w = x.shape[-2:]
-    p = nn.functional.pad(x.float(), (1, 1, 1, 1), mode="replicate").to(torch.uint8)
-    v = [p[..., i:i + h, j:j + w].contiguous() for i in range(3) for j in range(3)]
-    for a, b in _MEDIAN9:
-        v[a], v[b] = torch.minimum(v[a], v[b]), torch.maximum(v[a], v[b])
-    return v[4]
-
-
-def _median_residual(q8: torch.Tensor) -> torch.Tensor:
-    """uint8 ``(N, 3, H, W)`` -> ``(N, len(MEDIAN_Q) + 2)``: quantiles of ``|x - median3(x)|`` (log1p, a quarter of
-    the values), the share of values off their median, and how much more the residual varies across the three
-    channels than it does in their mean (log ratio: colour grain against grey grain)."""
-    r = q8.float() - median3(q8).float()
-    a = r.abs().flatten(1)
-    grey = r.mean(1, keepdim=True)
-    colour = (r - grey).abs().mean((1, 2, 3)).log1p() - grey.abs().mean((1, 2, 3)).log1p()
-    return torch.cat([_quantiles(a[:, ::4], MEDIAN_Q).log1p(), (a > 0).float().mean(1, keepdim=True),
-                      colour[:, None]], 1)
-
-
-def _texture_statistics(q8: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The texture descriptors of :func:`picture_statistics`: local binary patterns of the luminance ``y`` (its
-    integer part, as on a uint8 grey image) at :data:`LBP_RINGS`, and the median residual of ``q8`` at full and
-    half size."""
-    half = nn.functional.avg_pool2d(q8.float(), 2).round().to(torch.uint8)
-    return torch.cat([*(_lbp_histogram(y.floor(), p, r) for p, r in LBP_RINGS), _median_residual(q8.to(torch.uint8)),
-                      _median_residual(half)], 1)
-
-
 @torch.no_grad()
 def picture_statistics(images: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """uint8 ``(N, H, W, 3)`` pictures (a memory map is read a batch at a time) -> float32 ``(N, PICTURE_FEATURES)``.
@@ -176,7 +109,7 @@ def picture_statistics(images: np.ndarray, batch_size: int = 32) -> np.ndarray:
     Fixed, no learning: colour counts (:data:`COLOUR_BITS`), Laplacian and Sobel-gradient quantiles of the
     luminance and the skewness and kurtosis of its two diagonal differences at :data:`SCALES` scales, and the
     quantiles of saturation and value (HSV): the first :data:`BASE_FEATURES`. Then the texture descriptors
-    (:data:`LBP_RINGS`, :data:`MEDIAN_Q`).
+    (:func:`artstyle.classify.texture_stats.texture_statistics`).
     """
     out = []
     for i in range(0, len(images), batch_size):
@@ -186,7 +119,7 @@ def picture_statistics(images: np.ndarray, batch_size: int = 32) -> np.ndarray:
         hi, lo = x[..., ::2, ::2].amax(1).flatten(1), x[..., ::2, ::2].amin(1).flatten(1)  # a quarter, as above
         saturation = torch.where(hi > 0, 255 * (hi - lo) / hi.clamp_min(1), torch.zeros(()))
         out.append(torch.cat([_colour_counts(q8), _edge_statistics(y), _quantiles(saturation, COLOUR_Q),
-                              _quantiles(hi, COLOUR_Q), _texture_statistics(q8, y)], 1))
+                              _quantiles(hi, COLOUR_Q), texture_statistics(q8)], 1))
     return torch.cat(out).numpy() if out else np.zeros((0, PICTURE_FEATURES), np.float32)
 
 
@@ -342,9 +275,13 @@ def load_picture_head(run: Path, num_classes: int) -> PictureHead | None:
     if not path.is_file():
         return None
     tensors = load_safetensors(path)
+    width = tensors["mean"].numel() if "mean" in tensors else None
+    if width not in (BASE_FEATURES, PICTURE_FEATURES):
+        raise ArtstyleError(f"{path} holds no picture model of {BASE_FEATURES} or {PICTURE_FEATURES} statistics "
+                            f"(its 'mean': {width}); delete it to use the crops alone, or retrain the run")
     if "weight" in tensors and "fusion_weight" not in tensors:
         tensors["fusion_weight"] = tensors.pop("weight")
-    return load_weights(PictureHead(num_classes, tensors["mean"].numel()), path, tensors)
+    return load_weights(PictureHead(num_classes, width), path, tensors)
 
 
 def predict_and_vote(model: Any, images: np.ndarray, size: int, grid: int, classes: Sequence[str], **kwargs: Any
@@ -373,5 +310,5 @@ def attach(model: Any, head: PictureHead | None) -> Any:
 
 
 __all__ = ["BASE_FEATURES", "DEFAULT_WEIGHT", "PICTURE_FEATURES", "PICTURE_HEAD_FILE", "PictureHead", "WEIGHTS",
-           "attach", "choose_weight", "estimate_seconds", "fit_for_run", "fit_picture_head", "fuse", "load_picture_head",
-           "median3", "picture_statistics", "predict_and_vote", "split_statistics"]
+           "attach", "choose_weight", "estimate_seconds", "fit_for_run", "fit_picture_head", "fuse",
+           "load_picture_head", "picture_statistics", "predict_and_vote", "split_statistics"]
