@@ -11,7 +11,8 @@ the memory-mapped row first (`NativeCrop`), and the crop with the whole picture'
 (2) `colour_peaks` on a batch; (3) a full training step (forward, backward, AdamW) of the texture network with and
 without the colour peaks; (4) the step eager against compiled (``classify train --compile``; eager and compiled in
 alternating rounds, and the time a cold compile takes, with an empty inductor cache); (5) the picture model's
-statistics of one 256 px cached picture (``classify train --picture-stats``). Each timing is the median of
+statistics of one 256 px cached picture (``classify train --picture-stats``), and the share of it that its texture
+descriptors take (``classify/texture_stats.py``). Each timing is the median of
 ``--repeats`` rounds. With ``--doc`` the table goes into docs/benchmarks.md (block ``texture-speed``).
 """
 
@@ -124,6 +125,7 @@ def measure(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     from artstyle.data.cache import prepare_cache
     from artstyle.classify.picture_stats import picture_statistics
+    from artstyle.classify.texture_stats import texture_statistics
     from artstyle.models.classifier import colour_peaks
 
     cache = prepare_cache(args.data, size=256)
@@ -135,6 +137,8 @@ def measure(args: argparse.Namespace) -> None:
     compile_s, eager, fast = compiled_ms(len(cache.classes), args.batch_size, args.repeats)
     pictures = np.asarray(cache.images[:32])
     picture = _median_ms(lambda: picture_statistics(pictures), args.repeats, 1) / len(pictures)
+    q8 = torch.from_numpy(np.array(pictures)).permute(0, 3, 1, 2).int()
+    texture = _median_ms(lambda: texture_statistics(q8), args.repeats, 1) / len(pictures)
     rows = [("loader, per 64 px crop: copy the 256 px row, then crop (before)", old, ""),
             ("loader, per 64 px crop: `NativeCrop` (crop the memory-mapped row, then copy)", new,
              f"{old / new:.1f}x faster"),
@@ -148,7 +152,9 @@ def measure(args: argparse.Namespace) -> None:
             (f"training step, batch {args.batch_size}, compiled (`--compile on`; compiling took {compile_s:.0f} s)",
              fast, f"{eager / fast:.2f}x faster than eager"),
             (f"picture statistics, per {cache.size} px picture (`--picture-stats`; batches of {len(pictures)})",
-             picture, f"{WIKIART_IMAGES * picture / 60000:.0f} min for all {WIKIART_IMAGES:,} WikiArt images")]
+             picture, f"{WIKIART_IMAGES * picture / 60000:.0f} min for all {WIKIART_IMAGES:,} WikiArt images"),
+            ("of which the texture descriptors (local binary patterns, median residual: `texture_stats.py`)",
+             texture, f"{texture / picture:.0%} of the picture statistics")]
     body = "\n".join(["| what | ms | ratio |", "|---|---:|---|"] + [f"| {w} | {ms:.2f} | {r} |" for w, ms, r in rows])
     print(body)
     if args.doc:

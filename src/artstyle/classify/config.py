@@ -56,7 +56,8 @@ class ClassifyConfig(TrainSettings):
                             "the crops alone.")
     picture_stats: str = opt("auto", "A second view of each whole picture: after training, a class-balanced logistic "
                              "regression on fixed statistics of all its pixels (colours used, Laplacian and gradient "
-                             "spread at three scales, diagonal skew, saturation) is fitted on the training split, and "
+                             "spread at three scales, diagonal skew, saturation, local binary patterns, the 3 x 3 "
+                             "median residual) is fitted on the training split, and "
                              "prediction combines its vote with the crops' (log p = log p_crops + w log p_picture, w "
                              "chosen on the validation split; picture_head.safetensors). It reads what no single crop "
                              "of a flat or out-of-focus picture shows. auto = on for the texture model, off "
