@@ -86,8 +86,7 @@ def _median_residual(q8: torch.Tensor) -> torch.Tensor:
     quantiles = torch.searchsorted(counts.cumsum(1), ranks, right=True).float()  # the value at each rank
     grey = r.mean(1, keepdim=True)
     colour = (r - grey).abs().mean((1, 2, 3)).log1p() - grey.abs().mean((1, 2, 3)).log1p()
-    return torch.cat([quantiles.log1p(), 1 - counts[:, :1] / m,
-                      colour[:, None]], 1)
+    return torch.cat([quantiles.log1p(), 1 - counts[:, :1] / m, colour[:, None]], 1)
 
 
 def texture_statistics(q8: torch.Tensor) -> torch.Tensor:
