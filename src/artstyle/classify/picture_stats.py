@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from artstyle.classify.texture_stats import TEXTURE_FEATURES, texture_statistics
+from artstyle.classify.texture_stats import TEXTURE_FEATURES, nearest_ranks, texture_statistics
 from artstyle.errors import ArtstyleError
 
 COLOUR_BITS = (6, 5, 4)
@@ -54,9 +54,7 @@ PICTURE_HEAD_FILE = "picture_head.safetensors"
 
 def _quantiles(x: torch.Tensor, qs: Sequence[float]) -> torch.Tensor:
     """Row quantiles of ``(N, M)`` by one sort (nearest rank): ``(N, len(qs))``."""
-    s = x.sort(1).values
-    idx = torch.tensor([min(s.shape[1] - 1, round(q * (s.shape[1] - 1))) for q in qs])
-    return s[:, idx]
+    return x.sort(1).values[:, nearest_ranks(x.shape[1], qs)]
 
 
 def _colour_counts(q8: torch.Tensor) -> torch.Tensor:

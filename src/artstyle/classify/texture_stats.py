@@ -15,6 +15,8 @@ remove. Both were chosen by a grouped cross-validation on the real-image benchma
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -28,6 +30,12 @@ TEXTURE_FEATURES = sum(p + 2 for p, _ in LBP_RINGS) + 2 * (len(MEDIAN_Q) + 2)
 _MEDIAN9 = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3), (5, 8), (4, 7), (3, 6),
             (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2))
 """Paeth's 19 compare-and-swap steps that leave the median of 9 values in the middle slot."""
+
+
+def nearest_ranks(count: int, qs: Sequence[float]) -> torch.Tensor:
+    """The 0-based ranks of the quantiles ``qs`` among ``count`` sorted values (nearest rank), the one rule every
+    quantile of the picture model uses."""
+    return torch.tensor([min(count - 1, round(q * (count - 1))) for q in qs])
 
 
 def _lbp_histogram(y: torch.Tensor, points: int, radius: int) -> torch.Tensor:
@@ -82,7 +90,7 @@ def _median_residual(q8: torch.Tensor) -> torch.Tensor:
     a = r.abs().flatten(1)
     n, m = a.shape
     counts = torch.bincount((a.long() + 256 * torch.arange(n)[:, None]).flatten(), minlength=256 * n).view(n, 256)
-    ranks = torch.tensor([[min(m - 1, round(q * (m - 1))) for q in MEDIAN_Q]]).expand(n, -1).contiguous()
+    ranks = nearest_ranks(m, MEDIAN_Q).expand(n, -1).contiguous()
     quantiles = torch.searchsorted(counts.cumsum(1), ranks, right=True).float()  # the value at each rank
     grey = r.mean(1, keepdim=True)
     colour = (r - grey).abs().mean((1, 2, 3)).log1p() - grey.abs().mean((1, 2, 3)).log1p()
@@ -99,4 +107,4 @@ def texture_statistics(q8: torch.Tensor) -> torch.Tensor:
                       _median_residual(half)], 1)
 
 
-__all__ = ["LBP_RINGS", "MEDIAN_Q", "TEXTURE_FEATURES", "median3", "texture_statistics"]
+__all__ = ["LBP_RINGS", "MEDIAN_Q", "TEXTURE_FEATURES", "median3", "nearest_ranks", "texture_statistics"]
