@@ -26,18 +26,21 @@ from _report import machine, update_section  # noqa: E402
 DOC = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 
 
-def run_point(run: str, judge: str, pairs: int, seed: int, data: str) -> tuple[float, float]:
-    """``(ssim, hit_rate)`` of a run's stored evaluation; an error unless it used this judge, pairs, seed and data."""
+def run_point(run: str, judge: str, pairs: int, seed: int, data: str, view: str = "recipe") -> tuple[float, float]:
+    """``(ssim, hit_rate)`` of a run's stored evaluation; an error unless it used this judge, pairs, seed, data and
+    judge view (evaluations before the view existed read the network alone: ``network``)."""
     from artstyle.runs import read_json
 
     ev = (read_json(Path(run) / "metrics.json") or {}).get("evaluation")
     if not ev:
         sys.exit(f"error: {run} has no evaluation; run `artstyle stylize evaluate {run} --judge {judge}` first")
     same = (Path(ev["judge"]).resolve() == Path(judge).resolve() and ev["pairs"] == pairs and ev["seed"] == seed
-            and ev["data"]["source"] == data)
+            and ev["data"]["source"] == data and ev.get("judge_view", "network") == view)
     if not same:
-        sys.exit(f"error: {run} was evaluated with judge {ev['judge']}, {ev['pairs']} pairs, seed {ev['seed']} on "
-                 f"{ev['data']['source']}; this comparison needs {judge}, {pairs}, {seed} on {data}")
+        sys.exit(f"error: {run} was evaluated with judge {ev['judge']} ({ev.get('judge_view', 'network')} view), "
+                 f"{ev['pairs']} pairs, seed {ev['seed']} on {ev['data']['source']}; this comparison needs {judge} "
+                 f"({view} view), {pairs}, {seed} on {data}: run `artstyle stylize evaluate {run} --judge {judge} "
+                 f"--judge-view {view} --pairs {pairs} --seed {seed}`")
     m = ev["methods"]["stylizer"]
     return m["ssim"], m["hit_rate"]
 
@@ -55,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="evaluated stylize run directories")
     ap.add_argument("--judge", required=True, help="the classify run the runs were evaluated with")
+    ap.add_argument("--judge-view", default="recipe", choices=("recipe", "network"),
+                    help="how the judge reads a picture, as the runs' evaluations did (artstyle.stylize.judging)")
     ap.add_argument("--pairs", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -71,8 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     from artstyle.tables import markdown_table
 
     torch.set_num_threads(args.threads)
-    result = overlay_frontier(args.runs[0], args.judge, pairs=args.pairs, seed=args.seed)
-    runs = {Path(r).name: run_point(r, args.judge, args.pairs, args.seed, result["data"]) for r in args.runs}
+    result = overlay_frontier(args.runs[0], args.judge, pairs=args.pairs, seed=args.seed, judge_view=args.judge_view)
+    runs = {Path(r).name: run_point(r, args.judge, args.pairs, args.seed, result["data"], args.judge_view)
+            for r in args.runs}
     rows = [[f"overlay, alpha {p['alpha']:g}", f"{100 * p['hit_rate']:.1f} ± {100 * p['hit_rate_se']:.1f}%",
              f"{p['ssim']:.3f}", ""] for p in result["points"]]
     rows += [[f"`{name}`", f"{100 * hit:.1f}%", f"{ssim:.3f}",
@@ -86,7 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     data = f"{result['data']} (SYNTHETIC built-in data)" if result["synthetic"] else result["data"]
     body = (f"#### The overlay frontier: how far a real painting of the target style gets ({data})\n\n"
             f"Produced by: `{this}` ({machine()}).\n\n"
-            f"{result['pairs']} mismatched test pairs of {data}, seed {result['seed']}, judge `{args.judge}`. "
+            f"{result['pairs']} mismatched test pairs of {data}, seed {result['seed']}, judge `{args.judge}` "
+            f"(view: {args.judge_view}). "
             "`overlay, alpha a` is `(1 - a) * input + a * painting`, the painting a random training image of the "
             "target style (`artstyle.stylize.frontier`); the runs' rows are their own evaluations on the same pairs. "
             "The last column is a run's hit rate minus the overlay's at the run's SSIM (interpolated).\n\n" + table)

@@ -134,13 +134,11 @@ def ground_truth(bench: dict, tiles: list[dict], styles: list[str], size: int, p
 def judge_hits(judge, judge_info: dict, images: np.ndarray, targets: list[str]) -> np.ndarray:
     """Whether the judge calls each uint8 image ``(N, S, S, 3)`` its target style (matched by name) -> ``(N,)``."""
     from artstyle.data.sources import class_name
-    from artstyle.stylize import classifier_outputs
-    from artstyle.stylize.task import whole_image_size
+    from artstyle.stylize import judge_probs
 
     lookup = {class_name(c): i for i, c in enumerate(judge_info["classes"])}
     want = np.array([lookup[class_name(t)] for t in targets])
-    logits, _ = classifier_outputs(judge, images, whole_image_size(judge_info), precision=judge_info.get("precision"))
-    return logits.argmax(1) == want
+    return judge_probs(judge, judge_info, images).argmax(1) == want
 
 
 def stylizer(run: str, weights: str):
@@ -307,7 +305,8 @@ def write_doc(args, bench_path: Path, styles: list[str], base: dict, results: li
     command = (f"python benchmarks/stylize_truth.py {runs} --weights {args.weights} --data {args.data} "
                + (f"--threads {args.threads} " if args.threads else "")
                + f"--tiles {args.tiles} --seed {args.seed}"
-               + (f" --judge {args.judge}" if judge else "") + (f" --gallery {args.gallery}" if args.gallery else "")
+               + (f" --judge {args.judge} --judge-view {args.judge_view}" if judge else "")
+               + (f" --gallery {args.gallery}" if args.gallery else "")
                + (" --doc" if args.doc else "")
                + (f" --section {args.section}" if args.section != "stylize-truth" else ""))
     body = "\n".join([
@@ -320,7 +319,7 @@ def write_doc(args, bench_path: Path, styles: list[str], base: dict, results: li
         f"Colour chi2: the chi-square distance of the joint RGB histograms ({HIST_BINS}x{HIST_BINS}x{HIST_BINS} "
         "bins; 0 = same colours, 1 = disjoint). *Closer than the identity*: the share of (box, style) pairs where "
         "the stylizer's SSIM is higher / its colour distance lower than the photo's. The judge's hit rate is on "
-        "the target style" + (f" (judge: `{args.judge}`)" if judge else "") + "; *the run's own evaluation* is "
+        "the target style" + (f" (judge: `{args.judge}`, view: {args.judge_view})" if judge else "") + "; *the run's own evaluation* is "
         "`stylize train`'s, on the benchmark's mismatched test tiles (the content there is already rendered in "
         f"another style). Means over the {len(targets)} target styles; load average {os.getloadavg()[0]:.1f} "
         "while this ran.",
@@ -353,6 +352,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--weights", default="best", help="comma-separated checkpoints of each run: best, last or both")
     ap.add_argument("--judge", default="", help="a classify run: its hit rate on the target style")
+    ap.add_argument("--judge-view", default="recipe", choices=("recipe", "network"),
+                    help="how the judge reads a picture (artstyle.stylize.judging; network: before issue 12's 20th "
+                         "session)")
     ap.add_argument("--gallery", default="", help="write the scikit-image gallery of the first run to this PNG")
     ap.add_argument("--doc", action="store_true", help="write docs/results.md's --section block")
     ap.add_argument("--section", default="stylize-truth",
@@ -378,9 +380,9 @@ def main() -> None:
     print(f"ground truth: {truth.shape} in {time.time() - t0:.0f} s", flush=True)
     judge = None
     if args.judge:
-        from artstyle.classify import load_classifier
+        from artstyle.stylize import load_judge
 
-        judge = load_classifier(args.judge, picture=False)  # the judge: its network alone, as stylize evaluate
+        judge = load_judge(args.judge, args.judge_view)  # as stylize evaluate reads it
     base = baselines(content, truth, again, styles, judge)
     weights = [w.strip() for w in args.weights.split(",") if w.strip()]
     results = [score_run(run, w, content, truth, styles, judge) for run in args.run for w in weights]

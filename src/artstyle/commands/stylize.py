@@ -76,9 +76,13 @@ def evaluate(run: Path = typer.Argument(..., help="A stylize run directory."),
              data: Optional[str] = typer.Option(None, help="Dataset whose test split is used "
                                                 "(default: the run's data)."),
              pairs: int = typer.Option(500, help="Mismatched (test image, target style) pairs."),
-             seed: int = typer.Option(0, help="Seed of the pair sample.")) -> None:
+             seed: int = typer.Option(0, help="Seed of the pair sample."),
+             judge_view: str = typer.Option("recipe", help="How the judge reads a picture: recipe (its run's own "
+                                            "prediction: crops at its scale and its picture model, as its test "
+                                            "report) or network (the network alone on the whole picture, as "
+                                            "evaluations before issue 12's twentieth session).")) -> None:
     """Judge hit rate on the target style, SSIM/PSNR and judge-feature distance to the input, against the identity, mean-image blend and true-style reconstruction baselines. Writes into the run."""  # noqa: E501
     from artstyle.stylize import evaluate_stylizer
 
-    _print_evaluation(evaluate_stylizer(run, judge, data, pairs, seed))
+    _print_evaluation(evaluate_stylizer(run, judge, data, pairs, seed, judge_view=judge_view))
     typer.echo(f"report: {run / 'evaluation.md'}; grid: {run / 'figures' / 'evaluation_grid.png'}")

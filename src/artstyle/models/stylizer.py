@@ -16,7 +16,10 @@ on a grid of 1/4 or 1/8 of the image side, so a step costs about a tenth of vers
   channels with pixel shuffle to ``w`` channels at H/4 (modulated), and a 3x3 conv to 48 values per H/4 cell
   that pixel shuffle lays out as its 4x4 pixels: a CHANGE added to the input image. The full-resolution detail
   and the content's colours pass through untouched unless the style changes them; the output is clamped to
-  [-1, 1] in eval mode only (training keeps the gradient at saturated pixels).
+  [-1, 1] in eval mode only (training keeps the gradient at saturated pixels). With ``detail_gain``
+  (``stylize train --detail-gain``, the default since issue 12's twentieth session) the change is added to the
+  input with its own 1-2 px and 2-8 px detail scaled by gains in (0, 2) that the decoder predicts per 4 x 4 cell
+  (``models.detail``), so a style can also remove the photograph's detail.
 
 Version 2 (runs of issue 12 before the speed work; H and W multiples of 4):
 
@@ -48,6 +51,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from artstyle.models.detail import DetailGain
 
 STYLE_SOURCES = ("learned", "mean-latent")
 
@@ -203,7 +208,7 @@ class Stylizer(nn.Module):
     """
 
     def __init__(self, num_styles: int, style_source: str = "learned", width: int = 32, blocks: int = 2,
-                 hidden: int = 128, version: int = 3) -> None:
+                 hidden: int = 128, version: int = 3, detail_gain: bool = False) -> None:
         super().__init__()
         from artstyle.errors import ArtstyleError
 
@@ -213,6 +218,8 @@ class Stylizer(nn.Module):
             raise ArtstyleError(f"a stylizer needs at least 2 styles in the data, got {num_styles}")
         if version not in (1, 2, 3):
             raise ArtstyleError(f"stylizer version {version} is unknown (1, 2 or 3); is the run from a newer artstyle?")
+        if detail_gain and version != 3:
+            raise ArtstyleError(f"detail gains need a version-3 stylizer, not version {version}")
         self.num_styles, self.style_source, self.version = num_styles, style_source, version
         w, c = width, 4 * width
         self.code_dim = c
@@ -232,9 +239,11 @@ class Stylizer(nn.Module):
         if version == 3:  # H/8 -> H/4 by pixel shuffle, one modulated stage, then 16 pixels per H/4 cell
             self.up = nn.ModuleList([ShuffleUp(c, w, hidden)])
             self.to_rgb = nn.Conv2d(w, 48, 3, 1, 1, padding_mode="reflect")
+            self.detail = DetailGain(w) if detail_gain else None  # --detail-gain: keep, drop or boost x's own detail
         else:
             self.up = nn.ModuleList([UpBlock(c, 2 * w, hidden, rel), UpBlock(2 * w, w, hidden, rel)])
             self.to_rgb = nn.Conv2d(w, 3, 7, 1, 3, padding_mode="reflect")
+            self.detail = None
         if version >= 2:
             self._init_v2()
 
@@ -254,6 +263,8 @@ class Stylizer(nn.Module):
                 last = m.body[-1] if isinstance(m, _Residual) else m.conv2
                 nn.init.zeros_(last.weight)
         self.to_rgb.weight.mul_(0.1)  # start in tanh's linear range, not saturated
+        if self.detail is not None:  # kaiming above re-drew its conv: back to gains of 1
+            nn.init.zeros_(self.detail.conv.weight)
         if self.version == 3:  # both pixel shuffles start as nearest-neighbour upsampling: no 8 or 4 px pattern
             icnr_(self.up[0].conv.weight, 2)
             icnr_(self.to_rgb.weight, 4)
@@ -305,7 +316,8 @@ class Stylizer(nn.Module):
         if self.version == 3:
             if x is None:
                 raise ValueError("a version-3 stylizer decodes a change to its input: pass the input image as x")
-            out = x + F.pixel_shuffle(self.to_rgb(h), 4).to(x.dtype)
+            kept = x if self.detail is None else self.detail(h, x)
+            out = kept + F.pixel_shuffle(self.to_rgb(h), 4).to(kept.dtype)
             return out if self.training else out.clamp(-1, 1)
         return torch.tanh(self.to_rgb(h))
 
@@ -353,4 +365,5 @@ class Stylizer(nn.Module):
 def build_stylizer(args: dict[str, Any]) -> Stylizer:
     """Rebuild from the ``model`` section of a run's config.json."""
     return Stylizer(args["num_styles"], args["style_source"], args.get("width", 32), args.get("blocks", 2),
-                    args.get("hidden", 128), args.get("version", 1))  # runs without "version" are version 1
+                    args.get("hidden", 128), args.get("version", 1),  # runs without "version" are version 1
+                    bool(args.get("detail_gain", False)))  # runs before --detail-gain: none

@@ -8,7 +8,8 @@ Usage::
     evaluate_stylizer(run, judge="runs/classify/<other run>", pairs=500)
 
 Modules: ``config`` (StylizeConfig, torch-free), ``task`` (the objective), ``train``, ``load`` (reload and
-re-render arrays), ``rendering`` (image files in, PNGs out), ``evaluate`` (the judge and the baselines) and
+re-render arrays), ``rendering`` (image files in, PNGs out), ``judging`` (what the judge says a picture is: its run's recipe or its
+network alone), ``evaluate`` (the judge and the baselines) and
 ``frontier`` (how far overlaying a real painting of the target style gets with the same judge).
 Only ``config`` is imported with the package; the rest load on first use, so the CLI's ``--help`` needs no torch.
 """
@@ -28,8 +29,9 @@ _LAZY = {
     "render": "rendering", "resolve_styles": "rendering", "expand_images": "rendering",
     "decode_keep_aspect": "rendering", "fit_square": "rendering", "pad_to_multiple": "load",
     "evaluate_stylizer": "evaluate", "evaluate_pairs": "evaluate", "evaluation_markdown": "evaluate",
-    "evaluation_grid": "evaluate", "classifier_outputs": "evaluate", "cosine_distance": "evaluate",
+    "evaluation_grid": "evaluate", "classifier_outputs": "judging", "cosine_distance": "evaluate",
     "sample_pairs": "evaluate", "METHODS": "evaluate", "METHOD_LABELS": "evaluate",
+    "load_judge": "judging", "judge_probs": "judging", "JUDGE_VIEWS": "judging",
     "overlay_frontier": "frontier", "overlay": "frontier", "target_paintings": "frontier",
 }
 

@@ -24,6 +24,10 @@ class StylizeConfig(TrainSettings):
                             choices=STYLE_SOURCES)
     width: int = opt(16, "Base channel width of the encoder-decoder (the bottleneck, at 1/8 of the image side, has "
                      "4x this).")
+    detail_gain: bool = opt(False, "Let the decoder scale the input's own fine (1-2 px) and middle (2-8 px) detail "
+                            "by a gain in (0, 2) per 4 x 4 cell, beside the change it adds: a style can then smooth "
+                            "the photograph's detail away (oil, flat colour) or sharpen it, which the added change "
+                            "alone cannot do exactly (models/detail.py).")
     blocks: int = opt(2, "AdaIN residual blocks at the bottleneck.")
     init_from: str = opt("", "An `artstyle embed train` run: start the stylizer from its autoencoder's weights, each "
                          "tensor whose name and shape match (the encoder's first stages); what did not match is "
@@ -35,6 +39,10 @@ class StylizeConfig(TrainSettings):
                           "<run>/classifier/.")
     judge: str = opt("", "An INDEPENDENT classify run for the final evaluation; 'auto' trains a simple-cnn with "
                      "another seed into <run>/judge/; empty: no evaluation (run `artstyle stylize evaluate` later).")
+    judge_view: str = opt("recipe", "How the judge reads a picture: recipe (its run's own prediction, the numbers of "
+                          "its test report: crops at its scale, fused with its picture model) or network (the network "
+                          "alone on the whole picture, as evaluations before issue 12's twentieth session).",
+                          choices=("recipe", "network"))
     classifier_epochs: int = opt(8, "Epochs for a classifier or judge trained here (--classifier empty, --judge auto).")
     classifier_width: int = opt(16, "Width of a classifier or judge trained here.")
     w_rec: float = opt(1.0, "Weight of the L1 reconstruction with the image's own style.")

@@ -21,43 +21,26 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from artstyle.classify import load_classifier, map_classes
+from artstyle.classify import map_classes
 from artstyle.data.cache import prepare_cache, run_cache
 from artstyle.data.sources import class_name
 from artstyle.errors import ArtstyleError
 from artstyle.figures import save_png
 from artstyle.figures.grids import captioned_grid
-from artstyle.inference import chunks, on_device, read_rows
+from artstyle.inference import read_rows
 from artstyle.metrics import PSNR_CAP, psnr_uint8, ssim_uint8
 from artstyle.runs import read_json, write_json, write_text
 from artstyle.styles import display_name
 from artstyle.stylize.ensemble import loss_classifier_runs
+from artstyle.stylize.judging import classifier_outputs, judge_label, judge_probs, load_judge
 from artstyle.stylize.load import load_stylizer, stylize_arrays
-from artstyle.stylize.task import classifier_input, whole_image_size
+from artstyle.stylize.task import whole_image_size
 from artstyle.tables import markdown_table
 
 METHODS = ("stylizer", "identity", "blend", "reconstruction")
 METHOD_LABELS = {"stylizer": "stylizer (target style)", "identity": "identity (output = input)",
                  "blend": "50/50 blend with the target style's mean image",
                  "reconstruction": "reconstruction with the true style"}
-
-
-@torch.no_grad()
-def classifier_outputs(model: torch.nn.Module, images: np.ndarray, size: int, batch_size: int = 128, *,
-                       precision: str | None = None, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """Class scores ``(N, C)`` and ``forward_features`` ``(N, D)`` for uint8 ``images (N, S, S, 3)``,
-    resized to the classifier's ``size`` when needed. Runs on ``device`` (None: the accelerator's) under the
-    judge run's ``precision`` (:mod:`artstyle.inference`)."""
-    place = on_device(model, precision, device)
-    logits, feats = [], []
-    with place.autocast():
-        for _, batch in chunks(images, None, batch_size):
-            f = model.forward_features(classifier_input(place.images(batch), size))
-            feats.append(f.double().cpu().numpy())
-            logits.append(model.head(f).float().cpu().numpy())  # logits = head(features) (dropout off in eval)
-    if not logits:
-        return np.zeros((0, 0)), np.zeros((0, 0))
-    return np.concatenate(logits), np.concatenate(feats)
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -115,10 +98,11 @@ def evaluate_pairs(model: torch.nn.Module, info: dict[str, Any], judge: torch.nn
             continue
         out = outputs[name]
         logits, feats = classifier_outputs(judge, out, whole_image_size(judge_info), precision=judge_precision)
-        pred = logits.argmax(1)
+        pred = judge_probs(judge, judge_info, out).argmax(1)  # the judge's verdict, in its --judge-view
         hit = pred == jt
         methods[name] = {"n": int(len(out)), "hit_rate": float(hit.mean()),
                          "hit_rate_se": float(np.sqrt(hit.mean() * (1 - hit.mean()) / max(1, len(out)))),
+                         "hit_rate_network": float((logits.argmax(1) == jt).mean()),  # the whole-picture network's
                          "ssim": float(ssim_uint8(images, out).mean()),
                          "psnr": float(psnr_uint8(images, out).mean()),
                          "judge_feature_distance": float(cosine_distance(ref_feats, feats).mean())}
@@ -156,8 +140,8 @@ def _judge_accuracy(judge: torch.nn.Module, judge_info: dict[str, Any], classes:
     """How well the judge recognises the true styles ``true (N,)`` of ``images`` (those styles it knows)."""
     j_true = judge_indices(judge_info, [classes[t] for t in true])
     known = j_true >= 0
-    logits, _ = classifier_outputs(judge, images, whole_image_size(judge_info), precision=judge_info.get("precision"))
-    return float((logits.argmax(1) == j_true)[known].mean()) if known.any() else float("nan")
+    pred = judge_probs(judge, judge_info, images).argmax(1)
+    return float((pred == j_true)[known].mean()) if known.any() else float("nan")
 
 
 def _per_target_hit_rate(judge_info: dict[str, Any], classes: list[str], targets: np.ndarray,
@@ -169,15 +153,17 @@ def _per_target_hit_rate(judge_info: dict[str, Any], classes: list[str], targets
 
 
 def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = None, pairs: int = 500, seed: int = 0,
-                      cache: Any = None) -> dict[str, Any]:
+                      cache: Any = None, judge_view: str = "recipe") -> dict[str, Any]:
     """Evaluate a stylize run with an independent judge on seeded mismatched test pairs; write the report.
 
     Writes ``metrics.json["evaluation"]``, ``evaluation.md`` and ``figures/evaluation_grid.png`` into the run
-    and returns the evaluation dict. ``data`` defaults to the run's training data (its test split).
+    and returns the evaluation dict. ``data`` defaults to the run's training data (its test split). ``judge_view``:
+    how the judge reads a picture (:mod:`artstyle.stylize.judging`; every method also records the whole-picture
+    network's hit rate, ``hit_rate_network``, what evaluations before the view existed reported).
     """
     model, info = load_stylizer(run)
     run = info["run"]
-    judge_model, judge_info = load_classifier(judge, picture=False)  # the judge: its network alone, as always
+    judge_model, judge_info = load_judge(judge, judge_view)
     loss_clf = info["config"].get("classifier", {}).get("run", "")
     if loss_clf and any(Path(judge).resolve() == Path(name).resolve() for name in loss_classifier_runs(loss_clf)):
         raise ArtstyleError(f"--judge {judge} is a classifier the stylizer was trained against ({loss_clf}); pass "
@@ -191,7 +177,8 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
     uniq = np.unique(img_idx)  # reference: the judge's accuracy on the inputs' true styles
     judge_acc = _judge_accuracy(judge_model, judge_info, classes, read_rows(cache.images, rows[uniq]), true[uniq])
     synthetic = bool(cache.synthetic or info["synthetic"])
-    evaluation = {"judge": str(judge), "data": {"source": cache.source, "synthetic": synthetic, "split": "test"},
+    evaluation = {"judge": str(judge), "judge_view": judge_view, "judge_reads": judge_label(judge_info),
+                  "data": {"source": cache.source, "synthetic": synthetic, "split": "test"},
                   "pairs": int(len(targets)), "seed": seed, "test_images": int(len(uniq)),
                   "targets": [classes[t] for t in allowed], "judge_accuracy_on_inputs": judge_acc,
                   "chance_hit_rate": 1.0 / len(judge_info["classes"]), "psnr_cap_db": PSNR_CAP,
@@ -217,7 +204,8 @@ def evaluation_markdown(ev: dict[str, Any]) -> str:
              f"{m['psnr']:.2f}", f"{m['judge_feature_distance']:.3f}"]
             for name, m in ((name, ev["methods"].get(name)) for name in METHODS) if m is not None]
     note = (f"\n{ev['pairs']} mismatched (test image, target style) pairs from {ev['test_images']} test images, "
-            f"seed {ev['seed']}, {len(ev['targets'])} target styles; judge {ev['judge']} (accuracy on the inputs' "
+            f"seed {ev['seed']}, {len(ev['targets'])} target styles; judge {ev['judge']}, reading "
+            f"{ev.get('judge_reads', 'the network on the whole picture')} (accuracy on the inputs' "
             f"true styles {100 * ev['judge_accuracy_on_inputs']:.1f}%, chance hit rate "
             f"{100 * ev['chance_hit_rate']:.1f}%). PSNR is capped at {ev['psnr_cap_db']:g} dB per pair."
             + (" Data: SYNTHETIC built-in dataset." if ev["data"]["synthetic"] else ""))

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from artstyle.classify import load_classifier, map_classes
+from artstyle.classify import map_classes
 from artstyle.inference import read_rows
 from artstyle.metrics import ssim_uint8
 
@@ -57,17 +57,19 @@ def target_paintings(cache: Any, classes: Sequence[str], targets: np.ndarray, se
 
 
 def overlay_frontier(run: str | Path, judge: str | Path, data: str | None = None, pairs: int = 500, seed: int = 0,
-                     alphas: Sequence[float] = OVERLAY_ALPHAS, cache: Any = None) -> dict[str, Any]:
+                     alphas: Sequence[float] = OVERLAY_ALPHAS, cache: Any = None,
+                     judge_view: str = "recipe") -> dict[str, Any]:
     """The judge's hit rate and SSIM of :func:`overlay` at each of ``alphas``, on the mismatched test pairs
     :func:`artstyle.stylize.evaluate.evaluate_stylizer` scores for ``run`` with the same ``data``, ``pairs`` and
     ``seed``. Returns ``{"judge", "pairs", "seed", "data", "synthetic", "points": [{"alpha", "hit_rate",
-    "hit_rate_se", "ssim"}, ...]}``. The stylizer's weights are not used; the run gives the styles and the data."""
-    from artstyle.stylize.evaluate import classifier_outputs, evaluation_cache, judge_indices, mismatched_pairs
+    "hit_rate_se", "ssim"}, ...]}``. The stylizer's weights are not used; the run gives the styles and the data.
+    ``judge_view``: how the judge reads a picture, as in the evaluation (:mod:`artstyle.stylize.judging`)."""
+    from artstyle.stylize.evaluate import evaluation_cache, judge_indices, mismatched_pairs
+    from artstyle.stylize.judging import judge_probs, load_judge
     from artstyle.stylize.load import load_stylizer
-    from artstyle.stylize.task import whole_image_size
 
     _, info = load_stylizer(run)
-    judge_model, judge_info = load_classifier(judge, picture=False)  # the judge: its network alone, as always
+    judge_model, judge_info = load_judge(judge, judge_view)
     if cache is None:
         cache = evaluation_cache(info, data)
     classes = info["classes"]
@@ -78,13 +80,11 @@ def overlay_frontier(run: str | Path, judge: str | Path, data: str | None = None
     points = []
     for alpha in alphas:
         out = overlay(images, paintings, alpha)
-        logits, _ = classifier_outputs(judge_model, out, whole_image_size(judge_info),
-                                       precision=judge_info.get("precision"))
-        hit = logits.argmax(1) == jt
+        hit = judge_probs(judge_model, judge_info, out).argmax(1) == jt
         points.append({"alpha": float(alpha), "hit_rate": float(hit.mean()),
                        "hit_rate_se": float(np.sqrt(hit.mean() * (1 - hit.mean()) / max(1, len(hit)))),
                        "ssim": float(ssim_uint8(images, out).mean())})
-    return {"judge": str(judge), "pairs": int(len(targets)), "seed": seed, "data": cache.source,
+    return {"judge": str(judge), "judge_view": judge_view, "pairs": int(len(targets)), "seed": seed, "data": cache.source,
             "synthetic": bool(cache.synthetic or info["synthetic"]), "points": points}
 
 

@@ -107,7 +107,7 @@ STYLIZER_VERSION = 3  # models.stylizer: 3 = the 1/8-grid network; 2 and 1 = old
 
 def _model_args(cfg: StylizeConfig, num_styles: int) -> dict[str, Any]:
     return {"num_styles": num_styles, "style_source": cfg.style_source, "width": cfg.width, "blocks": cfg.blocks,
-            "hidden": 128, "img_size": cfg.size, "version": STYLIZER_VERSION}
+            "hidden": 128, "img_size": cfg.size, "version": STYLIZER_VERSION, "detail_gain": bool(cfg.detail_gain)}
 
 
 def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: bool = True) -> dict[str, Any]:
@@ -325,7 +325,8 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     if summary["is_main_process"]:
         write_json(run / "metrics.json", {"training": summary, "evaluation": None})
         if judge_run:
-            evaluate_stylizer(run, judge_run, cache=cache, pairs=cfg.eval_pairs, seed=cfg.seed)
+            evaluate_stylizer(run, judge_run, cache=cache, pairs=cfg.eval_pairs, seed=cfg.seed,
+                              judge_view=cfg.judge_view)
     return run
 
 
