@@ -140,7 +140,10 @@ def test_loss_jitter_is_checked_and_older_runs_resume_without_it(tmp_path: Path)
                                                  "classifier": {"run": "clf"}}))
     assert _checked_config(StylizeConfig(resume=str(run))).loss_jitter == 0.0
     assert _checked_config(StylizeConfig(resume=str(run))).w_adv == 0.0  # and before --w-adv: no discriminator
-    assert StylizeConfig().loss_jitter == 0.3 and StylizeConfig().w_adv == 0.5  # a new run's defaults
+    old = _checked_config(StylizeConfig(resume=str(run)))  # before --detail-gain and --judge-view
+    assert old.detail_gain is False and old.judge_view == "network"
+    new = StylizeConfig()  # a new run's defaults
+    assert new.loss_jitter == 0.3 and new.w_adv == 0.5 and new.detail_gain is True and new.judge_view == "recipe"
 
 
 # ------------------------------------------------------------ --w-adv

@@ -364,6 +364,7 @@ class Stylizer(nn.Module):
 
 def build_stylizer(args: dict[str, Any]) -> Stylizer:
     """Rebuild from the ``model`` section of a run's config.json."""
+    version = args.get("version", 1)  # runs without "version" are version 1
+    gains = bool(args.get("detail_gain", False)) and version == 3  # runs before --detail-gain: none
     return Stylizer(args["num_styles"], args["style_source"], args.get("width", 32), args.get("blocks", 2),
-                    args.get("hidden", 128), args.get("version", 1),  # runs without "version" are version 1
-                    bool(args.get("detail_gain", False)))  # runs before --detail-gain: none
+                    args.get("hidden", 128), version, gains)

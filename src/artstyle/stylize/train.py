@@ -215,8 +215,11 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
     if cfg.resume:
         saved = read_json(find_run(cfg.resume) / "config.json")
         # runs from before --style-ramp trained with the style terms at full weight from the first step, runs from
-        # before --loss-jitter on the exact pixels, runs from before --w-adv without a discriminator
-        cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, "w_adv": 0.0, **saved["config"],
+        # before --loss-jitter on the exact pixels, runs from before --w-adv without a discriminator, runs from
+        # before --detail-gain without gains (their network is rebuilt from "model" anyway), runs from before
+        # --judge-view judged by the network alone
+        cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, "w_adv": 0.0, "detail_gain": False,
+                               "judge_view": "network", **saved["config"],
                                "resume": cfg.resume, "progress": cfg.progress, "classifier": saved["classifier"]["run"],
                                "judge": saved.get("judge", {}).get("run", "")})
     if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_adv) < 0:
