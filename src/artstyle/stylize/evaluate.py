@@ -32,7 +32,7 @@ from artstyle.metrics import PSNR_CAP, psnr_uint8, ssim_uint8
 from artstyle.runs import read_json, write_json, write_text
 from artstyle.styles import display_name
 from artstyle.stylize.ensemble import loss_classifier_runs
-from artstyle.stylize.judging import classifier_outputs, judge_label, judge_probs, load_judge
+from artstyle.stylize.judging import classifier_outputs, judge_label, judge_outputs, judge_probs, load_judge
 from artstyle.stylize.load import load_stylizer, stylize_arrays
 from artstyle.stylize.task import whole_image_size
 from artstyle.tables import markdown_table
@@ -97,8 +97,8 @@ def evaluate_pairs(model: torch.nn.Module, info: dict[str, Any], judge: torch.nn
         if name not in outputs:
             continue
         out = outputs[name]
-        logits, feats = classifier_outputs(judge, out, whole_image_size(judge_info), precision=judge_precision)
-        pred = judge_probs(judge, judge_info, out).argmax(1)  # the judge's verdict, in its --judge-view
+        probs, logits, feats = judge_outputs(judge, judge_info, out)  # the verdict is in its --judge-view
+        pred = probs.argmax(1)
         hit = pred == jt
         methods[name] = {"n": int(len(out)), "hit_rate": float(hit.mean()),
                          "hit_rate_se": float(np.sqrt(hit.mean() * (1 - hit.mean()) / max(1, len(out)))),

@@ -72,18 +72,36 @@ def classifier_outputs(model: torch.nn.Module, images: np.ndarray, size: int, ba
     return np.concatenate(logits), np.concatenate(feats)
 
 
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    return torch.softmax(torch.from_numpy(logits).float(), 1).numpy() if len(logits) else logits
+
+
+def _recipe_probs(judge: torch.nn.Module, info: dict[str, Any], images: np.ndarray, batch_size: int) -> np.ndarray:
+    """The ``recipe`` view: the run's crops at its cache scale, fused with its picture model."""
+    side = int(info.get("cache_size") or info["size"])
+    out = [predict_crops(judge, at_size(images[i:i + batch_size], side), int(info["size"]), int(info.get("tta") or 1),
+                         precision=info.get("precision"))[0] for i in range(0, len(images), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, len(info["classes"])))
+
+
 def judge_probs(judge: torch.nn.Module, info: dict[str, Any], images: np.ndarray,
                 batch_size: int = 64) -> np.ndarray:
     """Class probabilities ``(N, C)`` of uint8 ``images (N, S, S, 3)`` under ``info["judge_view"]`` (module
     docstring; default ``recipe``). Read ``batch_size`` pictures at a time."""
-    precision = info.get("precision")
     if info.get("judge_view", "recipe") == "network":
-        logits, _ = classifier_outputs(judge, images, whole_image_size(info), precision=precision)
-        return torch.softmax(torch.from_numpy(logits).float(), 1).numpy() if len(logits) else logits
-    side = int(info.get("cache_size") or info["size"])
-    out = [predict_crops(judge, at_size(images[i:i + batch_size], side), int(info["size"]), int(info.get("tta") or 1),
-                         precision=precision)[0] for i in range(0, len(images), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, len(info["classes"])))
+        logits, _ = classifier_outputs(judge, images, whole_image_size(info), precision=info.get("precision"))
+        return _softmax(logits)
+    return _recipe_probs(judge, info, images, batch_size)
+
+
+def judge_outputs(judge: torch.nn.Module, info: dict[str, Any], images: np.ndarray,
+                  batch_size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What an evaluation reads of ``images``, each pass run once: the probabilities of :func:`judge_probs`, and the
+    whole-picture network's logits ``(N, C)`` and ``forward_features`` ``(N, D)`` (:func:`classifier_outputs`)."""
+    logits, feats = classifier_outputs(judge, images, whole_image_size(info), precision=info.get("precision"))
+    if info.get("judge_view", "recipe") == "network":
+        return _softmax(logits), logits, feats
+    return _recipe_probs(judge, info, images, batch_size), logits, feats
 
 
 def judge_label(info: dict[str, Any]) -> str:
@@ -93,4 +111,4 @@ def judge_label(info: dict[str, Any]) -> str:
     return "the run's recipe (crops" + (" + picture model)" if info.get("picture_model") else ")")
 
 
-__all__ = ["JUDGE_VIEWS", "at_size", "classifier_outputs", "judge_label", "judge_probs", "load_judge"]
+__all__ = ["JUDGE_VIEWS", "at_size", "classifier_outputs", "judge_label", "judge_outputs", "judge_probs", "load_judge"]
