@@ -58,6 +58,28 @@ def test_gains_start_at_one_and_can_smooth_the_detail_away() -> None:
     assert torch.allclose(gain(h, noisy), base + 2 * mid + 2 * fine, atol=1e-5)
 
 
+def test_a_reach_of_32_adds_a_band_of_8_to_32_px() -> None:
+    """``--detail-reach 32``: four bands that still sum to the image, on any side that is a multiple of 8; stripes
+    16 px wide land mostly in the new coarse band; gains near 0 leave the 32 px block means."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 40, 56, generator=gen) * 2 - 1  # sides not multiples of 32: the last blocks are partial
+    bands = detail_bands(x, 32)
+    assert len(bands) == 4 and torch.allclose(sum(bands), x, atol=1e-5)
+    assert torch.allclose(bands[2], detail_bands(x, 8)[1]) and torch.allclose(bands[3], detail_bands(x, 8)[2])
+    stripes = ((torch.arange(64) // 16) % 2 * 1.0 - 0.5)[None, None, None, :].expand(1, 3, 64, 64)  # period 32 px
+    _, coarse, mid, fine = detail_bands(stripes, 32)
+    assert coarse.abs().mean() > 2 * mid.abs().mean() and coarse.abs().mean() > 2 * fine.abs().mean()
+    gain = DetailGain(4, reach=32)
+    assert gain.conv.out_channels == 3
+    h = torch.randn(1, 4, 16, 16)
+    assert torch.allclose(gain(h, stripes), stripes, atol=1e-5)  # the identity at initialisation
+    with torch.no_grad():
+        gain.conv.bias.fill_(-20.0)
+    assert gain(h, stripes).abs().max() < 0.05  # 32 px blocks of this pattern average to 0: it is smoothed away
+    with pytest.raises(ValueError, match="reach 16"):
+        DetailGain(4, reach=16)
+
+
 def test_a_stylizer_learns_to_remove_detail_only_with_gains() -> None:
     """Trained for a few hundred steps to turn noisy ramps into clean ones, the stylizer with gains removes most of
     the noise; the same network without them, which can only add a decoded change through its bottleneck, removes
@@ -87,7 +109,8 @@ def test_gains_need_the_version_3_network_and_older_runs_build_without_them() ->
         Stylizer(2, "learned", width=8, version=2, detail_gain=True)
     args = {"num_styles": 2, "style_source": "learned", "width": 8, "blocks": 1, "version": 3}
     assert build_stylizer(args).detail is None  # a run written before --detail-gain
-    assert build_stylizer({**args, "detail_gain": True}).detail is not None
+    assert build_stylizer({**args, "detail_gain": True}).detail.reach == 8  # a run written before --detail-reach
+    assert build_stylizer({**args, "detail_gain": True, "detail_reach": 32}).detail.conv.out_channels == 3
 
 
 def test_a_run_records_its_gains_and_loads_them_back(tmp_path: Path) -> None:
@@ -105,3 +128,17 @@ def test_a_run_records_its_gains_and_loads_them_back(tmp_path: Path) -> None:
     write_json(run / "config.json", cfg)
     with pytest.raises(ArtstyleError, match="does not match the architecture in config.json"):
         load_stylizer(run)
+
+
+def test_a_run_with_a_reach_of_32_records_it_and_a_wrong_reach_is_refused(tmp_path: Path) -> None:
+    assets = stylize_assets(tmp_path / "assets", CLASSES, TINY)
+    common = dict(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=1, max_steps_per_epoch=2,
+                  classifier=str(assets["clf"]), **TINY)
+    with pytest.raises(ArtstyleError, match="--detail-reach 16"):
+        train_stylizer(StylizeConfig(detail_reach=16, out=str(tmp_path / "bad"), **common))
+    run = train_stylizer(StylizeConfig(detail_reach=32, out=str(tmp_path / "far"), **common))
+    assert read_json(run / "config.json")["model"]["detail_reach"] == 32
+    model, _ = load_stylizer(run)
+    assert model.detail.reach == 32 and model.detail.conv.out_channels == 3
+    x = assets["cache"].images[assets["cache"].indices("test")[:2]]
+    assert stylize_arrays(model, x, np.array([1, 0])).shape == x.shape

@@ -208,7 +208,7 @@ class Stylizer(nn.Module):
     """
 
     def __init__(self, num_styles: int, style_source: str = "learned", width: int = 32, blocks: int = 2,
-                 hidden: int = 128, version: int = 3, detail_gain: bool = False) -> None:
+                 hidden: int = 128, version: int = 3, detail_gain: bool = False, detail_reach: int = 8) -> None:
         super().__init__()
         from artstyle.errors import ArtstyleError
 
@@ -239,7 +239,8 @@ class Stylizer(nn.Module):
         if version == 3:  # H/8 -> H/4 by pixel shuffle, one modulated stage, then 16 pixels per H/4 cell
             self.up = nn.ModuleList([ShuffleUp(c, w, hidden)])
             self.to_rgb = nn.Conv2d(w, 48, 3, 1, 1, padding_mode="reflect")
-            self.detail = DetailGain(w) if detail_gain else None  # --detail-gain: keep, drop or boost x's own detail
+            # --detail-gain: keep, drop or boost x's own detail, up to --detail-reach px
+            self.detail = DetailGain(w, detail_reach) if detail_gain else None
         else:
             self.up = nn.ModuleList([UpBlock(c, 2 * w, hidden, rel), UpBlock(2 * w, w, hidden, rel)])
             self.to_rgb = nn.Conv2d(w, 3, 7, 1, 3, padding_mode="reflect")
@@ -367,4 +368,4 @@ def build_stylizer(args: dict[str, Any]) -> Stylizer:
     version = args.get("version", 1)  # runs without "version" are version 1
     gains = bool(args.get("detail_gain", False)) and version == 3  # runs before --detail-gain: none
     return Stylizer(args["num_styles"], args["style_source"], args.get("width", 32), args.get("blocks", 2),
-                    args.get("hidden", 128), version, gains)
+                    args.get("hidden", 128), version, gains, int(args.get("detail_reach", 8)))

@@ -31,6 +31,9 @@ class StylizeConfig(TrainSettings):
                             "real-image benchmark it brought re-renderings closer to the true renderings and raised the "
                             "judge's hit rate, at a lower SSIM to the input (docs/results.md, section 5). "
                             "--no-detail-gain: the network before.")
+    detail_reach: int = opt(8, "The coarsest detail (px) the --detail-gain gains scale: 8 (bands of 1-2 and 2-8 px) or "
+                            "32 (a third band, 8-32 px, so a style can flatten wider regions: flat segments, "
+                            "watercolour washes).")
     blocks: int = opt(2, "AdaIN residual blocks at the bottleneck.")
     init_from: str = opt("", "An `artstyle embed train` run: start the stylizer from its autoencoder's weights, each "
                          "tensor whose name and shape match (the encoder's first stages); what did not match is "

@@ -107,7 +107,8 @@ STYLIZER_VERSION = 3  # models.stylizer: 3 = the 1/8-grid network; 2 and 1 = old
 
 def _model_args(cfg: StylizeConfig, num_styles: int) -> dict[str, Any]:
     return {"num_styles": num_styles, "style_source": cfg.style_source, "width": cfg.width, "blocks": cfg.blocks,
-            "hidden": 128, "img_size": cfg.size, "version": STYLIZER_VERSION, "detail_gain": bool(cfg.detail_gain)}
+            "hidden": 128, "img_size": cfg.size, "version": STYLIZER_VERSION, "detail_gain": bool(cfg.detail_gain),
+            "detail_reach": cfg.detail_reach}
 
 
 def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: bool = True) -> dict[str, Any]:
@@ -219,7 +220,7 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
         # before --detail-gain without gains (their network is rebuilt from "model" anyway), runs from before
         # --judge-view judged by the network alone
         cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, "w_adv": 0.0, "detail_gain": False,
-                               "judge_view": "network", **saved["config"],
+                               "detail_reach": 8, "judge_view": "network", **saved["config"],
                                "resume": cfg.resume, "progress": cfg.progress, "classifier": saved["classifier"]["run"],
                                "judge": saved.get("judge", {}).get("run", "")})
     if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_adv) < 0:
@@ -237,6 +238,8 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
         raise ArtstyleError(f"--loss-jitter {cfg.loss_jitter}: choose a zoom share in [0, 1) (0 = the exact pixels)")
     if not 0 <= cfg.ema < 1:
         raise ArtstyleError(f"--ema {cfg.ema}: choose a momentum in [0, 1)")
+    if cfg.detail_reach not in (8, 32):
+        raise ArtstyleError(f"--detail-reach {cfg.detail_reach}: choose 8 (bands of 1-2 and 2-8 px) or 32 (and 8-32 px)")
     return cfg
 
 
