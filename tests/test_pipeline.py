@@ -91,6 +91,9 @@ def test_tiny_pipeline_runs_every_stage(tiny: dict) -> None:
     stylize_cfg = json.loads((tiny["pipe"] / "stages/stylize/config.json").read_text())
     assert Path(stylize_cfg["classifier"]["run"]) == Path(stages["classify"]["run"])
     assert Path(stylize_cfg["judge"]["run"]) == Path(stages["judge"]["run"])
+    # init_from = "embed": its first encoder stages came from this pipeline's autoencoder (Part 3 builds on Part 2)
+    assert Path(stylize_cfg["init_from"]["run"]) == Path(stages["embed"]["run"])
+    assert "encoder.0.0.weight" in stylize_cfg["init_from"]["loaded"]
     judge_cfg = json.loads((tiny["pipe"] / "stages/judge/config.json").read_text())["config"]
     classify_cfg = json.loads((tiny["pipe"] / "stages/classify/config.json").read_text())["config"]
     assert judge_cfg["seed"] != classify_cfg["seed"]

@@ -11,6 +11,7 @@ Usage: ``STAGES["classify"].run(ctx)`` -> ``{"run": ..., "command": ...}`` (reco
  7. ``embeddings``  embeddings files: ae, classifier, pixels, color-hist;
  8. ``cluster``     the ae embeddings clustered with 2-D maps, and every kind compared against chance;
  9. ``stylize``     the style-conditioned re-renderer, trained against ``classify`` and evaluated by ``judge``;
+                   ``init_from = "embed"`` (the demo's) starts its encoder from ``embed``'s autoencoder;
 10. ``lora``        LoRA fine-tuning and per-style grids, only with ``--pretrained`` (or ``pretrained`` in ``[lora]``);
 11. ``report``      ``report.md`` and a self-contained ``report.html`` in the pipeline directory.
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from artstyle.errors import ArtstyleError
 from artstyle.pipeline.profiles import EMBEDDING_KINDS
 from artstyle.pipeline.state import Context, e, q
 from artstyle.runs import read_json, run_stage
@@ -165,6 +167,11 @@ def stage_stylize(ctx: Context) -> dict[str, Any]:
 
     values = {**ctx.settings["stylize"], "classifier": ctx.output("classify")["run"],
               "judge": ctx.output("judge")["run"], "out": str(ctx.stage_dir("stylize"))}
+    if values.get("init_from") == "embed":  # Part 3 builds on Part 2: start from this pipeline's autoencoder
+        values["init_from"] = ctx.output("embed").get("run", "")
+        if not values["init_from"]:
+            raise ArtstyleError("[stylize] init_from = \"embed\" starts the stylizer from the pipeline's autoencoder, "
+                                "but the embed stage has no run; run it, or set [stylize] init_from = \"\"")
     run = train_stylizer(StylizeConfig(**values))
     ev = (read_json(run / "metrics.json") or {}).get("evaluation")
     if ev:
@@ -230,7 +237,7 @@ STAGES: dict[str, Stage] = {
     "embed": Stage("autoencoder", ("data",), ("embed",), stage_embed),
     "embeddings": Stage("embeddings", ("classify", "embed"), ("embeddings",), stage_embeddings),
     "cluster": Stage("clustering and maps", ("embeddings",), ("cluster",), stage_cluster),
-    "stylize": Stage("stylizer", ("classify", "judge"), ("stylize",), stage_stylize),
+    "stylize": Stage("stylizer", ("classify", "judge", "embed"), ("stylize",), stage_stylize),
     "lora": Stage("LoRA", ("data",), ("lora", "generate"), stage_lora),
     "report": Stage("report", ("data", "stats", "classify", "judge", "strategies", "embed", "embeddings", "cluster",
                                "stylize", "lora"), (), stage_report),
