@@ -9,7 +9,8 @@ A profile (``PROFILES``) gives each stage's settings as a dict of its config fie
 ``[classify]``, ``[judge]`` (ClassifyConfig fields), ``[strategies]`` (strategies, seeds, models and any
 ClassifyConfig field, on top of ``[classify]``), ``[embed]`` (EmbedTrainConfig), ``[embeddings]`` (kinds,
 split, batch_size), ``[cluster]`` (ClusterConfig; its methods, split, pca_dim, seed, max_points_fit and
-hdbscan_min_cluster_size also drive the comparison of kinds), ``[stylize]`` (StylizeConfig), ``[lora]``
+hdbscan_min_cluster_size also drive the comparison of kinds), ``[stylize]`` (StylizeConfig; ``init_from =
+"embed"``, the demo's, means the ``[embed]`` stage's autoencoder, which needs the same ``width``), ``[lora]``
 (LoraTrainConfig) and ``[generate]`` (LoraGenerateConfig). Every stage uses the ``[data]`` source, and its
 image size unless the stage's section sets ``size``.
 """
