@@ -37,7 +37,10 @@ class StylizeConfig(TrainSettings):
     blocks: int = opt(2, "AdaIN residual blocks at the bottleneck.")
     init_from: str = opt("", "An `artstyle embed train` run: start the stylizer from its autoencoder's weights, each "
                          "tensor whose name and shape match (the encoder's first stages); what did not match is "
-                         "printed and listed in config.json under init_from.")
+                         "printed and listed in config.json under init_from. Use a grid autoencoder of the same "
+                         "--width at the same pixel scale; on the real-image benchmark that matched or beat a fresh "
+                         "start in three seeds at equal budget (docs/results.md, section 5). The pipeline's "
+                         "[stylize] init_from = \"embed\" uses its own embed stage.")
     classifier: str = opt("", "A classify run (from scratch) whose frozen predictions and features give the style "
                           "loss; several, comma-separated (resnet or texture runs of the same classes and size), "
                           "form an ensemble: mean logits, every member's Gram statistics (on the built-in data two "
