@@ -11,6 +11,7 @@ import json
 import re
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -132,6 +133,17 @@ def test_resume_skips_done_stages_and_reruns_a_removed_one(pipeline_env: dict) -
         assert again[key]["started"] == before[key]["started"], key
     assert (pipe / "stages/stylize/metrics.json").is_file()
     assert (pipe / "stages/classify/metrics.json").stat().st_mtime_ns == mtime
+
+
+def test_the_stylizer_needs_the_autoencoder_only_when_it_starts_from_it(tmp_path: Path) -> None:
+    """``[stylize] init_from = "embed"`` (demo, tiny) makes the stylize stage wait for embed; the full profile's
+    stylizer, which starts fresh, does not, so a failed autoencoder does not cost it its stylizer."""
+    from artstyle.pipeline.stages import stage_needs
+
+    for profile, needs_embed in (("demo", True), ("tiny", True), ("full", False)):
+        settings = resolve_settings(PipelineConfig(profile=profile, out=str(tmp_path / profile)))
+        needs = stage_needs(SimpleNamespace(settings=settings), "stylize")
+        assert ("embed" in needs) is needs_embed and {"classify", "judge"} <= set(needs), profile
 
 
 def test_failed_stage_skips_its_dependents_and_still_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,13 +59,19 @@ def test_gains_start_at_one_and_can_smooth_the_detail_away() -> None:
 
 
 def test_a_reach_of_32_adds_a_band_of_8_to_32_px() -> None:
-    """``--detail-reach 32``: four bands that still sum to the image, on any side that is a multiple of 8; stripes
-    16 px wide land mostly in the new coarse band; gains near 0 leave the 32 px block means."""
+    """``--detail-reach 32``: four bands that still sum to the image, on any side that is a multiple of 8, with each
+    32 px block mean on its own block; stripes 16 px wide land mostly in the new coarse band; gains near 0 leave
+    the 32 px block means."""
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(2, 3, 40, 56, generator=gen) * 2 - 1  # sides not multiples of 32: the last blocks are partial
     bands = detail_bands(x, 32)
     assert len(bands) == 4 and torch.allclose(sum(bands), x, atol=1e-5)
     assert torch.allclose(bands[2], detail_bands(x, 8)[1]) and torch.allclose(bands[3], detail_bands(x, 8)[2])
+    step = torch.zeros(1, 1, 8, 40)
+    step[..., :32] = 1.0  # a full 32 px block of ones, then a partial block of zeros
+    base = detail_bands(step, 32)[0]
+    assert torch.allclose(base[..., :16], torch.ones(1, 1, 8, 16))  # the block mean sits on its own block
+    assert base[..., 39].max() < 0.6  # and the partial block keeps its own mean, not stretched over the side
     stripes = ((torch.arange(64) // 16) % 2 * 1.0 - 0.5)[None, None, None, :].expand(1, 3, 64, 64)  # period 32 px
     _, coarse, mid, fine = detail_bands(stripes, 32)
     assert coarse.abs().mean() > 2 * mid.abs().mean() and coarse.abs().mean() > 2 * fine.abs().mean()
@@ -136,6 +142,8 @@ def test_a_run_with_a_reach_of_32_records_it_and_a_wrong_reach_is_refused(tmp_pa
                   classifier=str(assets["clf"]), **TINY)
     with pytest.raises(ArtstyleError, match="--detail-reach 16"):
         train_stylizer(StylizeConfig(detail_reach=16, out=str(tmp_path / "bad"), **common))
+    with pytest.raises(ArtstyleError, match="--no-detail-gain"):  # a reach without gains would be silently unused
+        train_stylizer(StylizeConfig(detail_reach=32, detail_gain=False, out=str(tmp_path / "bad2"), **common))
     run = train_stylizer(StylizeConfig(detail_reach=32, out=str(tmp_path / "far"), **common))
     assert read_json(run / "config.json")["model"]["detail_reach"] == 32
     model, _ = load_stylizer(run)

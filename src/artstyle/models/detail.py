@@ -42,14 +42,17 @@ REACHES = (8, 32)
 
 def detail_bands(x: torch.Tensor, reach: int = 8) -> tuple[torch.Tensor, ...]:
     """``(base, mid, fine)`` of ``x: (N, C, H, W)``, H and W multiples of 8, or ``(base, coarse, mid, fine)`` with
-    ``reach=32`` (a side that is not a multiple of 32 pools its last, partial block alone); the bands sum to ``x``."""
+    ``reach=32``; the bands sum to ``x``. A side that is not a multiple of a block is padded by repeating its edge,
+    so every block mean lands on its own block (not stretched over the side) and the padding is cut off again."""
     if reach not in REACHES:
         raise ValueError(f"detail reach {reach} is not one of {REACHES}")
-    size = x.shape[-2:]
+    height, width = x.shape[-2:]
 
     def low(k: int) -> torch.Tensor:
-        pooled = F.avg_pool2d(x, k, ceil_mode=True)
-        return F.interpolate(pooled, size=size, mode="bilinear", align_corners=False)
+        pad_h, pad_w = -height % k, -width % k
+        padded = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
+        up = F.interpolate(F.avg_pool2d(padded, k), size=padded.shape[-2:], mode="bilinear", align_corners=False)
+        return up[..., :height, :width]
 
     l8, l2 = low(8), low(2)
     if reach == 8:

@@ -24,7 +24,7 @@ from artstyle.config import config_dict
 from artstyle.constants import SYNTHETIC_MARKER
 from artstyle.errors import ArtstyleError
 from artstyle.pipeline.config import PipelineConfig, pipeline_command, resolve_settings
-from artstyle.pipeline.stages import STAGES, Stage, not_applicable
+from artstyle.pipeline.stages import STAGES, Stage, not_applicable, stage_needs
 from artstyle.pipeline.state import Context, e, fingerprint, open_pipeline, release_pipeline, run_dir_exists
 from artstyle.runs import write_config
 
@@ -115,7 +115,8 @@ def _run_stage(ctx: Context, key: str, stage: Stage, ran: set[str], failed: dict
     reason = not_applicable(ctx, key)
     # A dependency that does not apply (no strategies, no LoRA) blocks nothing; the report runs regardless
     # and says which sections are missing.
-    blocked = [] if key == "report" else [d for d in stage.needs if not_applicable(ctx, d) is None
+    needs = stage_needs(ctx, key)
+    blocked = [] if key == "report" else [d for d in needs if not_applicable(ctx, d) is None
                                            and state["stages"].get(d, {}).get("status") != "done"]
     if reason:
         record.update(status="skipped", reason=reason, seconds=0.0)
@@ -124,7 +125,7 @@ def _run_stage(ctx: Context, key: str, stage: Stage, ran: set[str], failed: dict
         record.update(status="skipped", reason=f"needs {', '.join(blocked)}, which did not complete", seconds=0.0)
         console.print(f"[yellow]skipped: {e(record['reason'])}[/]")
     elif (prev.get("status") == "done" and prev.get("fingerprint") == fp and run_dir_exists(prev)
-          and not (set(stage.needs) & ran)):
+          and not (set(needs) & ran)):
         console.print(f"already done in an earlier invocation ({prev.get('seconds', 0):.1f} s): {e(prev['run'])}")
         return
     else:

@@ -171,7 +171,7 @@ def stage_stylize(ctx: Context) -> dict[str, Any]:
         values["init_from"] = ctx.output("embed").get("run", "")
         if not values["init_from"]:
             raise ArtstyleError("[stylize] init_from = \"embed\" starts the stylizer from the pipeline's autoencoder, "
-                                "but the embed stage has no run; run it, or set [stylize] init_from = \"\"")
+                                "but the embed stage has no run; run that stage, or set [stylize] init_from = \"\"")
     run = train_stylizer(StylizeConfig(**values))
     ev = (read_json(run / "metrics.json") or {}).get("evaluation")
     if ev:
@@ -202,6 +202,15 @@ def stage_report(ctx: Context) -> dict[str, Any]:
     out = write_report([ctx.run], ctx.run)
     return {"run": str(out / "report.html"), "report_md": str(out / "report.md"),
             "command": f"artstyle report {q(ctx.run)}"}
+
+
+def stage_needs(ctx: Context, key: str) -> tuple[str, ...]:
+    """The stages whose outputs stage ``key`` reads with these settings: its table entry's, plus ``embed`` for a
+    stylizer started from the pipeline's autoencoder (``[stylize] init_from = "embed"``)."""
+    needs = STAGES[key].needs
+    if key == "stylize" and ctx.settings["stylize"].get("init_from") == "embed":
+        needs += ("embed",)
+    return needs
 
 
 def lora_wanted(ctx: Context) -> bool:
@@ -237,11 +246,11 @@ STAGES: dict[str, Stage] = {
     "embed": Stage("autoencoder", ("data",), ("embed",), stage_embed),
     "embeddings": Stage("embeddings", ("classify", "embed"), ("embeddings",), stage_embeddings),
     "cluster": Stage("clustering and maps", ("embeddings",), ("cluster",), stage_cluster),
-    "stylize": Stage("stylizer", ("classify", "judge", "embed"), ("stylize",), stage_stylize),
+    "stylize": Stage("stylizer", ("classify", "judge"), ("stylize",), stage_stylize),
     "lora": Stage("LoRA", ("data",), ("lora", "generate"), stage_lora),
     "report": Stage("report", ("data", "stats", "classify", "judge", "strategies", "embed", "embeddings", "cluster",
                                "stylize", "lora"), (), stage_report),
 }
 STAGE_KEYS = tuple(STAGES)
 
-__all__ = ["STAGES", "STAGE_KEYS", "Stage", "not_applicable"]
+__all__ = ["STAGES", "STAGE_KEYS", "Stage", "not_applicable", "stage_needs"]

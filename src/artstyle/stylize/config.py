@@ -39,7 +39,8 @@ class StylizeConfig(TrainSettings):
                          "tensor whose name and shape match (the encoder's first stages); what did not match is "
                          "printed and listed in config.json under init_from. Use a grid autoencoder of the same "
                          "--width at the same pixel scale; on the real-image benchmark that matched or beat a fresh "
-                         "start in three seeds at equal budget (docs/results.md, section 5). The pipeline's "
+                         "start in three seeds at an equal stylizer budget, plus the autoencoder's own training, and "
+                         "made no difference on the built-in data (docs/results.md, section 5). The pipeline's "
                          "[stylize] init_from = \"embed\" uses its own embed stage.")
     classifier: str = opt("", "A classify run (from scratch) whose frozen predictions and features give the style "
                           "loss; several, comma-separated (resnet or texture runs of the same classes and size), "

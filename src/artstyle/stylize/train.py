@@ -239,7 +239,11 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
     if not 0 <= cfg.ema < 1:
         raise ArtstyleError(f"--ema {cfg.ema}: choose a momentum in [0, 1)")
     if cfg.detail_reach not in (8, 32):
-        raise ArtstyleError(f"--detail-reach {cfg.detail_reach}: choose 8 (bands of 1-2 and 2-8 px) or 32 (and 8-32 px)")
+        raise ArtstyleError(f"--detail-reach {cfg.detail_reach}: choose 8 (bands of 1-2 and 2-8 px) or 32 "
+                            "(and 8-32 px)")
+    if cfg.detail_reach != 8 and not cfg.detail_gain:
+        raise ArtstyleError(f"--detail-reach {cfg.detail_reach} scales the detail gains, which --no-detail-gain turns "
+                            "off; drop one of the two")
     return cfg
 
 
