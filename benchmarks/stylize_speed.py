@@ -39,7 +39,8 @@ def step_rate(size: int, batch: int, steps: int, channels_last: bool = True, par
     torch.manual_seed(0)
     cfg = StylizeConfig(size=size, **cfg_kw)
     model = Stylizer(K, width=cfg.width, blocks=cfg.blocks, version=version,
-                     detail_gain=cfg.detail_gain and version == 3, detail_reach=cfg.detail_reach)
+                     detail_gain=cfg.detail_gain and version == 3, detail_reach=cfg.detail_reach,
+                     pixel_head=cfg.pixel_head and version == 3)
     clf = build_classifier("resnet", K, size, width=16).eval()
     grams = None
     if cfg.w_gram > 0:
@@ -81,6 +82,7 @@ ROWS = [  # (label, keyword arguments of step_rate)
     ("version 3, --w-adv 0 (no discriminator: the default until issue 12's sixteenth session)", {"w_adv": 0.0}),
     ("version 3, --no-detail-gain (the default until issue 12's twentieth session)", {"detail_gain": False}),
     ("version 3, --detail-reach 32 (a third band of detail gains, 8-32 px)", {"detail_reach": 32}),
+    ("version 3, --pixel-head (a style-modulated step per pixel at full resolution)", {"pixel_head": True}),
 ]
 
 
@@ -129,7 +131,8 @@ def main() -> None:
         f"here. The discriminator (--w-adv 0.5, on by default) makes a step {rates[8] / rates[2]:.2f}x as slow as "
         "without it (the --w-adv 0 row against the default). The detail gains (--detail-gain, on by default) make "
         f"a step {rates[9] / rates[2]:.2f}x as slow as without them (that row against the default), and a third "
-        f"band (--detail-reach 32) {rates[10] / rates[2]:.2f}x as fast as the default. " + verdict,
+        f"band (--detail-reach 32) {rates[10] / rates[2]:.2f}x as fast as the default, the pixel head (--pixel-head) "
+        f"{rates[11] / rates[2]:.2f}x. " + verdict,
         "",
         f"Produced by: `python benchmarks/stylize_speed.py --steps {args.steps} --batch {args.batch} "
         f"--size {args.size} --threads {args.threads} --rounds {args.rounds}`",

@@ -140,8 +140,8 @@ def test_loss_jitter_is_checked_and_older_runs_resume_without_it(tmp_path: Path)
                                                  "classifier": {"run": "clf"}}))
     assert _checked_config(StylizeConfig(resume=str(run))).loss_jitter == 0.0
     assert _checked_config(StylizeConfig(resume=str(run))).w_adv == 0.0  # and before --w-adv: no discriminator
-    old = _checked_config(StylizeConfig(resume=str(run)))  # before --detail-gain and --judge-view
-    assert old.detail_gain is False and old.judge_view == "network"
+    old = _checked_config(StylizeConfig(resume=str(run)))  # before --detail-gain, --judge-view and --pixel-head
+    assert old.detail_gain is False and old.judge_view == "network" and old.pixel_head is False
     new = StylizeConfig()  # a new run's defaults
     assert new.loss_jitter == 0.3 and new.w_adv == 0.5 and new.detail_gain is True and new.judge_view == "recipe"
 

@@ -19,7 +19,10 @@ on a grid of 1/4 or 1/8 of the image side, so a step costs about a tenth of vers
   [-1, 1] in eval mode only (training keeps the gradient at saturated pixels). With ``detail_gain``
   (``stylize train --detail-gain``, the default since issue 12's twentieth session) the change is added to the
   input with its own 1-2 px and 2-8 px detail scaled by gains in (0, 2) that the decoder predicts per 4 x 4 cell
-  (``models.detail``), so a style can also remove the photograph's detail.
+  (``models.detail``), so a style can also remove the photograph's detail. With ``pixel_head`` (``stylize train
+  --pixel-head``) a last style-modulated step at full resolution changes each pixel from its own 3 x 3
+  neighbourhood and the upsampled decoder features (``models.pixel_head``): a per-pixel non-linear function, such
+  as a palette, a few colour levels or pixel-thin strokes, which the 4 x 4 cells alone cannot make.
 
 Version 2 (runs of issue 12 before the speed work; H and W multiples of 4):
 
@@ -53,6 +56,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from artstyle.models.detail import DetailGain
+from artstyle.models.pixel_head import PixelHead
 
 STYLE_SOURCES = ("learned", "mean-latent")
 
@@ -208,7 +212,8 @@ class Stylizer(nn.Module):
     """
 
     def __init__(self, num_styles: int, style_source: str = "learned", width: int = 32, blocks: int = 2,
-                 hidden: int = 128, version: int = 3, detail_gain: bool = False, detail_reach: int = 8) -> None:
+                 hidden: int = 128, version: int = 3, detail_gain: bool = False, detail_reach: int = 8,
+                 pixel_head: bool = False) -> None:
         super().__init__()
         from artstyle.errors import ArtstyleError
 
@@ -218,8 +223,8 @@ class Stylizer(nn.Module):
             raise ArtstyleError(f"a stylizer needs at least 2 styles in the data, got {num_styles}")
         if version not in (1, 2, 3):
             raise ArtstyleError(f"stylizer version {version} is unknown (1, 2 or 3); is the run from a newer artstyle?")
-        if detail_gain and version != 3:
-            raise ArtstyleError(f"detail gains need a version-3 stylizer, not version {version}")
+        if (detail_gain or pixel_head) and version != 3:
+            raise ArtstyleError(f"detail gains and the pixel head need a version-3 stylizer, not version {version}")
         self.num_styles, self.style_source, self.version = num_styles, style_source, version
         w, c = width, 4 * width
         self.code_dim = c
@@ -241,10 +246,12 @@ class Stylizer(nn.Module):
             self.to_rgb = nn.Conv2d(w, 48, 3, 1, 1, padding_mode="reflect")
             # --detail-gain: keep, drop or boost x's own detail, up to --detail-reach px
             self.detail = DetailGain(w, detail_reach) if detail_gain else None
+            # --pixel-head: a last style-modulated step per pixel at full resolution
+            self.pixel = PixelHead(w, hidden) if pixel_head else None
         else:
             self.up = nn.ModuleList([UpBlock(c, 2 * w, hidden, rel), UpBlock(2 * w, w, hidden, rel)])
             self.to_rgb = nn.Conv2d(w, 3, 7, 1, 3, padding_mode="reflect")
-            self.detail = None
+            self.detail = self.pixel = None
         if version >= 2:
             self._init_v2()
 
@@ -266,6 +273,8 @@ class Stylizer(nn.Module):
         self.to_rgb.weight.mul_(0.1)  # start in tanh's linear range, not saturated
         if self.detail is not None:  # kaiming above re-drew its conv: back to gains of 1
             nn.init.zeros_(self.detail.conv.weight)
+        if self.pixel is not None:  # and the pixel head's last conv: back to the identity
+            nn.init.zeros_(self.pixel.out.weight)
         if self.version == 3:  # both pixel shuffles start as nearest-neighbour upsampling: no 8 or 4 px pattern
             icnr_(self.up[0].conv.weight, 2)
             icnr_(self.to_rgb.weight, 4)
@@ -319,6 +328,8 @@ class Stylizer(nn.Module):
                 raise ValueError("a version-3 stylizer decodes a change to its input: pass the input image as x")
             kept = x if self.detail is None else self.detail(h, x)
             out = kept + F.pixel_shuffle(self.to_rgb(h), 4).to(kept.dtype)
+            if self.pixel is not None:
+                out = self.pixel(out, h, s)
             return out if self.training else out.clamp(-1, 1)
         return torch.tanh(self.to_rgb(h))
 
@@ -368,4 +379,5 @@ def build_stylizer(args: dict[str, Any]) -> Stylizer:
     version = args.get("version", 1)  # runs without "version" are version 1
     gains = bool(args.get("detail_gain", False)) and version == 3  # runs before --detail-gain: none
     return Stylizer(args["num_styles"], args["style_source"], args.get("width", 32), args.get("blocks", 2),
-                    args.get("hidden", 128), version, gains, int(args.get("detail_reach", 8)))
+                    args.get("hidden", 128), version, gains, int(args.get("detail_reach", 8)),
+                    bool(args.get("pixel_head", False)) and version == 3)  # runs before --pixel-head: none

@@ -34,6 +34,10 @@ class StylizeConfig(TrainSettings):
     detail_reach: int = opt(8, "The coarsest detail (px) the --detail-gain gains scale: 8 (bands of 1-2 and 2-8 px) or "
                             "32 (a third band, 8-32 px, so a style can flatten wider regions: flat segments, "
                             "watercolour washes).")
+    pixel_head: bool = opt(False, "End the network with a style-modulated step at full resolution that changes each "
+                           "pixel from its own 3 x 3 neighbourhood and the decoder's features (models/pixel_head.py): "
+                           "a per-pixel function such as a palette, a few colour levels (posterize), a threshold "
+                           "(dither) or pixel-thin strokes, which the 4 x 4 cells the decoder paints cannot make.")
     blocks: int = opt(2, "AdaIN residual blocks at the bottleneck.")
     init_from: str = opt("", "An `artstyle embed train` run: start the stylizer from its autoencoder's weights, each "
                          "tensor whose name and shape match (the encoder's first stages); what did not match is "

@@ -108,7 +108,7 @@ STYLIZER_VERSION = 3  # models.stylizer: 3 = the 1/8-grid network; 2 and 1 = old
 def _model_args(cfg: StylizeConfig, num_styles: int) -> dict[str, Any]:
     return {"num_styles": num_styles, "style_source": cfg.style_source, "width": cfg.width, "blocks": cfg.blocks,
             "hidden": 128, "img_size": cfg.size, "version": STYLIZER_VERSION, "detail_gain": bool(cfg.detail_gain),
-            "detail_reach": cfg.detail_reach}
+            "detail_reach": cfg.detail_reach, "pixel_head": bool(cfg.pixel_head)}
 
 
 def init_from_autoencoder(model: torch.nn.Module, run: str | Path, progress: bool = True) -> dict[str, Any]:
@@ -218,9 +218,9 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
         # runs from before --style-ramp trained with the style terms at full weight from the first step, runs from
         # before --loss-jitter on the exact pixels, runs from before --w-adv without a discriminator, runs from
         # before --detail-gain without gains (their network is rebuilt from "model" anyway), runs from before
-        # --judge-view judged by the network alone
+        # --judge-view judged by the network alone, runs from before --pixel-head without it
         cfg = StylizeConfig(**{"style_ramp": 0, "loss_jitter": 0.0, "w_adv": 0.0, "detail_gain": False,
-                               "detail_reach": 8, "judge_view": "network", **saved["config"],
+                               "detail_reach": 8, "pixel_head": False, "judge_view": "network", **saved["config"],
                                "resume": cfg.resume, "progress": cfg.progress, "classifier": saved["classifier"]["run"],
                                "judge": saved.get("judge", {}).get("run", "")})
     if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_adv) < 0:
