@@ -37,14 +37,16 @@ class StylizeConfig(TrainSettings):
     pixel_head: bool = opt(False, "End the network with a style-modulated step at full resolution that changes each "
                            "pixel from its own 3 x 3 neighbourhood and the decoder's features (models/pixel_head.py): "
                            "a per-pixel function such as a palette, a few colour levels (posterize), a threshold "
-                           "(dither) or pixel-thin strokes, which the 4 x 4 cells the decoder paints cannot make.")
+                           "(dither) or pixel-thin strokes, which the 4 x 4 cells the decoder paints cannot make. Off: on the real-image benchmark it "
+                           "scored -8 and +4 points against the default at two seeds, at 0.7x the training rate "
+                           "(docs/results.md, section 5, twenty-second session).")
     blocks: int = opt(2, "AdaIN residual blocks at the bottleneck.")
     init_from: str = opt("", "An `artstyle embed train` run: start the stylizer from its autoencoder's weights, each "
                          "tensor whose name and shape match (the encoder's first stages); what did not match is "
                          "printed and listed in config.json under init_from. Use a grid autoencoder of the same "
-                         "--width at the same pixel scale; on the real-image benchmark that matched or beat a fresh "
-                         "start in three seeds at an equal stylizer budget, plus the autoencoder's own training, and "
-                         "made no difference on the built-in data (docs/results.md, section 5). The pipeline's "
+                         "--width at the same pixel scale; on the real-image benchmark it tied a fresh start over "
+                         "three seeds at an equal stylizer budget (plus the autoencoder's own training), and made no "
+                         "difference on the built-in data (docs/results.md, section 5). The pipeline's "
                          "[stylize] init_from = \"embed\" uses its own embed stage.")
     classifier: str = opt("", "A classify run (from scratch) whose frozen predictions and features give the style "
                           "loss; several, comma-separated (resnet or texture runs of the same classes and size), "
