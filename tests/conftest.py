@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import pytest
@@ -73,6 +73,28 @@ def stylize_assets(root: Path, classes: dict[str, int], tiny: dict) -> dict:
     base = dict(data=str(data), cache=str(cache.root), epochs=1, max_steps_per_epoch=3, **tiny)
     clf = train_classifier(ClassifyConfig(out=str(root / "clf"), **base))
     return {"data": data, "cache": cache, "clf": clf, "root": root, "base": base}
+
+
+def stylizer_round_trip(tmp_path: Path, classes: dict[str, int], tiny: dict, **option) -> tuple[Path, dict, Any]:
+    """Train a tiny stylizer with ``option`` (StylizeConfig fields) for two steps, check that config.json records
+    the option and that the reloaded network re-renders two test images at their shape; return ``(run,
+    config.json, model)`` for the option's own checks."""
+    import numpy as np
+
+    from artstyle.runs import read_json
+    from artstyle.stylize import StylizeConfig, load_stylizer, train_stylizer
+    from artstyle.stylize.load import stylize_arrays
+
+    assets = stylize_assets(tmp_path / "assets", classes, tiny)
+    run = train_stylizer(StylizeConfig(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=1,
+                                       max_steps_per_epoch=2, classifier=str(assets["clf"]),
+                                       out=str(tmp_path / "run"), **option, **tiny))
+    cfg = read_json(run / "config.json")
+    assert all(cfg["config"][key] == value for key, value in option.items())
+    model, _ = load_stylizer(run)
+    x = assets["cache"].images[assets["cache"].indices("test")[:2]]
+    assert stylize_arrays(model, x, np.array([1, 0])).shape == x.shape
+    return run, cfg, model
 
 
 @pytest.fixture(scope="module")

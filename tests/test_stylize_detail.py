@@ -14,7 +14,7 @@ from artstyle.models.stylizer import Stylizer, build_stylizer
 from artstyle.runs import read_json, write_json
 from artstyle.stylize import StylizeConfig, load_stylizer, train_stylizer
 from artstyle.stylize.load import stylize_arrays
-from conftest import stylize_assets
+from conftest import stylize_assets, stylizer_round_trip
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -120,16 +120,9 @@ def test_gains_need_the_version_3_network_and_older_runs_build_without_them() ->
 
 
 def test_a_run_records_its_gains_and_loads_them_back(tmp_path: Path) -> None:
-    assets = stylize_assets(tmp_path / "assets", CLASSES, TINY)
-    run = train_stylizer(StylizeConfig(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=1,
-                                       max_steps_per_epoch=2, classifier=str(assets["clf"]), detail_gain=True,
-                                       out=str(tmp_path / "gain"), **TINY))
-    cfg = read_json(run / "config.json")
+    run, cfg, model = stylizer_round_trip(tmp_path, CLASSES, TINY, detail_gain=True)
     assert cfg["model"]["detail_gain"] is True and cfg["config"]["detail_gain"] is True
-    model, _ = load_stylizer(run)
     assert model.detail is not None and "detail.conv.weight" in model.state_dict()
-    x = assets["cache"].images[assets["cache"].indices("test")[:2]]
-    assert stylize_arrays(model, x, np.array([0, 1])).shape == x.shape
     cfg["model"]["detail_gain"] = False  # the weights then hold a tensor the network lacks: a clear error, not junk
     write_json(run / "config.json", cfg)
     with pytest.raises(ArtstyleError, match="does not match the architecture in config.json"):

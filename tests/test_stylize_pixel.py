@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from artstyle.errors import ArtstyleError
 from artstyle.models.pixel_head import PixelHead
 from artstyle.models.stylizer import Stylizer, build_stylizer
-from artstyle.runs import read_json
-from artstyle.stylize import StylizeConfig, load_stylizer, train_stylizer
-from artstyle.stylize.load import stylize_arrays
-from conftest import stylize_assets
+from conftest import stylizer_round_trip
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -74,13 +70,6 @@ def test_the_head_needs_the_version_3_network_and_older_runs_build_without_it() 
 
 
 def test_a_run_records_its_head_and_loads_it_back(tmp_path: Path) -> None:
-    assets = stylize_assets(tmp_path / "assets", CLASSES, TINY)
-    run = train_stylizer(StylizeConfig(data=str(assets["data"]), cache=str(assets["cache"].root), epochs=1,
-                                       max_steps_per_epoch=2, classifier=str(assets["clf"]), pixel_head=True,
-                                       out=str(tmp_path / "head"), **TINY))
-    cfg = read_json(run / "config.json")
+    _, cfg, model = stylizer_round_trip(tmp_path, CLASSES, TINY, pixel_head=True)
     assert cfg["model"]["pixel_head"] is True and cfg["config"]["pixel_head"] is True
-    model, _ = load_stylizer(run)
     assert model.pixel is not None and "pixel.local.weight" in model.state_dict()
-    x = assets["cache"].images[assets["cache"].indices("test")[:2]]
-    assert stylize_arrays(model, x, np.array([1, 0])).shape == x.shape
