@@ -83,6 +83,8 @@ ROWS = [  # (label, keyword arguments of step_rate)
     ("version 3, --no-detail-gain (the default until issue 12's twentieth session)", {"detail_gain": False}),
     ("version 3, --detail-reach 32 (a third band of detail gains, 8-32 px)", {"detail_reach": 32}),
     ("version 3, --pixel-head (a style-modulated step per pixel at full resolution)", {"pixel_head": True}),
+    ("version 3, --w-cycle 1 --w-content 0 (a cycle reconstruction instead of the content term)",
+     {"w_cycle": 1.0, "w_content": 0.0}),
 ]
 
 
@@ -132,7 +134,8 @@ def main() -> None:
         "without it (the --w-adv 0 row against the default). The detail gains (--detail-gain, on by default) make "
         f"a step {rates[9] / rates[2]:.2f}x as slow as without them (that row against the default), and a third "
         f"band (--detail-reach 32) {rates[10] / rates[2]:.2f}x as fast as the default, the pixel head (--pixel-head) "
-        f"{rates[11] / rates[2]:.2f}x. " + verdict,
+        f"{rates[11] / rates[2]:.2f}x, and a cycle reconstruction in place of the content term "
+        f"(--w-cycle 1 --w-content 0) {rates[12] / rates[2]:.2f}x. " + verdict,
         "",
         f"Produced by: `python benchmarks/stylize_speed.py --steps {args.steps} --batch {args.batch} "
         f"--size {args.size} --threads {args.threads} --rounds {args.rounds}`",

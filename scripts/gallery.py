@@ -1,6 +1,7 @@
 """Copy a few figures of finished runs into docs/gallery/ as compact PNGs for the README and docs/results.md.
 
-Usage: ``python scripts/gallery.py runs/results/pipeline-full [--strategies runs/results/strategies]``
+Usage: ``python scripts/gallery.py runs/results/pipeline-full [--strategies runs/results/strategies]
+[--only stylize.png]``
 
 The pipeline gives every picture but one; ``--strategies`` (a ``classify compare`` run) gives strategies.png.
 docs/gallery/sources.md records, for each picture written, the run it came from and when: nothing in the
@@ -72,13 +73,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--strategies", type=Path, help="a finished `artstyle classify compare` run (strategies.png)")
     ap.add_argument("--out", type=Path, default=GALLERY, help="the gallery folder (default docs/gallery)")
     ap.add_argument("--width", type=int, default=1400, help="the widest a picture may be, in pixels")
+    ap.add_argument("--only", action="append", choices=sorted(PICKS), metavar="PICTURE",
+                    help=f"copy only this picture of the pipeline (repeatable; one of {', '.join(sorted(PICKS))}), "
+                    "e.g. the stylizer's grid from a newer run while the other pictures stay those of the run the "
+                    "results quote")
     args = ap.parse_args(argv)
     if not args.pipeline and not args.strategies:
         ap.error("give a pipeline directory, --strategies RUN, or both")
+    picks = {k: v for k, v in PICKS.items() if not args.only or k in args.only}
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python scripts/gallery.py" + (f" {args.pipeline}" if args.pipeline else "") + (
-        f" --strategies {args.strategies}" if args.strategies else "")
-    done = copy_picks(args.pipeline, PICKS, args.out, args.width) if args.pipeline else {}
+        f" --strategies {args.strategies}" if args.strategies else "") + "".join(
+        f" --only {name}" for name in args.only or [])
+    done = copy_picks(args.pipeline, picks, args.out, args.width) if args.pipeline else {}
     if args.strategies:
         done |= copy_picks(args.strategies, STRATEGIES, args.out, args.width)
     record_sources(args.out, done, command)

@@ -234,6 +234,27 @@ def test_gallery_copies_strategies_and_records_sources(tmp_path):
     assert f"--strategies {compare}" in sources
 
 
+def test_gallery_only_replaces_the_named_picture_and_keeps_the_other_sources(tmp_path):
+    from PIL import Image
+
+    gallery = _load("gallery")
+    old, new, out = tmp_path / "old", tmp_path / "new", tmp_path / "gallery"
+    for run in (old, new):
+        for name in ("confusion.png", "stylize.png"):
+            (run / gallery.PICKS[name]).parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (20, 10), "red" if run == old else "blue").save(run / gallery.PICKS[name])
+    gallery.main([str(old), "--out", str(out)])
+    gallery.main([str(new), "--only", "stylize.png", "--out", str(out)])
+    assert Image.open(out / "stylize.png").convert("RGB").getpixel((0, 0))[2] > 200  # the new run's
+    assert Image.open(out / "confusion.png").convert("RGB").getpixel((0, 0))[0] > 200  # still the old run's
+    sources = (out / "sources.md").read_text()
+    assert f"| `confusion.png` | `{old / gallery.PICKS['confusion.png']}` |" in sources
+    assert f"| `stylize.png` | `{new / gallery.PICKS['stylize.png']}` |" in sources
+    assert "--only stylize.png" in sources
+    with pytest.raises(SystemExit):
+        gallery.main([str(new), "--only", "nothing.png", "--out", str(out)])
+
+
 def test_update_section_rewrites_in_place_and_needs_a_command(tmp_path):
     import sys
 

@@ -335,13 +335,15 @@ class Stylizer(nn.Module):
 
     # ------------------------------------------------------------ forward
 
-    def forward(self, x: torch.Tensor, target: torch.Tensor, own: torch.Tensor | None = None) -> Any:
+    def forward(self, x: torch.Tensor, target: torch.Tensor, own: torch.Tensor | None = None,
+                cycle: bool = False) -> Any:
         """Re-render ``x: (N, 3, H, W)`` in styles ``target: (N,)`` -> ``(N, 3, H, W)`` in [-1, 1].
 
         With ``own`` (the true style indices, training), returns ``{"out", "recon", "code"}``: the
         re-rendering, the reconstruction with the own style (the image's own code in mean-latent mode) and
         the pooled codes ``(N, 4w)``, from one encoder pass and one decoder pass over ``2N`` images (one
-        ``forward`` call, so DistributedDataParallel sees every parameter used once).
+        ``forward`` call, so DistributedDataParallel sees every parameter used once). ``cycle`` (training,
+        ``--w-cycle``) adds ``"cycle"``: the re-rendering rendered back in the own style, in the same call.
         """
         content, code = self.encode(x)
         if own is None:
@@ -350,7 +352,12 @@ class Stylizer(nn.Module):
         both = self.decode(torch.cat([content, content]), torch.cat([self.style_vectors(target), own_vec]),
                            torch.cat([code, code]), torch.cat([x, x]))
         out, recon = both.chunk(2)
-        return {"out": out, "recon": recon, "code": code}
+        res = {"out": out, "recon": recon, "code": code}
+        if cycle:  # StarGAN's cycle: what the re-rendering keeps must suffice to paint the input back
+            back_in = out.clamp(-1, 1)
+            back_content, back_code = self.encode(back_in)
+            res["cycle"] = self.decode(back_content, own_vec, back_code, back_in)
+        return res
 
     # ------------------------------------------------------------ mean codes
 

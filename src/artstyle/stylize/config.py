@@ -66,6 +66,11 @@ class StylizeConfig(TrainSettings):
     w_gram: float = opt(1.0, "Weight of the Gram-matrix loss against the target style's mean Gram matrices "
                         "(needs a classifier with feature maps: resnet or texture; 0 = off).")
     w_content: float = opt(0.5, "Weight of the classifier-feature content loss on re-renderings (0 = off).")
+    w_cycle: float = opt(0.0, "Weight of a cycle reconstruction (StarGAN): L1 between each input and its "
+                         "re-rendering rendered back in the input's own style (0 = off). Unlike --w-content, it does "
+                         "not ask the re-rendering to keep the loss classifier's features of the source style, "
+                         "only enough of the content to paint the input back; costs one more encoder-decoder pass "
+                         "per step.")
     style_ramp: int = opt(100, "Training steps over which --w-style and --w-gram rise linearly from 0 to their "
                           "value (0 = full weight from the start). Without it every early output turns one flat "
                           "colour that the loss classifier finds equally likely to be any style.")

@@ -16,6 +16,9 @@ Per batch and per image, a target style is drawn at random among the *other* tra
   divided by one constant per layer (the mean squared norm of the styles' targets, :func:`gram_scales`);
 - content: relative squared distance of a mid-level classifier feature map of the re-rendering to that of
   the input (``--w-content``), so the layout survives the style change;
+- cycle (``--w-cycle`` > 0 only): L1 between the input and its re-rendering rendered back in its own style
+  (StarGAN's cycle reconstruction), a content term that does not ask the re-rendering to keep the source
+  style's features, as the content term does;
 - adversarial (``--w-adv`` > 0 only): a style-conditional PatchGAN (``models.discriminator``) trained from
   scratch here, with its own Adam, one hinge step per batch on real images (own style) against the
   re-renderings (target style); the stylizer then gets ``w_adv * hinge_g_loss``. It enters the training loss,
@@ -239,9 +242,11 @@ class StylizeTask:
         cfg = self.cfg
         x = to_float(images)
         target = self.draw_targets(labels, generator)
-        res = model(x, target, own=labels)
+        res = model(x, target, own=labels, cycle=cfg.w_cycle > 0)
         out = res["out"].float()
         terms: dict[str, torch.Tensor] = {"rec": (res["recon"].float() - x).abs().mean((1, 2, 3))}
+        if "cycle" in res:
+            terms["cycle"] = (res["cycle"].float() - x).abs().mean((1, 2, 3))
         need_maps = self.has_maps and (cfg.w_gram > 0 or cfg.w_content > 0)
         scale = self.clf_size / cfg.size if cfg.crop_size else None  # crops: the classifier's pixel scale, any size
         theta = random_views(len(x), cfg.loss_jitter, x.shape[-1], generator, x.device) if cfg.loss_jitter > 0 else None
@@ -274,6 +279,8 @@ class StylizeTask:
             total = total + ramp * cfg.w_gram * terms["gram"]
         if "content" in terms:
             total = total + cfg.w_content * terms["content"]
+        if "cycle" in terms:
+            total = total + cfg.w_cycle * terms["cycle"]
         if self.disc is not None:
             if disc_step:
                 terms["d_loss"] = self.discriminator_step(x, labels, out.detach(), target)

@@ -223,8 +223,8 @@ def _checked_config(cfg: StylizeConfig) -> StylizeConfig:
                                "detail_reach": 8, "pixel_head": False, "judge_view": "network", **saved["config"],
                                "resume": cfg.resume, "progress": cfg.progress, "classifier": saved["classifier"]["run"],
                                "judge": saved.get("judge", {}).get("run", "")})
-    if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_adv) < 0:
-        raise ArtstyleError("--w-rec, --w-style, --w-gram, --w-content and --w-adv must be >= 0")
+    if min(cfg.w_rec, cfg.w_style, cfg.w_gram, cfg.w_content, cfg.w_cycle, cfg.w_adv) < 0:
+        raise ArtstyleError("--w-rec, --w-style, --w-gram, --w-content, --w-cycle and --w-adv must be >= 0")
     m = _size_multiple(cfg)
     if cfg.crop_size and (cfg.crop_size % m or not m <= cfg.crop_size <= cfg.size):
         raise ArtstyleError(f"--crop-size {cfg.crop_size}: choose a multiple of {m} between {m} and --size {cfg.size} "
