@@ -331,7 +331,7 @@ def test_both_style_sources_train_save_load_and_render_a_real_photo(source: str,
 
 
 def test_a_crop_trained_classifier_sees_whole_images_at_its_cache_scale() -> None:
-    from artstyle.stylize.task import whole_image_size
+    from artstyle.stylize.views import whole_image_size
 
     def info(arch: str, size: int, cache_size: int) -> dict:
         return {"size": size, "cache_size": cache_size, "config": {"model": {"arch": arch}}}

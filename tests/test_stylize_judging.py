@@ -15,7 +15,7 @@ from artstyle.errors import ArtstyleError
 from artstyle.runs import read_json
 from artstyle.stylize import StylizeConfig, evaluate_stylizer, train_stylizer
 from artstyle.stylize.judging import at_size, classifier_outputs, judge_label, judge_probs, load_judge
-from artstyle.stylize.task import whole_image_size
+from artstyle.stylize.views import whole_image_size
 from conftest import stylize_assets
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

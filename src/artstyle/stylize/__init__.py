@@ -7,7 +7,8 @@ Usage::
     render(run, ["photo.jpg"], styles=["Ukiyo-e", "Pointillism"])       # grid PNG + one PNG per style
     evaluate_stylizer(run, judge="runs/classify/<other run>", pairs=500)
 
-Modules: ``config`` (StylizeConfig, torch-free), ``task`` (the objective), ``train``, ``load`` (reload and
+Modules: ``config`` (StylizeConfig, torch-free), ``task`` (the objective), ``views`` (how a frozen classifier sees a
+picture: its size, its pixel scale, random views), ``train``, ``load`` (reload and
 re-render arrays), ``rendering`` (image files in, PNGs out), ``judging`` (what the judge says a picture is: its run's recipe or its
 network alone), ``evaluate`` (the judge and the baselines) and
 ``frontier`` (how far overlaying a real painting of the target style gets with the same judge).
@@ -22,8 +23,8 @@ from typing import Any
 from artstyle.stylize.config import StylizeConfig
 
 _LAZY = {
-    "StylizeTask": "task", "apply_view": "task", "random_views": "task", "gram": "task", "gram_scales": "task",
-    "style_grams": "task", "mean_codes": "task",
+    "StylizeTask": "task", "gram": "task", "gram_scales": "task", "style_grams": "task", "mean_codes": "task",
+    "apply_view": "views", "random_views": "views", "classifier_input": "views", "whole_image_size": "views",
     "train_stylizer": "train", "style_mean_images": "train", "init_from_autoencoder": "train",
     "load_stylizer": "load", "stylize_arrays": "load", "stylize_image": "load",
     "render": "rendering", "resolve_styles": "rendering", "expand_images": "rendering",

@@ -67,7 +67,7 @@ def load_loss_classifier(runs: str, input_size: Callable[[dict], int] = lambda i
                          ) -> tuple[nn.Module, dict[str, Any]]:
     """``load_classifier`` of one run, or a :class:`ClassifierEnsemble` of comma-separated runs; ``info`` is the
     first run's. Members must share their classes and ``input_size(info)``, the side they see a whole image at
-    (``stylize.task.whole_image_size``, which ``train_stylizer`` passes)."""
+    (``stylize.views.whole_image_size``, which ``train_stylizer`` passes)."""
     names = loss_classifier_runs(runs)
     if len(set(names)) < len(names):
         raise ArtstyleError(f"--classifier {runs}: a run is named twice; name each loss classifier once")

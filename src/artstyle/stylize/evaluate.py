@@ -34,7 +34,7 @@ from artstyle.styles import display_name
 from artstyle.stylize.ensemble import loss_classifier_runs
 from artstyle.stylize.judging import classifier_outputs, judge_label, judge_outputs, judge_probs, load_judge
 from artstyle.stylize.load import load_stylizer, stylize_arrays
-from artstyle.stylize.task import whole_image_size
+from artstyle.stylize.views import whole_image_size
 from artstyle.tables import markdown_table
 
 METHODS = ("stylizer", "identity", "blend", "reconstruction")

@@ -12,7 +12,7 @@ Two views (``--judge-view``):
   (``classify.predict_crops``), fused with its picture model when it has one (``--picture-stats``). For a texture
   run of the real-image benchmark that is the best recipe we have (docs/results.md, section 7), as issue 12 asks of
   the judge.
-- ``network``: the network alone on the whole picture at its cache scale (``task.whole_image_size``), what every
+- ``network``: the network alone on the whole picture at its cache scale (``views.whole_image_size``), what every
   stylize evaluation used before; kept so that older numbers can be reproduced.
 
 Any other size than the run's cache size is resized to it (bilinear, antialiased) first.
@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from artstyle.classify import load_classifier, predict_crops
 from artstyle.errors import ArtstyleError
 from artstyle.inference import chunks, on_device
-from artstyle.stylize.task import classifier_input, whole_image_size
+from artstyle.stylize.views import classifier_input, whole_image_size
 
 JUDGE_VIEWS = ("recipe", "network")
 

@@ -39,7 +39,8 @@ from artstyle.runs import (create_run, find_run, load_safetensors, load_weights,
 from artstyle.stylize.config import StylizeConfig
 from artstyle.stylize.ensemble import load_loss_classifier, loss_classifier_runs
 from artstyle.stylize.evaluate import evaluate_stylizer
-from artstyle.stylize.task import StylizeTask, mean_codes, style_grams, whole_image_size
+from artstyle.stylize.task import StylizeTask, mean_codes, style_grams
+from artstyle.stylize.views import whole_image_size
 
 
 def style_mean_images(cache: Any, split: str = "train", chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
