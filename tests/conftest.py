@@ -97,6 +97,20 @@ def stylizer_round_trip(tmp_path: Path, classes: dict[str, int], tiny: dict, **o
     return run, cfg, model
 
 
+def tiny_stylize_task(cfg: Any, k: int, disc: Any = None) -> Any:
+    """A ``StylizeTask`` of ``k`` styles on 16 px images against a tiny frozen resnet (the same weights every call)
+    and identity Gram targets, with the discriminator ``disc`` (used only when ``cfg.w_adv`` > 0)."""
+    import torch
+
+    from artstyle.models.classifier import build_classifier
+    from artstyle.stylize import StylizeTask
+
+    torch.manual_seed(2)  # the same frozen classifier for every task built here
+    clf = build_classifier("resnet", k, 16, width=4)
+    grams = [torch.eye(c)[None].repeat(k, 1, 1) for c in (4, 4, 8, 16, 32)]
+    return StylizeTask(cfg, clf, 16, np.arange(k), np.arange(k), grams, discriminator=disc)
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread() -> Iterator[None]:
     """One torch thread for a module: tiny convolutions gain nothing from more, and on a shared CPU two threads

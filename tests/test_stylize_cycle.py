@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from artstyle.errors import ArtstyleError
-from artstyle.models.classifier import build_classifier
 from artstyle.models.stylizer import Stylizer
-from artstyle.stylize import StylizeConfig, StylizeTask
+from artstyle.stylize import StylizeConfig
+from conftest import tiny_stylize_task
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 K = 3
-
-
-def _task(cfg: StylizeConfig) -> StylizeTask:
-    torch.manual_seed(2)  # the same frozen classifier for every task built here
-    clf = build_classifier("resnet", K, 16, width=4)
-    grams = [torch.eye(c)[None].repeat(K, 1, 1) for c in (4, 4, 8, 16, 32)]
-    return StylizeTask(cfg, clf, 16, np.arange(K), np.arange(K), grams)
 
 
 def test_the_cycle_renders_the_re_rendering_back_in_the_own_style_and_enters_only_above_zero() -> None:
@@ -32,12 +24,12 @@ def test_the_cycle_renders_the_re_rendering_back_in_the_own_style_and_enters_onl
         for p in model.parameters():
             p.add_(0.05 * torch.randn_like(p))
     base = dict(size=16, w_adv=0.0, loss_jitter=0.0, style_ramp=0)
-    off = _task(StylizeConfig(**base))
+    off = tiny_stylize_task(StylizeConfig(**base), K)
     torch.manual_seed(1)
     loss_off, logs_off = off.training_loss(model, (images, labels))
     assert "cycle" not in logs_off
 
-    task = _task(StylizeConfig(**base, w_cycle=2.0))
+    task = tiny_stylize_task(StylizeConfig(**base, w_cycle=2.0), K)
     torch.manual_seed(1)  # the same targets as above
     terms, res = task.losses(model, images, labels, ramp=1.0)
     x = images.float() / 127.5 - 1
@@ -56,6 +48,7 @@ def test_the_cycle_renders_the_re_rendering_back_in_the_own_style_and_enters_onl
     terms["cycle"].mean().backward()
     grads = model.embedding.weight.grad.abs().sum(1)
     assert grads[0] > 0 and grads[1:].sum() > 0  # both passes: the own style's vector (second), the targets' (first)
+
 
 def test_a_negative_cycle_weight_is_refused() -> None:
     from artstyle.stylize.train import _checked_config

@@ -15,7 +15,7 @@ from artstyle.models.stylizer import Stylizer
 from artstyle.runs import load_safetensors, read_jsonl
 from artstyle.stylize import (StylizeConfig, StylizeTask, apply_view, gram, gram_scales, load_stylizer, random_views, render,
                               train_stylizer)
-from conftest import stylize_assets
+from conftest import stylize_assets, tiny_stylize_task
 
 CLASSES = {"Baroque": 10, "Pop_Art": 8, "Ukiyo_e": 6}
 TINY = dict(size=32, batch_size=8, workers=0, progress=False, width=8, threads=1)
@@ -103,7 +103,7 @@ def test_loss_jitter_changes_what_the_classifier_sees_and_is_reproducible() -> N
     model = Stylizer(3, width=4, version=3).eval()
 
     def terms(jitter: float, seed: int, global_seed: int) -> dict:
-        task = _task(StylizeConfig(size=16, w_adv=0.0, loss_jitter=jitter), 3, None)
+        task = tiny_stylize_task(StylizeConfig(size=16, w_adv=0.0, loss_jitter=jitter), 3, None)
         torch.manual_seed(global_seed)  # a different global RNG state every call: only the generator may matter
         with torch.no_grad():
             return task.losses(model, images, labels, generator=torch.Generator().manual_seed(seed))[0]
@@ -116,10 +116,11 @@ def test_loss_jitter_changes_what_the_classifier_sees_and_is_reproducible() -> N
     class Same(torch.nn.Module):  # re-renders nothing: the output is its input
         style_source = "learned"
 
-        def forward(self, x: torch.Tensor, target: torch.Tensor, own: torch.Tensor | None = None) -> dict:
+        def forward(self, x: torch.Tensor, target: torch.Tensor, own: torch.Tensor | None = None,
+                    cycle: bool = False) -> dict:
             return {"out": x, "recon": x, "code": x.mean((2, 3))}
 
-    task = _task(StylizeConfig(size=16, w_adv=0.0, loss_jitter=0.3), 3, None)
+    task = tiny_stylize_task(StylizeConfig(size=16, w_adv=0.0, loss_jitter=0.3), 3, None)
     with torch.no_grad():
         same, _ = task.losses(Same(), images, labels, generator=torch.Generator().manual_seed(5))
     assert float(same["content"].abs().max()) < 1e-6
@@ -149,15 +150,6 @@ def test_loss_jitter_is_checked_and_older_runs_resume_without_it(tmp_path: Path)
 # ------------------------------------------------------------ --w-adv
 
 
-def _task(cfg: StylizeConfig, k: int, disc: torch.nn.Module | None) -> StylizeTask:
-    from artstyle.models.classifier import build_classifier
-
-    torch.manual_seed(2)  # the same frozen classifier for every task built here
-    clf = build_classifier("resnet", k, 16, width=4)
-    grams = [torch.eye(c)[None].repeat(k, 1, 1) for c in (4, 4, 8, 16, 32)]
-    return StylizeTask(cfg, clf, 16, np.arange(k), np.arange(k), grams, discriminator=disc)
-
-
 def test_discriminator_sees_real_and_generated_images_and_enters_only_above_zero() -> None:
     torch.manual_seed(0)
     k = 3
@@ -169,12 +161,12 @@ def test_discriminator_sees_real_and_generated_images_and_enters_only_above_zero
     disc.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach().clone()))
     before = {n: p.detach().clone() for n, p in disc.named_parameters()}
 
-    off = _task(StylizeConfig(w_adv=0.0), k, disc)
+    off = tiny_stylize_task(StylizeConfig(w_adv=0.0), k, disc)
     torch.manual_seed(1)
     loss_off, logs_off = off.training_loss(model, (images, labels))
     assert not seen and "adv" not in logs_off and off.disc is None  # weight 0: no discriminator at all
 
-    on = _task(StylizeConfig(w_adv=0.5), k, disc)
+    on = tiny_stylize_task(StylizeConfig(w_adv=0.5), k, disc)
     torch.manual_seed(1)  # the same targets as above
     loss_on, logs_on = on.training_loss(model, (images, labels))
     real = images.float() / 127.5 - 1

@@ -188,7 +188,7 @@ class StylizeTask:
         cfg = self.cfg
         x = to_float(images)
         target = self.draw_targets(labels, generator)
-        res = model(x, target, own=labels, **({"cycle": True} if cfg.w_cycle > 0 else {}))
+        res = model(x, target, own=labels, cycle=cfg.w_cycle > 0)
         out = res["out"].float()
         terms: dict[str, torch.Tensor] = {"rec": (res["recon"].float() - x).abs().mean((1, 2, 3))}
         if "cycle" in res:
