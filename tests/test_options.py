@@ -65,7 +65,7 @@ VALUES: dict[str, str] = {
     "--target-modules": "to_q,to_v", "--text-encoder-target-modules": "q_proj",
     "--validation-styles": "Baroque", "--device": "cpu", "--map": "pca",
     "--cache-latents": "off", "--prediction-type": "v_prediction", "--compile": "on", "--keep": "last",
-    "--picture-stats": "on", "--judge-view": "network",
+    "--picture-stats": "on", "--judge-view": "network", "--adv-input": "classifier",
 }
 # Options checked by a test of their own (what they change is the printed output), with that test.
 CHECKED_ELSEWHERE: dict[str, str] = {

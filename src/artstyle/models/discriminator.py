@@ -11,6 +11,11 @@ Three stride-2 4x4 convolutions (spectral-normalised, LeakyReLU) give a feature 
 patch of about 30 px; a 3x3 convolution scores each patch, and the *projection* term ``<embed(style), h>``
 (Miyato & Koyama 2018) makes the score depend on the style asked for: a patch must look real *for that style*.
 Hinge losses (Lim & Ye 2017; as in SAGAN/BigGAN).
+
+:class:`FeatureDiscriminator` (``--adv-input classifier``) scores the frozen loss classifier's feature maps instead
+of the pixels, one small projection-conditioned head per map (Projected GAN, Sauer et al. 2021; Vision-aided GAN,
+Kumari et al. 2022): it starts from features that already tell the styles apart, and asks that a re-rendering's
+features lie where real pictures of the target style put them, not merely across the classifier's boundary.
 """
 
 from __future__ import annotations
@@ -43,6 +48,31 @@ class PatchDiscriminator(nn.Module):
         return self.score(h) + proj
 
 
+class FeatureDiscriminator(nn.Module):
+    """Projection-conditioned heads on feature maps. ``forward(maps [(N, C_l, H_l, W_l)], styles (N,)) ->
+    (N, sum_l H_l * W_l)``: every head's patch logits, flattened and concatenated (the hinge losses take any
+    shape). Only the heads train; the maps come from a frozen network, whose gradient reaches the generator."""
+
+    def __init__(self, channels: list[int], num_styles: int, width: int = 64) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList(
+            nn.Sequential(spectral_norm(nn.Conv2d(c, width, 3, 1, 1)), nn.LeakyReLU(0.2)) for c in channels)
+        self.scores = nn.ModuleList(spectral_norm(nn.Conv2d(width, 1, 1)) for _ in channels)
+        self.embed = nn.Embedding(num_styles, width * len(channels))
+        nn.init.normal_(self.embed.weight, std=0.02)
+        self.channels, self.num_styles, self.width = list(channels), num_styles, width
+
+    def forward(self, maps: list[torch.Tensor], styles: torch.Tensor) -> torch.Tensor:
+        if len(maps) != len(self.heads):
+            raise ValueError(f"FeatureDiscriminator: {len(maps)} feature maps for {len(self.heads)} heads")
+        embeds = self.embed(styles).chunk(len(self.heads), 1)
+        out = []
+        for m, head, score, e in zip(maps, self.heads, self.scores, embeds):
+            h = head(m.float())
+            out.append((score(h) + (e[:, :, None, None] * h).sum(1, keepdim=True)).flatten(1))
+        return torch.cat(out, 1)
+
+
 def hinge_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """Discriminator hinge loss from patch logits of real and generated images (a scalar)."""
     return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
@@ -53,4 +83,4 @@ def hinge_g_loss(fake: torch.Tensor) -> torch.Tensor:
     return -fake.float().flatten(1).mean(1)
 
 
-__all__ = ["PatchDiscriminator", "hinge_d_loss", "hinge_g_loss"]
+__all__ = ["FeatureDiscriminator", "PatchDiscriminator", "hinge_d_loss", "hinge_g_loss"]

@@ -12,6 +12,7 @@ from artstyle.constants import DATA_HELP
 from artstyle.settings import TrainSettings
 
 STYLE_SOURCES = ("learned", "mean-latent")
+ADV_INPUTS = ("pixels", "classifier")
 
 
 @dataclass
@@ -91,6 +92,12 @@ class StylizeConfig(TrainSettings):
                        "0.5 tied on the built-in data), and it takes the regular dot grid off most outputs, for "
                        "1.4 to 1.7x the time per step (docs/results.md, section 5). Needs training images of 16 px "
                        "or more.")
+    adv_input: str = opt("pixels", "What the --w-adv discriminator sees: pixels (a PatchGAN on the picture, trained "
+                         "from scratch) or classifier (small heads on the frozen loss classifier's feature maps, "
+                         "Projected-GAN style: features that already tell the styles apart, so a re-rendering must "
+                         "put its features where real pictures of the target style put theirs, not merely across "
+                         "the classifier's boundary; needs a resnet or texture loss classifier).",
+                         choices=ADV_INPUTS)
     ema: float = opt(0.9, "mean-latent: momentum of the per-batch moving average of each style's mean code "
                      "(recomputed exactly over the training set after every epoch).")
     augment: bool = opt(True, "Random horizontal flips during training.")
@@ -108,4 +115,4 @@ class StylizeConfig(TrainSettings):
     cache: str = opt("", "Use this prepared cache directory instead of preparing --data.")
 
 
-__all__ = ["StylizeConfig", "STYLE_SOURCES"]
+__all__ = ["ADV_INPUTS", "StylizeConfig", "STYLE_SOURCES"]

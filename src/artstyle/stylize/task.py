@@ -193,7 +193,8 @@ class StylizeTask:
         terms: dict[str, torch.Tensor] = {"rec": (res["recon"].float() - x).abs().mean((1, 2, 3))}
         if "cycle" in res:
             terms["cycle"] = (res["cycle"].float() - x).abs().mean((1, 2, 3))
-        need_maps = self.has_maps and (cfg.w_gram > 0 or cfg.w_content > 0)
+        on_features = self.disc is not None and cfg.adv_input == "classifier"
+        need_maps = self.has_maps and (cfg.w_gram > 0 or cfg.w_content > 0 or on_features)
         scale = self.clf_size / cfg.size if cfg.crop_size else None  # crops: the classifier's pixel scale, any size
         theta = random_views(len(x), cfg.loss_jitter, x.shape[-1], generator, x.device) if cfg.loss_jitter > 0 else None
         view = (lambda t: apply_view(t, theta)) if theta is not None else (lambda t: t)  # one view per image, both sides
@@ -207,8 +208,9 @@ class StylizeTask:
             for m, g, norm in zip(maps, self.grams, self.gram_scales):
                 per_layer.append((gram(m) - g[target]).pow(2).sum((1, 2)) / norm)
             terms["gram"] = torch.stack(per_layer).mean(0)
+        x_c = classifier_input(view(x), self.clf_size, scale) if cfg.w_content > 0 or on_features else None
+        refs = None
         if cfg.w_content > 0:
-            x_c = classifier_input(view(x), self.clf_size, scale)
             if need_maps:  # the middle map; of an ensemble, its first member's (whose maps come first in maps)
                 with torch.no_grad():
                     refs = content_network(self.classifier).feature_maps(x_c)
@@ -227,15 +229,23 @@ class StylizeTask:
             total = total + cfg.w_content * terms["content"]
         if "cycle" in terms:
             total = total + cfg.w_cycle * terms["cycle"]
-        if self.disc is not None:
+        if self.disc is not None:  # --adv-input: the pictures, or the loss classifier's maps of the same views
+            real, fake = (self.real_maps(x_c, refs), maps) if on_features else (x, out)
             if disc_step:
-                terms["d_loss"] = self.discriminator_step(x, labels, out.detach(), target)
-            terms["adv"] = self.generator_term(out, target)
+                terms["d_loss"] = self.discriminator_step(real, labels, _detached(fake), target)
+            terms["adv"] = self.generator_term(fake, target)
         terms["loss"] = total  # without the adversarial term: the monitored validation loss stays comparable
         return terms, res
 
-    def discriminator_step(self, real: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor,
-                           target: torch.Tensor) -> torch.Tensor:
+    @torch.no_grad()
+    def real_maps(self, x_c: torch.Tensor, refs: list[torch.Tensor] | None) -> list[torch.Tensor]:
+        """The loss classifier's feature maps of the inputs' views (``--adv-input classifier``): the content term's
+        ``refs`` when they are the whole classifier's (not an ensemble's first member's)."""
+        if refs is not None and content_network(self.classifier) is self.classifier:
+            return refs
+        return self.classifier.feature_maps(x_c)
+
+    def discriminator_step(self, real: Any, labels: torch.Tensor, fake: Any, target: torch.Tensor) -> torch.Tensor:
         """One hinge-loss step of the discriminator: real images in their own style, re-renderings in their target
         style. Returns the loss ``(N,)`` (the scalar, repeated) for the logs."""
         if self.disc_opt is None:  # created here: after _to() put the discriminator on the engine's device
@@ -252,9 +262,9 @@ class StylizeTask:
         average_gradients(self.disc)  # ... and takes the same step (a no-op in one process)
         self.disc_opt.step()
         self.disc.zero_grad(set_to_none=True)
-        return loss.detach().expand(len(real))
+        return loss.detach().expand(len(labels))
 
-    def generator_term(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def generator_term(self, out: Any, target: torch.Tensor) -> torch.Tensor:
         """``hinge_g_loss`` of the re-renderings ``(N,)``; its gradient reaches the stylizer only (the
         discriminator's weights are held fixed while its graph is built, and its spectral norms are not updated)."""
         self.disc.eval()
@@ -304,6 +314,9 @@ class StylizeTask:
                 sums.setdefault(k, []).append(v.cpu())
         return {k: float(torch.cat(v).mean()) for k, v in sums.items()}
 
+
+def _detached(x: torch.Tensor | list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
+    return [t.detach() for t in x] if isinstance(x, list) else x.detach()
 
 
 def _labelled_batches(dataset: Any, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

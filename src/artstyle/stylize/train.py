@@ -161,15 +161,25 @@ def _steps_done(run: Path, cfg: StylizeConfig, n_train: int) -> int:
     return per_epoch * sum(1 for r in records if "epoch" in r and "event" not in r)
 
 
-def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int
+def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int, classifier: torch.nn.Module | None = None,
+                   clf_run: str = "", clf_size: int = 0
                    ) -> tuple[torch.nn.Module | None, dict[int, dict[str, torch.Tensor]] | None]:
     """The ``--w-adv`` discriminator (None at 0): fresh, or, resuming, the one saved after the last finished
-    epoch, with its Adam state (``{param index: {name: tensor}}``; None when fresh or saved without one)."""
+    epoch, with its Adam state (``{param index: {name: tensor}}``; None when fresh or saved without one).
+    ``--adv-input classifier``: heads sized to the frozen loss ``classifier``'s feature maps at ``clf_size`` px."""
     if cfg.w_adv <= 0:
         return None, None
-    from artstyle.models.discriminator import PatchDiscriminator
+    from artstyle.models.discriminator import FeatureDiscriminator, PatchDiscriminator
 
-    disc = PatchDiscriminator(num_styles, width=cfg.width)
+    if cfg.adv_input == "classifier":
+        if not hasattr(classifier, "feature_maps"):
+            raise ArtstyleError(f"--adv-input classifier needs a resnet or texture loss classifier (feature_maps); "
+                                f"{clf_run} has none. Pass --adv-input pixels or another --classifier")
+        with torch.no_grad():
+            maps = classifier.feature_maps(torch.zeros(1, 3, clf_size, clf_size))
+        disc = FeatureDiscriminator([m.shape[1] for m in maps], num_styles, width=4 * cfg.width)
+    else:
+        disc = PatchDiscriminator(num_styles, width=cfg.width)
     if cfg.resume and (run / DISC_STATE_FILE).is_file():
         return disc, _resume_discriminator(disc, run)
     if cfg.resume and (run / DISC_FILE).is_file():  # saved by an artstyle that kept no Adam state: it restarts
@@ -322,7 +332,7 @@ def train_stylizer(cfg: StylizeConfig) -> Path:
     if cfg.style_source == "mean-latent" and not cfg.resume:
         # start from the exact means of the initial encoder
         model.set_style_means(*mean_codes(model, train_eval, precision=cfg.precision))
-    disc, disc_state = _discriminator(cfg, run, len(classes))
+    disc, disc_state = _discriminator(cfg, run, len(classes), classifier, clf_run, whole_image_size(clf_info))
     task = StylizeTask(cfg, classifier, whole_image_size(clf_info), clf_map, allowed, grams, train_eval,
                        discriminator=disc, discriminator_state=disc_state)
     if cfg.resume:  # the --style-ramp continues where the last finished epoch left it
