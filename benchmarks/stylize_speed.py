@@ -32,7 +32,7 @@ def step_rate(size: int, batch: int, steps: int, channels_last: bool = True, par
               **cfg_kw) -> float:
     """Images/s of full training steps (``part="all"``) or of the stylizer's forward + backward alone."""
     from artstyle.models.classifier import build_classifier
-    from artstyle.models.discriminator import PatchDiscriminator
+    from artstyle.models.discriminator import build_discriminator
     from artstyle.models.stylizer import Stylizer
     from artstyle.stylize import StylizeConfig, StylizeTask
 
@@ -48,7 +48,8 @@ def step_rate(size: int, batch: int, steps: int, channels_last: bool = True, par
             grams = [torch.rand(K, m.shape[1], m.shape[1]) for m in clf.feature_maps(torch.zeros(1, 3, size, size))]
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    disc = PatchDiscriminator(K, width=cfg.width) if cfg.w_adv > 0 else None  # --w-adv: its step is in the loss
+    # --w-adv: its step is in the loss
+    disc = build_discriminator(cfg.adv_input, K, cfg.width, clf, size) if cfg.w_adv > 0 else None
     task = StylizeTask(cfg, clf, size, np.arange(K), np.arange(K), grams, discriminator=disc)
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     side = cfg.crop_size or size  # --crop-size: the training steps see crops of the --size images
@@ -85,6 +86,8 @@ ROWS = [  # (label, keyword arguments of step_rate)
     ("version 3, --pixel-head (a style-modulated step per pixel at full resolution)", {"pixel_head": True}),
     ("version 3, --w-cycle 1 --w-content 0 (a cycle reconstruction instead of the content term)",
      {"w_cycle": 1.0, "w_content": 0.0}),
+    ("version 3, --adv-input classifier (the discriminator on the loss classifier's feature maps)",
+     {"adv_input": "classifier"}),
 ]
 
 
@@ -135,7 +138,9 @@ def main() -> None:
         f"a step {rates[9] / rates[2]:.2f}x as slow as without them (that row against the default), and a third "
         f"band (--detail-reach 32) {rates[10] / rates[2]:.2f}x as fast as the default, the pixel head (--pixel-head) "
         f"{rates[11] / rates[2]:.2f}x, and a cycle reconstruction in place of the content term "
-        f"(--w-cycle 1 --w-content 0) {rates[12] / rates[2]:.2f}x. " + verdict,
+        f"(--w-cycle 1 --w-content 0) {rates[12] / rates[2]:.2f}x, the discriminator on the loss classifier's "
+        f"feature maps (--adv-input classifier; here a resnet's, at full resolution) {rates[13] / rates[2]:.2f}x. "
+        + verdict,
         "",
         f"Produced by: `python benchmarks/stylize_speed.py --steps {args.steps} --batch {args.batch} "
         f"--size {args.size} --threads {args.threads} --rounds {args.rounds}`",

@@ -73,6 +73,18 @@ class FeatureDiscriminator(nn.Module):
         return torch.cat(out, 1)
 
 
+def build_discriminator(adv_input: str, num_styles: int, width: int, classifier: nn.Module | None = None,
+                        clf_size: int = 0) -> nn.Module:
+    """The ``--w-adv`` discriminator for ``--adv-input``: ``pixels``, a :class:`PatchDiscriminator` of ``width``;
+    ``classifier``, a :class:`FeatureDiscriminator` of ``4 * width`` per head, sized to the feature maps that the
+    frozen ``classifier`` (which must have ``feature_maps``) makes of a ``clf_size`` px image."""
+    if adv_input == "pixels":
+        return PatchDiscriminator(num_styles, width=width)
+    with torch.no_grad():
+        maps = classifier.feature_maps(torch.zeros(1, 3, clf_size, clf_size))
+    return FeatureDiscriminator([m.shape[1] for m in maps], num_styles, width=4 * width)
+
+
 def hinge_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """Discriminator hinge loss from patch logits of real and generated images (a scalar)."""
     return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
@@ -83,4 +95,4 @@ def hinge_g_loss(fake: torch.Tensor) -> torch.Tensor:
     return -fake.float().flatten(1).mean(1)
 
 
-__all__ = ["FeatureDiscriminator", "PatchDiscriminator", "hinge_d_loss", "hinge_g_loss"]
+__all__ = ["FeatureDiscriminator", "PatchDiscriminator", "build_discriminator", "hinge_d_loss", "hinge_g_loss"]

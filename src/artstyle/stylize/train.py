@@ -169,17 +169,12 @@ def _discriminator(cfg: StylizeConfig, run: Path, num_styles: int, classifier: t
     ``--adv-input classifier``: heads sized to the frozen loss ``classifier``'s feature maps at ``clf_size`` px."""
     if cfg.w_adv <= 0:
         return None, None
-    from artstyle.models.discriminator import FeatureDiscriminator, PatchDiscriminator
+    from artstyle.models.discriminator import build_discriminator
 
-    if cfg.adv_input == "classifier":
-        if not hasattr(classifier, "feature_maps"):
-            raise ArtstyleError(f"--adv-input classifier needs a resnet or texture loss classifier (feature_maps); "
-                                f"{clf_run} has none. Pass --adv-input pixels or another --classifier")
-        with torch.no_grad():
-            maps = classifier.feature_maps(torch.zeros(1, 3, clf_size, clf_size))
-        disc = FeatureDiscriminator([m.shape[1] for m in maps], num_styles, width=4 * cfg.width)
-    else:
-        disc = PatchDiscriminator(num_styles, width=cfg.width)
+    if cfg.adv_input == "classifier" and not hasattr(classifier, "feature_maps"):
+        raise ArtstyleError(f"--adv-input classifier needs a resnet or texture loss classifier (feature_maps); "
+                            f"{clf_run} has none. Pass --adv-input pixels or another --classifier")
+    disc = build_discriminator(cfg.adv_input, num_styles, cfg.width, classifier, clf_size)
     if cfg.resume and (run / DISC_STATE_FILE).is_file():
         return disc, _resume_discriminator(disc, run)
     if cfg.resume and (run / DISC_FILE).is_file():  # saved by an artstyle that kept no Adam state: it restarts
