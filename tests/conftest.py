@@ -111,6 +111,18 @@ def tiny_stylize_task(cfg: Any, k: int, disc: Any = None) -> Any:
     return StylizeTask(cfg, clf, 16, np.arange(k), np.arange(k), grams, discriminator=disc)
 
 
+def resume_one_more_epoch(run: Path) -> None:
+    """Extend a finished stylize run by one epoch through ``--resume`` (its config.json's epochs plus one)."""
+    import json
+
+    from artstyle.stylize import StylizeConfig, train_stylizer
+
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["config"]["epochs"] += 1
+    (run / "config.json").write_text(json.dumps(cfg))
+    train_stylizer(StylizeConfig(resume=str(run), progress=False))
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread() -> Iterator[None]:
     """One torch thread for a module: tiny convolutions gain nothing from more, and on a shared CPU two threads

@@ -12,7 +12,7 @@ from artstyle.models.discriminator import FeatureDiscriminator
 from artstyle.models.stylizer import Stylizer
 from artstyle.runs import load_safetensors, read_jsonl
 from artstyle.stylize import StylizeConfig, load_stylizer, train_stylizer
-from conftest import stylize_assets, tiny_stylize_task
+from conftest import resume_one_more_epoch, stylize_assets, tiny_stylize_task
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -89,11 +89,6 @@ def test_a_feature_discriminator_run_trains_saves_and_resumes(tmp_path_factory: 
     assert any(k.startswith("heads.") for k in saved) and "train_adv" in read_jsonl(run / "metrics.jsonl")[0]
     model, info = load_stylizer(run)  # the run loads without its classifier or discriminator
     assert info["config"]["config"]["adv_input"] == "classifier"
-    import json
-
-    cfg = json.loads((run / "config.json").read_text())
-    cfg["config"]["epochs"] = 2  # extend the finished run by one epoch through --resume
-    (run / "config.json").write_text(json.dumps(cfg))
-    train_stylizer(StylizeConfig(resume=str(run), progress=False))
+    resume_one_more_epoch(run)
     assert len(read_jsonl(run / "metrics.jsonl")) == 2
     assert any(not torch.equal(saved[k], v) for k, v in load_safetensors(run / "discriminator.safetensors").items())

@@ -15,7 +15,7 @@ from artstyle.models.stylizer import Stylizer
 from artstyle.runs import load_safetensors, read_jsonl
 from artstyle.stylize import (StylizeConfig, StylizeTask, apply_view, gram, gram_scales, load_stylizer, random_views, render,
                               train_stylizer)
-from conftest import stylize_assets, tiny_stylize_task
+from conftest import resume_one_more_epoch, stylize_assets, tiny_stylize_task
 
 CLASSES = {"Baroque": 10, "Pop_Art": 8, "Ukiyo_e": 6}
 TINY = dict(size=32, batch_size=8, workers=0, progress=False, width=8, threads=1)
@@ -223,12 +223,7 @@ def test_adversarial_run_on_crops_saves_and_resumes_its_discriminator(assets: di
     assert stylize_arrays(model, x, np.array([0, 1]), device="cpu").shape == x.shape == (2, 32, 32, 3)
     with pytest.raises(Exception, match="--crop-size 18"):
         train_stylizer(StylizeConfig(epochs=1, **{**base, "crop_size": 18, "out": str(tmp_path / "bad")}))
-    import json
-
-    cfg = json.loads((run / "config.json").read_text())
-    cfg["config"]["epochs"] = 2  # extend the finished run by one epoch through --resume
-    (run / "config.json").write_text(json.dumps(cfg))
-    train_stylizer(StylizeConfig(resume=str(run), progress=False))
+    resume_one_more_epoch(run)
     assert len(read_jsonl(run / "metrics.jsonl")) == 2
     assert any(not torch.equal(saved[k], v) for k, v in load_safetensors(run / "discriminator.safetensors").items())
 
