@@ -22,8 +22,8 @@ Per batch and per image, a target style is drawn at random among the *other* tra
 - adversarial (``--w-adv`` > 0 only): a style-conditional PatchGAN (``models.discriminator``) trained from
   scratch here, with its own Adam, one hinge step per batch on real images (own style) against the
   re-renderings (target style); the stylizer then gets ``w_adv * hinge_g_loss``. With ``--adv-input classifier``
-  it scores the frozen loss classifier's feature maps of the same views instead (``FeatureDiscriminator``). It enters the training loss,
-  not the monitored validation ``loss``. Under ``accelerate launch`` its processes start from rank 0's weights
+  it scores the frozen loss classifier's feature maps of the same views instead (``FeatureDiscriminator``). It
+  enters the training loss, not the monitored validation ``loss``. Under ``accelerate launch`` its processes start from rank 0's weights
   and average their gradients (``artstyle.dist``), so they stay one discriminator.
 """
 
