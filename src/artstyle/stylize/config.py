@@ -96,9 +96,9 @@ class StylizeConfig(TrainSettings):
                          "from scratch) or classifier (small heads on the frozen loss classifier's feature maps, "
                          "Projected-GAN style: features that already tell the styles apart, so a re-rendering must "
                          "put its features where real pictures of the target style put theirs, not merely across "
-                         "the classifier's boundary; needs a resnet or texture loss classifier). Pixels stays the default: on "
-                         "the real-image benchmark classifier tied it over four seeds (+1.4 points) at 0.77x the "
-                         "training rate (docs/results.md, section 5, twenty-fourth session).",
+                         "the classifier's boundary; needs a resnet or texture loss classifier). Pixels stays the "
+                         "default: on the real-image benchmark classifier tied it over four seeds (+1.4 points) at "
+                         "0.77x the training rate (docs/results.md, section 5, twenty-fourth session).",
                          choices=ADV_INPUTS)
     ema: float = opt(0.9, "mean-latent: momentum of the per-batch moving average of each style's mean code "
                      "(recomputed exactly over the training set after every epoch).")

@@ -19,12 +19,12 @@ Per batch and per image, a target style is drawn at random among the *other* tra
 - cycle (``--w-cycle`` > 0 only): L1 between the input and its re-rendering rendered back in its own style
   (StarGAN's cycle reconstruction), a content term that does not ask the re-rendering to keep the source
   style's features, as the content term does;
-- adversarial (``--w-adv`` > 0 only): a style-conditional PatchGAN (``models.discriminator``) trained from
-  scratch here, with its own Adam, one hinge step per batch on real images (own style) against the
-  re-renderings (target style); the stylizer then gets ``w_adv * hinge_g_loss``. With ``--adv-input classifier``
-  it scores the frozen loss classifier's feature maps of the same views instead (``FeatureDiscriminator``). It
-  enters the training loss, not the monitored validation ``loss``. Under ``accelerate launch`` its processes start from rank 0's weights
-  and average their gradients (``artstyle.dist``), so they stay one discriminator.
+- adversarial (``--w-adv`` > 0 only): a style-conditional PatchGAN (``models.discriminator``) trained from scratch
+  here, with its own Adam, one hinge step per batch on real images (own style) against the re-renderings (target
+  style); the stylizer then gets ``w_adv * hinge_g_loss``. With ``--adv-input classifier`` it scores the frozen loss
+  classifier's feature maps of the same views instead (``FeatureDiscriminator``). It enters the training loss, not
+  the monitored validation ``loss``. Under ``accelerate launch`` its processes start from rank 0's weights and
+  average their gradients (``artstyle.dist``), so they stay one discriminator.
 """
 
 from __future__ import annotations
