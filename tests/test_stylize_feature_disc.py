@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from artstyle.errors import ArtstyleError
-from artstyle.models.discriminator import FeatureDiscriminator
+from artstyle.models.discriminator import FeatureDiscriminator, build_discriminator
 from artstyle.models.stylizer import Stylizer
 from artstyle.runs import load_safetensors, read_jsonl
 from artstyle.stylize import StylizeConfig, load_stylizer, train_stylizer
@@ -45,9 +45,8 @@ def test_it_scores_the_classifiers_maps_of_real_and_generated_images_and_trains_
     loss_off, logs_off = off.training_loss(model, (images, labels))
 
     clf = off.classifier
-    with torch.no_grad():
-        channels = [m.shape[1] for m in clf.feature_maps(torch.zeros(1, 3, 16, 16))]
-    disc = FeatureDiscriminator(channels, K, width=8)
+    disc = build_discriminator("classifier", K, 2, clf, 16)  # heads of 4 x 2 channels on the classifier's maps
+    assert isinstance(disc, FeatureDiscriminator) and disc.width == 8
     seen: list[list[torch.Tensor]] = []
     disc.register_forward_hook(lambda m, inp, out: seen.append([t.detach().clone() for t in inp[0]]))
     before = {n: p.detach().clone() for n, p in disc.named_parameters()}
