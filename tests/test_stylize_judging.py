@@ -71,3 +71,43 @@ def test_an_evaluation_records_its_view_and_the_networks_hit_rate(setup: dict, t
     assert old["judge_view"] == "network"
     for name, m in old["methods"].items():  # the network view's verdict is what the recipe view records beside its own
         assert m["hit_rate"] == pytest.approx(ev["methods"][name]["hit_rate_network"])
+
+
+def test_every_judges_verdict_is_kept_and_reported(setup: dict, tmp_path: Path) -> None:
+    """A second judge (here: another view and another pair count) adds a row; the same test again replaces its row."""
+    from artstyle.report.document import Doc
+    from artstyle.report.find import Found
+    from artstyle.report.sections.stylize import section_stylization
+
+    run = train_stylizer(StylizeConfig(data=str(setup["data"]), cache=str(setup["cache"].root), epochs=1,
+                                       max_steps_per_epoch=1, classifier=str(setup["clf"]), out=str(tmp_path / "s"),
+                                       **TINY))
+    first = evaluate_stylizer(run, setup["judge"], pairs=12)
+    assert read_json(run / "metrics.json")["judges"][0]["hit_rate"] == first["methods"]["stylizer"]["hit_rate"]
+    assert "Every judge" not in (run / "evaluation.md").read_text()  # one judge: nothing to compare
+    second = evaluate_stylizer(run, setup["judge"], pairs=8, judge_view="network")
+    evaluate_stylizer(run, setup["judge"], pairs=12)  # the first test again: its row is replaced, not repeated
+    metrics = read_json(run / "metrics.json")
+    judges = metrics["judges"]
+    assert [(j["judge_view"], j["pairs"]) for j in judges] == [("network", 8), ("recipe", 12)]
+    assert judges[0]["hit_rate"] == second["methods"]["stylizer"]["hit_rate"]
+    assert judges[0]["identity_hit_rate"] == second["methods"]["identity"]["hit_rate"]
+    assert judges[1]["ssim"] == first["methods"]["stylizer"]["ssim"] and metrics["evaluation"]["pairs"] == 12
+    text = (run / "evaluation.md").read_text()
+    assert "Every judge" in text and text.count(str(setup["judge"])) >= 3  # the last table's note + two rows
+    doc = Doc()
+    section_stylization(doc, Found(stylize=run))
+    assert "Judges of other recipes" in doc.markdown(tmp_path) and doc.markdown(tmp_path).count("| `") == 2
+
+
+def test_a_run_evaluated_before_the_judges_list_keeps_its_verdict(setup: dict, tmp_path: Path) -> None:
+    from artstyle.stylize.evaluate import record_judge
+
+    run = train_stylizer(StylizeConfig(data=str(setup["data"]), cache=str(setup["cache"].root), epochs=1,
+                                       max_steps_per_epoch=1, classifier=str(setup["clf"]), out=str(tmp_path / "s"),
+                                       **TINY))
+    old = evaluate_stylizer(run, setup["judge"], pairs=6)
+    old.pop("judge_view")  # as written before --judge-view: the network's verdict
+    judges = record_judge({"evaluation": old}, evaluate_stylizer(run, setup["judge"], pairs=6))
+    assert [j["judge_view"] for j in judges] == ["network", "recipe"] and judges[0]["pairs"] == 6
+    assert record_judge({}, old)[0]["hit_rate"] == old["methods"]["stylizer"]["hit_rate"]

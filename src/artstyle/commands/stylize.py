@@ -81,8 +81,12 @@ def evaluate(run: Path = typer.Argument(..., help="A stylize run directory."),
                                             "prediction: crops at its scale and its picture model, as its test "
                                             "report) or network (the network alone on the whole picture, as "
                                             "evaluations before issue 12's twentieth session).")) -> None:
-    """Judge hit rate on the target style, SSIM/PSNR and judge-feature distance to the input, against the identity, mean-image blend and true-style reconstruction baselines. Writes into the run."""  # noqa: E501
+    """Judge hit rate on the target style, SSIM/PSNR and judge-feature distance to the input, against the identity, mean-image blend and true-style reconstruction baselines. Writes into the run; every judge's verdict is kept, so a second judge of another recipe shows whether the stylizer only fools the first."""  # noqa: E501
     from artstyle.stylize import evaluate_stylizer
+    from artstyle.stylize.evaluate import judges_markdown
 
     _print_evaluation(evaluate_stylizer(run, judge, data, pairs, seed, judge_view=judge_view))
+    every_judge = judges_markdown(read_json(run / "metrics.json")["judges"])
+    if every_judge:
+        typer.echo(every_judge)
     typer.echo(f"report: {run / 'evaluation.md'}; grid: {run / 'figures' / 'evaluation_grid.png'}")

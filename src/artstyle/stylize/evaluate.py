@@ -10,7 +10,9 @@ classifier it was trained against has not necessarily changed the style. It repo
 (test image, target style) pairs: the judge's target hit rate, SSIM and PSNR to the input, and the cosine
 distance of the judge's features to the input's, for the model and three baselines (identity, a 50/50
 blend with the target style's mean training image, and the reconstruction with the true style). It writes
-``metrics.json["evaluation"]``, ``evaluation.md`` and ``figures/evaluation_grid.png`` into the stylize run.
+``metrics.json["evaluation"]``, ``evaluation.md`` and ``figures/evaluation_grid.png`` into the stylize run, and
+keeps every judge's verdict in ``metrics.json["judges"]``: evaluating again with a second judge of another recipe
+adds a row instead of erasing the first one's.
 """
 
 from __future__ import annotations
@@ -156,10 +158,11 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
                       cache: Any = None, judge_view: str = "recipe") -> dict[str, Any]:
     """Evaluate a stylize run with an independent judge on seeded mismatched test pairs; write the report.
 
-    Writes ``metrics.json["evaluation"]``, ``evaluation.md`` and ``figures/evaluation_grid.png`` into the run
-    and returns the evaluation dict. ``data`` defaults to the run's training data (its test split). ``judge_view``:
-    how the judge reads a picture (:mod:`artstyle.stylize.judging`; every method also records the whole-picture
-    network's hit rate, ``hit_rate_network``, what evaluations before the view existed reported).
+    Writes ``metrics.json["evaluation"]``, ``evaluation.md`` and ``figures/evaluation_grid.png`` into the run,
+    adds the verdict to ``metrics.json["judges"]`` (:func:`record_judge`) and returns the evaluation dict.
+    ``data`` defaults to the run's training data (its test split). ``judge_view``: how the judge reads a picture
+    (:mod:`artstyle.stylize.judging`; every method also records the whole-picture network's hit rate,
+    ``hit_rate_network``, what evaluations before the view existed reported).
     """
     model, info = load_stylizer(run)
     run = info["run"]
@@ -188,9 +191,10 @@ def evaluate_stylizer(run: str | Path, judge: str | Path, data: str | None = Non
     evaluation["table_markdown"] = evaluation_markdown(evaluation)
     metrics_path = run / "metrics.json"
     metrics = read_json(metrics_path) if metrics_path.is_file() else {"training": None}
+    metrics["judges"] = record_judge(metrics, evaluation)  # before the new evaluation replaces the old
     metrics["evaluation"] = evaluation
     write_json(metrics_path, metrics)
-    write_text(run / "evaluation.md", evaluation["table_markdown"])
+    write_text(run / "evaluation.md", evaluation["table_markdown"] + judges_markdown(metrics["judges"]))
     grid, _ = evaluation_grid(model, info, cache, rows, true, synthetic)
     save_png(grid, run / "figures" / "evaluation_grid.png")
     return evaluation
@@ -210,6 +214,49 @@ def evaluation_markdown(ev: dict[str, Any]) -> str:
             f"{100 * ev['chance_hit_rate']:.1f}%). PSNR is capped at {ev['psnr_cap_db']:g} dB per pair."
             + (" Data: SYNTHETIC built-in dataset." if ev["data"]["synthetic"] else ""))
     return markdown_table(header, rows) + note + "\n"
+
+
+def judge_record(ev: dict[str, Any]) -> dict[str, Any]:
+    """One evaluation's verdict in brief: what ``metrics.json["judges"]`` keeps of every judge that scored a run."""
+    st, ident = ev["methods"]["stylizer"], ev["methods"].get("identity", {})
+    return {"judge": ev["judge"], "judge_view": ev.get("judge_view", "network"),
+            "judge_reads": ev.get("judge_reads", "network on the whole picture"),
+            "data": ev.get("data", {}).get("source"), "pairs": ev["pairs"], "seed": ev["seed"],
+            "judge_accuracy_on_inputs": ev["judge_accuracy_on_inputs"], "hit_rate": st["hit_rate"],
+            "hit_rate_se": st["hit_rate_se"], "identity_hit_rate": ident.get("hit_rate"), "ssim": st["ssim"]}
+
+
+def _same_test(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return (Path(a["judge"]).resolve() == Path(b["judge"]).resolve()
+            and all(a[key] == b[key] for key in ("judge_view", "data", "pairs", "seed")))
+
+
+def record_judge(metrics: dict[str, Any], ev: dict[str, Any]) -> list[dict[str, Any]]:
+    """``metrics["judges"]`` with ``ev``'s verdict added: a later evaluation by the same judge, view, data, pairs
+    and seed replaces the earlier one; any other judge's verdict stays. A run evaluated before the list existed
+    starts it with the evaluation it holds."""
+    earlier = metrics.get("judges")
+    if earlier is None:
+        earlier = [judge_record(metrics["evaluation"])] if metrics.get("evaluation") else []
+    new = judge_record(ev)
+    return [r for r in earlier if not _same_test(r, new)] + [new]
+
+
+def judges_markdown(records: Sequence[dict[str, Any]]) -> str:
+    """Every judge's verdict on the run, one row each; empty below two judges."""
+    if len(records) < 2:
+        return ""
+    header = ["judge", "reads", "data, pairs, seed", "judge accuracy on the inputs", "stylizer hit rate",
+              "identity hit rate", "stylizer SSIM"]
+    rows = [[r["judge"], r["judge_reads"], f"{r['data']}, {r['pairs']}, {r['seed']}",
+             f"{100 * r['judge_accuracy_on_inputs']:.1f}%",
+             f"{100 * r['hit_rate']:.1f} ± {100 * r['hit_rate_se']:.1f}%",
+             "-" if r["identity_hit_rate"] is None else f"{100 * r['identity_hit_rate']:.1f}%", f"{r['ssim']:.3f}"]
+            for r in records]
+    return ("\nEvery judge that has evaluated this run (`artstyle stylize evaluate RUN --judge OTHER` adds one; the "
+            "table above is the last). A stylizer that one judge credits and another, built differently, does not "
+            "has learnt to fool the first rather than to paint the style.\n\n"
+            + markdown_table(header, rows, right_from=3))
 
 
 def evaluation_grid(model: torch.nn.Module, info: dict[str, Any], cache: Any, rows: np.ndarray, true: np.ndarray,
@@ -233,4 +280,4 @@ def evaluation_grid(model: torch.nn.Module, info: dict[str, Any], cache: Any, ro
 
 __all__ = ["METHODS", "METHOD_LABELS", "evaluate_stylizer", "evaluate_pairs", "evaluation_markdown",
            "evaluation_grid", "evaluation_cache", "classifier_outputs", "cosine_distance", "judge_indices",
-           "mismatched_pairs", "sample_pairs"]
+           "judge_record", "judges_markdown", "mismatched_pairs", "record_judge", "sample_pairs"]

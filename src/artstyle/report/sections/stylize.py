@@ -40,6 +40,7 @@ def section_stylization(doc: Doc, f: Found) -> None:
         doc.p("Not evaluated: the run had no judge (`artstyle stylize evaluate RUN --judge OTHER_RUN` adds it).")
     else:
         _evaluation(doc, ev)
+        _other_judges(doc, m.get("judges") or [])
     doc.fig(f.stylize / "figures" / "evaluation_grid.png",
             "Test images (left) re-rendered in every training style")
 
@@ -68,3 +69,16 @@ def _evaluation(doc: Doc, ev: dict[str, Any]) -> None:
               f"{abs(100 * (st['hit_rate'] - ev['chance_hit_rate'])):.1f} points "
               f"{'above' if st['hit_rate'] >= ev['chance_hit_rate'] else 'below'} chance, while keeping SSIM "
               f"{f3(st.get('ssim'))} to the input.")
+
+
+def _other_judges(doc: Doc, judges: list[dict[str, Any]]) -> None:
+    """Every judge's verdict, when more than one has scored the run (``artstyle stylize evaluate --judge``)."""
+    if len(judges) < 2:
+        return
+    doc.p("Judges of other recipes scored the same run; a stylizer that one judge credits and another does not has "
+          "learnt to fool the first rather than to paint the style.")
+    doc.table(["judge", "reads", "pairs", "judge accuracy on the inputs", "stylizer hit rate", "identity hit rate",
+               "stylizer SSIM"],
+              [[f"`{r['judge']}`", r["judge_reads"], f"{r['pairs']:,}", pct(r["judge_accuracy_on_inputs"]),
+                f"{pct(r['hit_rate'])} ± {100 * r['hit_rate_se']:.1f}", pct(r["identity_hit_rate"]), f3(r["ssim"])]
+               for r in judges], right_from=2)
