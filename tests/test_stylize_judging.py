@@ -97,7 +97,7 @@ def test_every_judges_verdict_is_kept_and_reported(setup: dict, tmp_path: Path) 
     assert "Every judge" in text and text.count(str(setup["judge"])) >= 3  # the last table's note + two rows
     doc = Doc()
     section_stylization(doc, Found(stylize=run))
-    assert "Judges of other recipes" in doc.markdown(tmp_path) and doc.markdown(tmp_path).count("| `") == 2
+    assert "Every judge (or way of reading)" in doc.markdown(tmp_path) and doc.markdown(tmp_path).count("| `") == 2
 
 
 def test_a_run_evaluated_before_the_judges_list_keeps_its_verdict(setup: dict, tmp_path: Path) -> None:

@@ -75,8 +75,9 @@ def _other_judges(doc: Doc, judges: list[dict[str, Any]]) -> None:
     """Every judge's verdict, when more than one has scored the run (``artstyle stylize evaluate --judge``)."""
     if len(judges) < 2:
         return
-    doc.p("Judges of other recipes scored the same run; a stylizer that one judge credits and another does not has "
-          "learnt to fool the first rather than to paint the style.")
+    doc.p("Every judge (or way of reading) that scored this run, the table above being the last: a stylizer that "
+          "one judge credits and another, built differently, does not has learnt to fool the first rather than to "
+          "paint the style.")
     doc.table(["judge", "reads", "pairs", "judge accuracy on the inputs", "stylizer hit rate", "identity hit rate",
                "stylizer SSIM"],
               [[f"`{r['judge']}`", r["judge_reads"], f"{r['pairs']:,}", pct(r["judge_accuracy_on_inputs"]),
